@@ -1,0 +1,526 @@
+"""The centre's configuration: config.yaml, validated by pydantic.
+
+Every problem is reported once, with its key path and (where the YAML gives it) its line, and nothing
+starts on a bad file. Cross-field rules (overlapping number ranges, a counter naming an unknown service,
+duplicate ids) are checked here too, so the engine can trust what it is given.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; `problems` is a list of (key path, line or None, message)."""
+
+    def __init__(self, source: str, problems: list[tuple[str, int | None, str]]):
+        self.source = source
+        self.problems = problems
+        lines = []
+        for path, line, msg in problems:
+            where = f"{source}:{line}: " if line else f"{source}: "
+            lines.append(f"{where}{path or '(top level)'}: {msg}")
+        super().__init__("\n".join(lines))
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Window(Model):
+    """An issuing window, local time, e.g. 07:30-11:15."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end:%H:%M} must be after start {self.start:%H:%M}")
+        return self
+
+
+class Hours(Model):
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    windows: list[Window] = Field(default_factory=lambda: [Window(start=time(7, 30), end=time(11, 15)),
+                                                          Window(start=time(13, 15), end=time(16, 30))])
+    holidays: list[date] = []
+    close_day_at: time = time(17, 30)
+
+
+class Numbering(Model):
+    """A number range. Without a prefix numbers show as plain digits (1001); with one, as A001."""
+
+    prefix: str = Field("", pattern=r"^[A-Z]{0,3}$")
+    start: int = Field(ge=0, le=999_999)
+    end: int = Field(ge=0, le=999_999)
+    width: int = Field(0, ge=0, le=6)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} must not be below start {self.start}")
+        return self
+
+    def code(self, number: int) -> str:
+        return f"{self.prefix}{number:0{self.width}d}"
+
+
+class Service(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    name_en: str = ""
+    numbering: Numbering | None = None
+    daily_cap: int | None = Field(None, ge=1)
+    windows: list[Window] | None = None
+    avg_service_minutes: float = Field(10, gt=0, le=480)
+    target_wait_minutes: float = Field(30, gt=0, le=1440)
+    announce_en: bool = False
+
+
+class Department(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1)
+    name_en: str = ""
+    short_name: str = ""
+    zone: str = ""
+    numbering: Numbering | None = None
+    services: list[Service] = Field(min_length=1)
+
+
+class Counter(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    number: int = Field(ge=1, le=9999)
+    department: str
+    zone: str = ""
+    services: list[str] = Field(min_length=1)
+    policy: Literal["fifo", "order", "weighted"] = "fifo"
+    weights: dict[str, float] = {}
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, v):
+        for k, w in v.items():
+            if w <= 0:
+                raise ValueError(f"weight of {k} must be positive")
+        return v
+
+
+class PriorityGroup(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    name_en: str = ""
+
+
+class Priority(Model):
+    groups: list[PriorityGroup] = []
+    max_consecutive: int = Field(3, ge=1, le=100)
+    kiosk_self_service: bool = False
+
+
+class RatingLevel(Model):
+    value: int = Field(ge=1, le=10)
+    label: str
+    label_en: str = ""
+    positive: bool = False
+
+
+class Rating(Model):
+    scale: Literal["3-level", "5-level", "stars"] = "3-level"
+    levels: list[RatingLevel] = Field(min_length=2)
+    buttons: dict[str, int] = {}
+    window_seconds: int = Field(60, ge=5, le=3600)
+    low_reasons: list[str] = []
+
+    @model_validator(mode="after")
+    def _buttons(self):
+        values = {lv.value for lv in self.levels}
+        if len(values) != len(self.levels):
+            raise ValueError("level values must be distinct")
+        for button, value in self.buttons.items():
+            if value not in values:
+                raise ValueError(f"button {button} maps to level {value}, which is not a level of the scale")
+        return self
+
+
+class Queue(Model):
+    next_with_open_ticket: Literal["finish", "refuse"] = "finish"
+    on_range_exhausted: Literal["refuse", "wrap"] = "refuse"
+    always_open: bool = False  # demo only: services open at any hour and any day
+
+
+class Voice(Model):
+    template: str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"
+    template_en: str = "Ticket number {number}, please come to counter {counter}"
+    repeat: int = Field(2, ge=1, le=5)
+    number_reading: Literal["digits", "words"] = "digits"
+    thousand_word: Literal["nghìn", "ngàn"] = "nghìn"
+    zero_tens_word: Literal["linh", "lẻ"] = "linh"
+    engine: Literal["clips", "browser"] = "clips"
+    clip_pack: str = "default"
+
+    @field_validator("template", "template_en")
+    @classmethod
+    def _placeholders(cls, v):
+        unknown = set(re.findall(r"{(\w*)}", v)) - {"number", "counter"}
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use {{number}} and {{counter}}")
+        return v
+
+
+class Printer(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    backend: Literal["preview", "network", "usb", "serial", "cups", "file"] = "preview"
+    host: str = ""
+    port: int = Field(9100, ge=1, le=65535)
+    device: str = ""
+    usb_vendor: int | None = None
+    usb_product: int | None = None
+    baudrate: int = 19200
+    cups_printer: str = ""
+    timeout_seconds: float = Field(5, gt=0, le=60)
+    profile: str = "default"
+
+
+class Kiosk(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    token: str = Field(min_length=8)
+    printer: str | None = None
+    departments: list[str] = []  # empty: all
+    idle_seconds: int = Field(20, ge=5, le=600)
+
+
+class Display(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    kind: Literal["hall", "counter"] = "hall"
+    token: str = Field("", min_length=0)
+    zone: str = ""
+    departments: list[str] = []  # empty: all
+    counter: str | None = None
+    notice: str = ""
+    last_calls: int = Field(8, ge=1, le=30)
+    voice: bool = True
+
+
+class LedBoard(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    counter: str
+    port: str
+    unit_id: int = Field(1, ge=1, le=247)
+    holding_register: int = Field(0, ge=0, le=65535)
+    baudrate: int = 9600
+
+
+class Keypad(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    counter: str
+    port: str
+    decoder: Literal["qms-line", "ascii-line", "rs485-frame", "keyboard"] = "qms-line"
+    device_id: str = ""
+    baudrate: int = 9600
+
+
+class Agent(Model):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    token: str = Field(min_length=8)
+    kind: Literal["printer", "led", "keypad", "any"] = "any"
+
+
+class Devices(Model):
+    printers: list[Printer] = []
+    kiosks: list[Kiosk] = []
+    displays: list[Display] = []
+    led_boards: list[LedBoard] = []
+    keypads: list[Keypad] = []
+    agents: list[Agent] = []
+    timeouts: dict[str, float] = {}
+
+
+class StaffAccount(Model):
+    username: str = Field(pattern=r"^[a-z0-9_.-]{2,40}$")
+    password: str = Field(min_length=6)
+    full_name: str = ""
+    role: Literal["admin", "supervisor", "staff"] = "staff"
+    counters: list[str] = []
+
+
+class Server(Model):
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    db_path: str = "var/qms.sqlite3"
+    async_mode: Literal["eventlet", "gevent", "threading"] = "eventlet"
+    max_connections: int = Field(10_000, ge=100, le=100_000)
+    message_queue: str | None = None
+    coalesce_ms: int = Field(500, ge=50, le=5000)
+    secret_key: str = Field(min_length=16)
+    token_hours: float = Field(12, gt=0, le=24 * 30)
+
+
+class Centre(Model):
+    name: str
+    name_en: str = ""
+    address: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    public_url: str = "http://127.0.0.1:5000"
+    slip_footer: str = "Vui lòng giữ phiếu và chờ gọi số. Xin cảm ơn!"
+    slip_footer_en: str = "Please keep this ticket and wait for your number. Thank you!"
+    demo: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v):
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class CentreConfig(Model):
+    centre: Centre
+    server: Server
+    hours: Hours = Hours()
+    queue: Queue = Queue()
+    priority: Priority = Priority()
+    rating: Rating
+    voice: Voice = Voice()
+    departments: list[Department] = Field(min_length=1)
+    counters: list[Counter] = Field(min_length=1)
+    devices: Devices = Devices()
+    staff: list[StaffAccount] = []
+
+    # ---- derived lookups (not config keys) ----
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.centre.timezone)
+
+    def services(self) -> dict[str, tuple[Department, Service]]:
+        return {s.id: (d, s) for d in self.departments for s in d.services}
+
+    def service(self, service_id: str) -> Service:
+        return self.services()[service_id][1]
+
+    def department_of(self, service_id: str) -> Department:
+        return self.services()[service_id][0]
+
+    def numbering_of(self, service_id: str) -> tuple[str, Numbering]:
+        """(sequence key, range) a service draws its numbers from: its own, or its department's."""
+        dept, svc = self.services()[service_id]
+        if svc.numbering is not None:
+            return f"service:{svc.id}", svc.numbering
+        return f"department:{dept.id}", dept.numbering  # type: ignore[return-value]
+
+    def counter(self, counter_id: str) -> Counter:
+        for c in self.counters:
+            if c.id == counter_id:
+                return c
+        raise KeyError(counter_id)
+
+    def config_hash(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
+    """Rules that span several keys. Returns (loc, message) pairs."""
+    problems: list[tuple[tuple, str]] = []
+
+    def dupes(items, loc_prefix, what):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            key = item if isinstance(item, str) else item.id
+            if key in seen:
+                problems.append(((*loc_prefix, i, "id"), f"duplicate {what} id {key!r} (also at index {seen[key]})"))
+            seen.setdefault(key, i)
+
+    dupes(cfg.departments, ("departments",), "department")
+    all_services = [(di, si, s) for di, d in enumerate(cfg.departments) for si, s in enumerate(d.services)]
+    seen_svc: dict[str, tuple] = {}
+    for di, si, s in all_services:
+        if s.id in seen_svc:
+            problems.append((("departments", di, "services", si, "id"), f"duplicate service id {s.id!r}"))
+        seen_svc.setdefault(s.id, (di, si))
+    dupes(cfg.counters, ("counters",), "counter")
+    dupes(cfg.priority.groups, ("priority", "groups"), "priority group")
+
+    # Every service needs a range, its own or its department's; ranges must not overlap.
+    ranges: list[tuple[tuple, str, Numbering]] = []
+    for di, d in enumerate(cfg.departments):
+        if d.numbering is not None:
+            ranges.append((("departments", di, "numbering"), f"department {d.id}", d.numbering))
+        for si, s in enumerate(d.services):
+            if s.numbering is not None:
+                ranges.append((("departments", di, "services", si, "numbering"), f"service {s.id}", s.numbering))
+            elif d.numbering is None:
+                problems.append((("departments", di, "services", si),
+                                 f"service {s.id!r} has no numbering and neither has its department {d.id!r}"))
+    for a in range(len(ranges)):
+        for b in range(a + 1, len(ranges)):
+            (la, na, ra), (lb, nb, rb) = ranges[a], ranges[b]
+            if ra.prefix == rb.prefix and ra.start <= rb.end and rb.start <= ra.end:
+                shown = f"{ra.prefix}{max(ra.start, rb.start)}-{ra.prefix}{min(ra.end, rb.end)}"
+                problems.append((lb, f"number range of {nb} overlaps {na} ({shown})"))
+
+    services = cfg.services()
+    dept_ids = {d.id for d in cfg.departments}
+    counter_ids = {c.id for c in cfg.counters}
+    numbers: dict[int, str] = {}
+    for ci, c in enumerate(cfg.counters):
+        if c.department not in dept_ids:
+            problems.append((("counters", ci, "department"), f"unknown department {c.department!r}"))
+        for k, sid in enumerate(c.services):
+            if sid not in services:
+                problems.append((("counters", ci, "services", k), f"counter {c.id!r} names unknown service {sid!r}"))
+        if len(set(c.services)) != len(c.services):
+            problems.append((("counters", ci, "services"), "a service is listed twice"))
+        for sid in c.weights:
+            if sid not in c.services:
+                problems.append((("counters", ci, "weights", sid), f"weight for {sid!r}, which this counter does not serve"))
+        if c.number in numbers:
+            problems.append((("counters", ci, "number"), f"counter number {c.number} is also used by counter {numbers[c.number]!r}"))
+        numbers.setdefault(c.number, c.id)
+
+    dev = cfg.devices
+    printer_ids = {p.id for p in dev.printers}
+    for name, items in (("printers", dev.printers), ("kiosks", dev.kiosks), ("displays", dev.displays),
+                        ("led_boards", dev.led_boards), ("keypads", dev.keypads), ("agents", dev.agents)):
+        dupes(items, ("devices", name), name[:-1].replace("_", " "))
+    for i, k in enumerate(dev.kiosks):
+        if k.printer is not None and k.printer not in printer_ids:
+            problems.append((("devices", "kiosks", i, "printer"), f"unknown printer {k.printer!r}"))
+        for j, d in enumerate(k.departments):
+            if d not in dept_ids:
+                problems.append((("devices", "kiosks", i, "departments", j), f"unknown department {d!r}"))
+    for i, disp in enumerate(dev.displays):
+        for j, d in enumerate(disp.departments):
+            if d not in dept_ids:
+                problems.append((("devices", "displays", i, "departments", j), f"unknown department {d!r}"))
+        if disp.kind == "counter" and disp.counter not in counter_ids:
+            problems.append((("devices", "displays", i, "counter"), f"counter display needs a known counter, got {disp.counter!r}"))
+    for name, items in (("led_boards", dev.led_boards), ("keypads", dev.keypads)):
+        for i, item in enumerate(items):
+            if item.counter not in counter_ids:
+                problems.append((("devices", name, i, "counter"), f"unknown counter {item.counter!r}"))
+    tokens: dict[str, str] = {}
+    for name, items in (("kiosks", dev.kiosks), ("displays", dev.displays), ("agents", dev.agents)):
+        for i, item in enumerate(items):
+            if item.token:
+                if item.token in tokens:
+                    problems.append((("devices", name, i, "token"), f"token already used by {tokens[item.token]}"))
+                tokens.setdefault(item.token, f"{name[:-1]} {item.id}")
+
+    users: set[str] = set()
+    for i, s in enumerate(cfg.staff):
+        if s.username in users:
+            problems.append((("staff", i, "username"), f"duplicate username {s.username!r}"))
+        users.add(s.username)
+        for j, c in enumerate(s.counters):
+            if c not in counter_ids:
+                problems.append((("staff", i, "counters", j), f"unknown counter {c!r}"))
+    return problems
+
+
+def _line_of(root: yaml.Node | None, loc: tuple) -> int | None:
+    """The 1-based line of the deepest YAML node along `loc` (keys and list indexes)."""
+    node, line = root, None
+    if node is not None:
+        line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(part):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _loc_str(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_config(text: str, source: str = "config.yaml") -> CentreConfig:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(source, [("", mark.line + 1 if mark else None, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", None, "the file must be a mapping of sections (centre, server, departments, ...)")])
+    try:
+        cfg = CentreConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("function-after",))))
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            problems.append((_loc_str(loc), _line_of(root, loc), msg))
+        raise ConfigError(source, problems) from None
+    cross = _cross_check(cfg)
+    if cross:
+        raise ConfigError(source, [(_loc_str(loc), _line_of(root, loc), msg) for loc, msg in cross])
+    return cfg
+
+
+def load_config(path: str | Path) -> CentreConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [("", None, f"cannot read the file: {exc.strerror}")]) from None
+    return parse_config(text, str(path))
+
+
+def documented_keys(model: type[BaseModel] = CentreConfig, prefix: str = "") -> list[str]:
+    """Every config key as a dotted path (lists shown as []), for the documentation test."""
+    keys = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        keys.append(path)
+        for sub in _models_in(field.annotation):
+            list_mark = "[]" if _is_list(field.annotation) else ""
+            keys.extend(documented_keys(sub, f"{path}{list_mark}."))
+    return keys
+
+
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        out.extend(_models_in(arg))
+    return out

@@ -1,0 +1,52 @@
+"""Domain errors: one code each, with a readable message in Vietnamese and English."""
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str, int]] = {
+    # code: (Vietnamese, English, HTTP status)
+    "service_unknown": ("Không có dịch vụ {service}.", "There is no service {service}.", 404),
+    "service_closed": ("Dịch vụ {service} đang đóng ({reason}).", "Service {service} is closed ({reason}).", 409),
+    "service_full": ("Dịch vụ {service} đã hết số trong ngày ({cap} số).", "Service {service} has reached its daily cap of {cap} tickets.", 409),
+    "range_exhausted": ("Đã hết dãy số {range} hôm nay.", "Number range {range} is used up for today.", 409),
+    "priority_group_unknown": ("Không có nhóm ưu tiên {group}.", "There is no priority group {group}.", 400),
+    "ticket_unknown": ("Không tìm thấy số {ticket}.", "Ticket {ticket} was not found.", 404),
+    "counter_unknown": ("Không có quầy {counter}.", "There is no counter {counter}.", 404),
+    "counter_not_open": ("Quầy {counter} chưa mở (đang {state}).", "Counter {counter} is not open (it is {state}).", 409),
+    "counter_busy": ("Quầy {counter} còn số {code} chưa xong.", "Counter {counter} still has ticket {code} open.", 409),
+    "nothing_waiting": ("Không còn ai chờ ở quầy {counter}.", "Nobody is waiting for counter {counter}.", 404),
+    "not_waiting": ("Số {code} không ở trạng thái chờ ({status}).", "Ticket {code} is not waiting (it is {status}).", 409),
+    "not_for_counter": ("Số {code} không thuộc dịch vụ của quầy {counter}.", "Ticket {code} is not for a service of counter {counter}.", 409),
+    "not_called_here": ("Số {code} chưa được gọi tại quầy {counter}.", "Ticket {code} has not been called at counter {counter}.", 409),
+    "not_at_counter": ("Số {code} không đang ở quầy {counter}.", "Ticket {code} is not at counter {counter}.", 409),
+    "wrong_counter": ("Số {code} thuộc quầy khác, không phải quầy {counter}.", "Ticket {code} belongs to another counter, not counter {counter}.", 409),
+    "not_parked": ("Số {code} không đang tạm giữ.", "Ticket {code} is not parked.", 409),
+    "transfer_to_self": ("Không thể chuyển về chính quầy {counter}.", "Cannot transfer to the same counter {counter}.", 409),
+    "transfer_to_self_service": ("Số đã ở dịch vụ {service}.", "The ticket is already in service {service}.", 409),
+    "transfer_needs_target": ("Cần chọn dịch vụ hoặc quầy để chuyển.", "Choose a service or a counter to transfer to.", 400),
+    "code_ambiguous": ("Có nhiều số {code} hôm nay, hãy chọn theo dịch vụ.", "Several tickets are numbered {code} today; name the service.", 409),
+}
+
+
+class DomainError(Exception):
+    """An operation the queue rules refuse. Nothing was changed."""
+
+    def __init__(self, error_code: str, /, **params):
+        if error_code not in MESSAGES:
+            raise KeyError(f"unknown domain error code {error_code!r}")
+        self.code = error_code
+        self.params = params
+        super().__init__(self.message("en"))
+
+    @property
+    def http_status(self) -> int:
+        return MESSAGES[self.code][2]
+
+    def message(self, lang: str = "vi") -> str:
+        vi, en, _ = MESSAGES[self.code]
+        template = en if lang == "en" else vi
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError):
+            return template
+
+    def to_dict(self, lang: str = "vi") -> dict:
+        return {"error": self.code, "message": self.message(lang), **{k: v for k, v in self.params.items()}}
