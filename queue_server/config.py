@@ -44,6 +44,13 @@ class Window(Model):
     start: time
     end: time
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _text_time(cls, v):
+        if isinstance(v, (int, float)):
+            raise ValueError('write the time as text, e.g. "07:30"')
+        return v
+
     @model_validator(mode="after")
     def _order(self):
         if self.end <= self.start:
@@ -57,6 +64,13 @@ class Hours(Model):
                                                           Window(start=time(13, 15), end=time(16, 30))])
     holidays: list[date] = []
     close_day_at: time = time(17, 30)
+
+    @field_validator("close_day_at", mode="before")
+    @classmethod
+    def _text_time(cls, v):
+        if isinstance(v, (int, float)):
+            raise ValueError('write the time as text, e.g. "17:30"')
+        return v
 
 
 class Numbering(Model):
@@ -144,8 +158,16 @@ class Rating(Model):
     window_seconds: int = Field(60, ge=5, le=3600)
     low_reasons: list[str] = []
 
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _button_keys(cls, v):
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
     @model_validator(mode="after")
     def _buttons(self):
+        expected = {"3-level": 3, "5-level": 5}.get(self.scale)
+        if expected is not None and len(self.levels) != expected:
+            raise ValueError(f"scale {self.scale} needs {expected} levels, got {len(self.levels)}")
         values = {lv.value for lv in self.levels}
         if len(values) != len(self.levels):
             raise ValueError("level values must be distinct")
@@ -159,6 +181,7 @@ class Queue(Model):
     next_with_open_ticket: Literal["finish", "refuse"] = "finish"
     on_range_exhausted: Literal["refuse", "wrap"] = "refuse"
     always_open: bool = False  # demo only: services open at any hour and any day
+    repeat_press_seconds: float = Field(2, ge=0, le=30)  # a second "next" this soon is the same press
 
 
 class Voice(Model):
@@ -412,6 +435,13 @@ def _cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
                 problems.append((("devices", "displays", i, "departments", j), f"unknown department {d!r}"))
         if disp.kind == "counter" and disp.counter not in counter_ids:
             problems.append((("devices", "displays", i, "counter"), f"counter display needs a known counter, got {disp.counter!r}"))
+    zones = {d.zone for d in cfg.departments if d.zone}
+    for i, disp in enumerate(dev.displays):
+        if disp.zone and disp.zone not in zones:
+            problems.append((("devices", "displays", i, "zone"), f"no department is in zone {disp.zone!r} (zones: {sorted(zones)})"))
+    for ci, c in enumerate(cfg.counters):
+        if c.zone and c.zone not in zones:
+            problems.append((("counters", ci, "zone"), f"no department is in zone {c.zone!r} (zones: {sorted(zones)})"))
     for name, items in (("led_boards", dev.led_boards), ("keypads", dev.keypads)):
         for i, item in enumerate(items):
             if item.counter not in counter_ids:
@@ -464,10 +494,21 @@ def _loc_str(loc: tuple) -> str:
     return out
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so an unquoted 13:15 stays the text "13:15"."""
+
+
+_Loader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:int"]
+                                   for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int",
+                              re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+                              list("-+0123456789"))
+
+
 def parse_config(text: str, source: str = "config.yaml") -> CentreConfig:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(source, [("", mark.line + 1 if mark else None, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
@@ -514,7 +555,9 @@ def documented_keys(model: type[BaseModel] = CentreConfig, prefix: str = "") -> 
 
 
 def _is_list(annotation: Any) -> bool:
-    return getattr(annotation, "__origin__", None) is list
+    if getattr(annotation, "__origin__", None) is list:
+        return True
+    return any(_is_list(a) for a in getattr(annotation, "__args__", ()) or () if a is not type(None))
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
