@@ -94,11 +94,98 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--db", help="database file (default: server.db_path of the config)")
         s.set_defaults(fn=fn)
 
+    add_server_commands(sub)
     return p
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    return serve(args.config, host=args.host, port=args.port, db=args.db, async_mode=args.async_mode)
+
+
+def cmd_user(args) -> int:
+    from .accounts import AccountError, Accounts
+    from .store import Store
+
+    cfg = _load(args.config)
+    store = Store(_db_path(args, cfg), cfg)
+    accounts = Accounts(store.conn, store.writer, cfg, store.now_ms)
+    accounts.seed_from_config()
+    password = args.password
+    if password is None:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.username}: ")
+    try:
+        if args.user_command == "add":
+            counters = [c for c in (args.counters or "").split(",") if c]
+            accounts.add_user(args.username, password, args.role, counters, args.full_name or "")
+            print(f"user {args.username} added ({args.role}{', counters ' + ','.join(counters) if counters else ''})")
+        else:
+            accounts.set_password(args.username, password)
+            print(f"password of {args.username} changed; their sessions are signed out")
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_device_token(args) -> int:
+    from .accounts import AccountError, Accounts
+    from .store import Store
+
+    cfg = _load(args.config)
+    store = Store(_db_path(args, cfg), cfg)
+    try:
+        token = Accounts(store.conn, store.writer, cfg, store.now_ms).add_device_token(args.kind, args.device_id, args.note or "")
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(token)
+    return 0
+
+
+def add_server_commands(sub) -> None:
+    s = sub.add_parser("serve", help="start the server (eventlet by default)")
+    s.add_argument("--config", default=DEFAULT_CONFIG)
+    s.add_argument("--db", help="database file (default: server.db_path of the config)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--async-mode", choices=["eventlet", "gevent"])
+    s.set_defaults(fn=cmd_serve)
+
+    u = sub.add_parser("user", help="staff accounts")
+    usub = u.add_subparsers(dest="user_command", required=True)
+    for name in ("add", "passwd"):
+        x = usub.add_parser(name)
+        x.add_argument("username")
+        x.add_argument("--password", help="(asked for when left out)")
+        x.add_argument("--config", default=DEFAULT_CONFIG)
+        x.add_argument("--db")
+        if name == "add":
+            x.add_argument("--role", choices=["admin", "supervisor", "staff"], default="staff")
+            x.add_argument("--counters", help="comma-separated counter ids")
+            x.add_argument("--full-name")
+        x.set_defaults(fn=cmd_user)
+
+    d = sub.add_parser("device-token", help="make a token for a kiosk, display or agent (printed once)")
+    d.add_argument("kind", choices=["kiosk", "display", "agent"])
+    d.add_argument("device_id")
+    d.add_argument("--note")
+    d.add_argument("--config", default=DEFAULT_CONFIG)
+    d.add_argument("--db")
+    d.set_defaults(fn=cmd_device_token)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve" and args.async_mode is None:
+        args.async_mode = "eventlet"
     return args.fn(args) or 0
 
 

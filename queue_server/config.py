@@ -286,7 +286,7 @@ class Server(Model):
     host: str = "127.0.0.1"
     port: int = Field(5000, ge=1, le=65535)
     db_path: str = "var/qms.sqlite3"
-    async_mode: Literal["eventlet", "gevent", "threading"] = "eventlet"
+    async_mode: Literal["eventlet", "gevent"] = "eventlet"
     max_connections: int = Field(10_000, ge=100, le=100_000)
     message_queue: str | None = None
     coalesce_ms: int = Field(500, ge=50, le=5000)

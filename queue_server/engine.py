@@ -213,6 +213,22 @@ def _by_policy(counter: Counter, candidates: Sequence[Ticket], now_ms: int) -> T
     return min(candidates, key=_rank)
 
 
+UNSET = object()
+
+
+def is_repeat_press(current: Ticket | None, expect_current, now_ms: int, window_ms: int) -> bool:
+    """A "next" that repeats a press already served (double tap, retried request, several screens).
+
+    When the client says which ticket it believes is current, a counter that already holds another open
+    ticket means the press was served. Without that, a call made less than `window_ms` ago is the same press.
+    """
+    if current is None or current.status not in AT_COUNTER:
+        return False
+    if expect_current is not UNSET:
+        return current.id != expect_current
+    return current.status == Status.CALLED and current.called_ms is not None and now_ms - current.called_ms < window_ms
+
+
 def choose_next(counter: Counter, waiting: Iterable[Ticket], now_ms: int, max_consecutive_priority: int) -> Ticket | None:
     """The ticket `counter` calls on "next", or None when nothing waits for it.
 

@@ -22,6 +22,16 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "transfer_to_self": ("Không thể chuyển về chính quầy {counter}.", "Cannot transfer to the same counter {counter}.", 409),
     "transfer_to_self_service": ("Số đã ở dịch vụ {service}.", "The ticket is already in service {service}.", 409),
     "transfer_needs_target": ("Cần chọn dịch vụ hoặc quầy để chuyển.", "Choose a service or a counter to transfer to.", 400),
+    "unauthenticated": ("Cần đăng nhập hoặc mã thiết bị hợp lệ.", "Sign in or send a valid device token.", 401),
+    "invalid_credentials": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.", 401),
+    "forbidden": ("Không có quyền: {reason}.", "Not allowed: {reason}.", 403),
+    "not_signed_in": ("Bạn chưa đăng nhập vào quầy {counter}.", "You are not signed in at counter {counter}.", 403),
+    "counter_taken": ("Quầy {counter} đang do {staff} phụ trách.", "Counter {counter} is signed in by {staff}.", 409),
+    "bad_request": ("Yêu cầu không hợp lệ: {detail}.", "Bad request: {detail}.", 400),
+    "not_found": ("Không có địa chỉ này.", "There is no such address.", 404),
+    "method_not_allowed": ("Phương thức không được hỗ trợ.", "Method not allowed.", 405),
+    "display_unknown": ("Không có màn hình {display}.", "There is no display {display}.", 404),
+    "kiosk_unknown": ("Không có máy lấy số {kiosk}.", "There is no kiosk {kiosk}.", 404),
     "code_ambiguous": ("Có nhiều số {code} hôm nay, hãy chọn theo dịch vụ.", "Several tickets are numbered {code} today; name the service.", 409),
 }
 

@@ -37,6 +37,7 @@ class OpResult:
     counters: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     waiting_ahead: int | None = None
+    repeated: bool = False  # a repeated press: nothing changed, `tickets` holds the ticket already called
 
     @property
     def ticket(self) -> dict | None:
@@ -244,7 +245,10 @@ class Store:
                          (day, *counter.services, counter.id)).fetchall()
         return [ticket_from_row(r) for r in rows]
 
-    def call_next(self, counter_id: str, *, staff_id: int | None = None, actor: str | None = None) -> OpResult:
+    def call_next(self, counter_id: str, *, expect_current=E.UNSET, staff_id: int | None = None,
+                  actor: str | None = None) -> OpResult:
+        """Call the next ticket. `expect_current`: the ticket id (or None) the caller believes is current;
+        a press that finds another ticket already called returns it instead of calling a second one."""
         result = OpResult()
         with self.writer.transaction() as c:
             now = self.now_ms()
@@ -252,6 +256,10 @@ class Store:
             if counter.state != CounterState.OPEN:
                 raise DomainError("counter_not_open", counter=counter.number, state=counter.state.value)
             current = self._current(c, counter)
+            if E.is_repeat_press(current, expect_current, now, int(self.config.queue.repeat_press_seconds * 1000)):
+                result.tickets.append(ticket_to_dict(current))
+                result.repeated = True
+                return result
             if current is not None and self.config.queue.next_with_open_ticket == "refuse" and current.status in E.AT_COUNTER:
                 raise DomainError("counter_busy", counter=counter.number, code=current.code)
             chosen = E.choose_next(counter, self._waiting_for(c, counter, self.today()), now,

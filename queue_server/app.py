@@ -1,0 +1,118 @@
+"""The app factory: one Flask app, its Socket.IO server, and the parts they share."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from flask import Flask, jsonify, request
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from . import __version__
+from .accounts import Accounts
+from .config import CentreConfig, load_config
+from .errors import DomainError
+from .events import Push
+from .service import QueueService
+from .sockets import Sockets
+from .store import Store, utc_now
+from .views import Views
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """Everything a request handler needs, hung on app.extensions['qms'] (no module-level state)."""
+
+    config: CentreConfig
+    store: Store
+    accounts: Accounts
+    views: Views
+    push: Push
+    service: QueueService
+    socketio: SocketIO
+    sockets: Sockets | None = None
+
+
+def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None, async_mode: str | None = None,
+               clock: Callable[[], datetime] = utc_now, start_background: bool = True) -> Flask:
+    if not isinstance(config, CentreConfig):
+        config = load_config(config)
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = config.server.secret_key
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    store = Store(db_path or config.server.db_path, config, clock=clock)
+    store.close_stale_days()
+    accounts = Accounts(store.conn, store.writer, config, store.now_ms)
+    accounts.seed_from_config()
+    socketio = SocketIO(app, async_mode=async_mode or config.server.async_mode,
+                        message_queue=config.server.message_queue, cors_allowed_origins=[],
+                        ping_interval=10, ping_timeout=10, max_http_buffer_size=64_000)
+    views = Views(store)
+    push = Push(socketio, views, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
+    service = QueueService(store, push, views, accounts)
+    ctx = Context(config, store, accounts, views, push, service, socketio)
+    app.extensions["qms"] = ctx
+    ctx.sockets = Sockets(socketio, ctx)
+
+    from .api import bp as api_bp, lang
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(pages_bp)
+
+    @app.get("/healthz")
+    def healthz():
+        row = store.conn.execute("PRAGMA quick_check").fetchone()[0]
+        journal = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        ok = row == "ok"
+        return jsonify(ok=ok, version=__version__, store={"path": store.path, "integrity": row, "journal_mode": journal,
+                                                          "last_seq": store.last_seq(), "today": store.today()},
+                       async_mode=socketio.async_mode), (200 if ok else 503)
+
+    @app.errorhandler(DomainError)
+    def domain_error(err: DomainError):
+        return jsonify(err.to_dict(lang())), err.http_status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(err.code)
+        if code:
+            e = DomainError(code)
+            return jsonify(e.to_dict(lang())), err.code
+        return jsonify(error="bad_request", message=err.description), err.code
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return jsonify(error="internal", message="internal error; it was logged"), 500
+
+    if start_background:
+        push.start()
+        socketio.start_background_task(_day_keeper, ctx)
+    return app
+
+
+def _day_keeper(ctx: Context) -> None:
+    """Close the day at hours.close_day_at, and close leftovers of earlier days after midnight."""
+    while True:
+        ctx.socketio.sleep(30)
+        try:
+            store = ctx.store
+            result = store.close_stale_days()
+            now = store.local_now()
+            last = store.conn.execute("SELECT value FROM meta WHERE key = 'last_close'").fetchone()
+            closed_today = last is not None and f'"day": "{store.today()}"' in last[0]
+            if not closed_today and now.time() >= ctx.config.hours.close_day_at:
+                result = store.close_day(actor="schedule")
+            if result.events:
+                ctx.push.publish(result)
+        except Exception:  # noqa: BLE001 - the keeper must keep running
+            log.exception("day keeper failed")

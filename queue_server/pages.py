@@ -1,0 +1,14 @@
+"""Pages served to browsers. Each device family adds its own blueprint; this one holds the start page."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    ctx = current_app.extensions["qms"]
+    cfg = ctx.config
+    return render_template("index.html", centre=cfg.centre, displays=cfg.devices.displays, kiosks=cfg.devices.kiosks,
+                           counters=cfg.counters, demo=cfg.centre.demo)

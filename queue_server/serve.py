@@ -1,0 +1,73 @@
+"""`qms serve`: the real server (eventlet by default, gevent as the maintained alternative).
+
+Monkey patching must come before Flask, sockets or threads are imported, so `qms serve` calls
+`patch(mode)` first and imports the app afterwards.
+"""
+from __future__ import annotations
+
+import ipaddress
+import sys
+import warnings
+
+
+def patch(mode: str) -> None:
+    if mode == "eventlet":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # eventlet announces its own retirement on import
+            import eventlet
+        eventlet.monkey_patch()
+    elif mode == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    else:
+        raise ValueError(f"unknown async mode {mode!r}")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(config_path: str, *, host: str | None, port: int | None, db: str | None, async_mode: str) -> int:
+    from .accounts import demo_secrets_in_use
+    from .app import create_app
+    from .config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        print(f"config error:\n{exc}", file=sys.stderr)
+        return 2
+    host = host or cfg.server.host
+    port = port or cfg.server.port
+    demo = demo_secrets_in_use(cfg)
+    if demo and not is_loopback(host):
+        print(f"refusing to listen on {host}: demo secrets are still in use ({'; '.join(demo)}).\n"
+              "Set centre.demo: false, a new server.secret_key, real staff passwords (qms user passwd) and device "
+              "tokens in config.yaml, or listen on 127.0.0.1.", file=sys.stderr)
+        return 2
+    app = create_app(cfg, db_path=db, async_mode=async_mode)
+    ctx = app.extensions["qms"]
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    print(f"{cfg.centre.name} — qms on {base} ({async_mode}), database {ctx.store.path}")
+    print(f"  start page       {base}/")
+    for d in cfg.devices.displays:
+        print(f"  display          {base}/display/{d.id}")
+    for k in cfg.devices.kiosks:
+        print(f"  kiosk            {base}/kiosk/{k.id}")
+    print(f"  counter terminal {base}/counter")
+    print(f"  supervisor       {base}/supervisor")
+    print(f"  API              {base}/api/v1/services   health {base}/healthz")
+    if cfg.centre.demo:
+        print(f"  demo accounts and device tokens: {config_path} (sections staff and devices)")
+    sys.stdout.flush()
+    kwargs = {"log_output": False}
+    if async_mode == "eventlet":
+        kwargs["max_size"] = cfg.server.max_connections  # eventlet caps at 1,024 connections otherwise
+    ctx.socketio.run(app, host=host, port=port, **kwargs)
+    return 0

@@ -1,0 +1,155 @@
+"""Read models: what each kind of client is shown. Plain dicts built from the store; no Flask here."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from . import __version__
+from .config import CentreConfig
+from .store import Store
+
+
+def iso_local(ms: int | None, config: CentreConfig) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, config.tz).isoformat(timespec="seconds")
+
+
+class Views:
+    def __init__(self, store: Store):
+        self.store = store
+
+    @property
+    def config(self) -> CentreConfig:
+        return self.store.config
+
+    # ------------------------------------------------------------ pieces
+    def status_url(self, ticket: dict) -> str:
+        return f"{self.config.centre.public_url.rstrip('/')}/t/{ticket['token']}"
+
+    def counter_label(self, counter_id: str | None) -> dict | None:
+        if counter_id is None:
+            return None
+        try:
+            c = self.config.counter(counter_id)
+        except KeyError:
+            return {"id": counter_id, "number": None, "name": counter_id}
+        return {"id": c.id, "number": c.number, "name": c.name or f"Quầy {c.number}"}
+
+    def ticket_public(self, t: dict, *, with_position: bool = True) -> dict:
+        """What anyone holding the slip may see of a ticket."""
+        services = self.config.services()
+        dept, svc = services.get(t["service_id"], (None, None))
+        out = {
+            "id": t["id"], "code": t["code"], "number": t["number"], "status": t["status"], "priority": t["priority"],
+            "service": t["service_id"], "service_name": svc.name if svc else t["service_id"],
+            "service_name_en": (svc.name_en if svc else "") or "",
+            "department": dept.id if dept else None, "department_name": dept.name if dept else None,
+            "department_name_en": (dept.name_en if dept else "") or "",
+            "counter": self.counter_label(t["counter_id"] or t["target_counter_id"]),
+            "issued_at": iso_local(t["issued_ms"], self.config), "called_at": iso_local(t["called_ms"], self.config),
+            "finished_at": iso_local(t["finished_ms"], self.config), "recall_count": t["recall_count"],
+            "day": t["day"],
+        }
+        if with_position:
+            out["waiting_ahead"] = self.store.position(t)
+            out["serving_counters"] = self.serving_counters(t["service_id"])
+        return out
+
+    def ticket_staff(self, t: dict) -> dict:
+        """A ticket as the counter terminal and supervisors see it (times in ms for timers)."""
+        out = self.ticket_public(t, with_position=False)
+        out.update({"issued_ms": t["issued_ms"], "called_ms": t["called_ms"], "started_ms": t["started_ms"],
+                    "transfer_count": t["transfer_count"], "source": t["source"], "priority_group": t["priority_group"]})
+        return out
+
+    def serving_counters(self, service_id: str) -> list[dict]:
+        return [self.counter_label(c["id"]) for c in self.store.counters()
+                if service_id in c["services"] and c["state"] == "open"]
+
+    def issued(self, result) -> dict:
+        """The answer to issuing a ticket (kiosk or staff): includes the status link with its secret token."""
+        t = result.ticket
+        out = self.ticket_public(t, with_position=False)
+        out.update({"waiting_ahead": result.waiting_ahead, "status_url": self.status_url(t), "token": t["token"],
+                    "estimated_wait_minutes": self.estimated_wait(t["service_id"], result.waiting_ahead)})
+        return out
+
+    def estimated_wait(self, service_id: str, ahead: int | None) -> int | None:
+        if ahead is None:
+            return None
+        svc = self.config.service(service_id)
+        open_counters = max(1, len(self.serving_counters(service_id)))
+        return round(ahead * svc.avg_service_minutes / open_counters)
+
+    def counter_state(self, c: dict) -> dict:
+        cfg = self.config.counter(c["id"])
+        current = self.store.ticket(c["current_ticket_id"]) if c["current_ticket_id"] else None
+        return {**c, "name": cfg.name or f"Quầy {cfg.number}", "department": cfg.department, "zone": cfg.zone,
+                "staff_name": self.store_staff_name(c["staff_id"]),
+                "current": self.ticket_staff(current) if current else None}
+
+    def store_staff_name(self, staff_id: int | None) -> str:
+        if staff_id is None:
+            return ""
+        row = self.store.conn.execute("SELECT full_name, username FROM staff WHERE id = ?", (staff_id,)).fetchone()
+        return (row["full_name"] or row["username"]) if row else ""
+
+    def services(self) -> list[dict]:
+        statuses = self.store.service_statuses()
+        waiting = self.store.waiting_counts()
+        out = []
+        for d in self.config.departments:
+            for s in d.services:
+                st = statuses[s.id]
+                out.append({"id": s.id, "name": s.name, "name_en": s.name_en, "department": d.id,
+                            "department_name": d.name, "department_name_en": d.name_en, "zone": d.zone,
+                            "waiting": waiting[s.id], "state": "open" if st.open else ("full" if st.reason == "full" else "closed"),
+                            "reason": st.reason, "opens_at": st.opens_at, "daily_cap": st.cap, "issued_today": st.issued_today,
+                            "target_wait_minutes": s.target_wait_minutes,
+                            "estimated_wait_minutes": self.estimated_wait(s.id, waiting[s.id])})
+        return out
+
+    def departments(self) -> list[dict]:
+        return [{"id": d.id, "name": d.name, "name_en": d.name_en, "short_name": d.short_name, "zone": d.zone,
+                 "services": [s.id for s in d.services]} for d in self.config.departments]
+
+    def recent_calls(self, departments: set[str] | None, limit: int) -> list[dict]:
+        """The last calls of today for these departments (None: all), newest first."""
+        svc_dept = {sid: d.id for sid, (d, _) in self.config.services().items()}
+        out = []
+        rows = self.store.conn.execute(
+            """SELECT e.id, e.ts_ms, e.counter_id, e.data, t.code, t.service_id FROM events e JOIN tickets t ON t.id = e.ticket_id
+               WHERE e.day = ? AND e.type IN ('ticket.called', 'ticket.resumed') ORDER BY e.id DESC LIMIT ?""",
+            (self.store.today(), limit * 20 if departments else limit))
+        for r in rows:
+            if departments is not None and svc_dept.get(r["service_id"]) not in departments:
+                continue
+            out.append(self.call_view(r["id"], r["ts_ms"], r["code"], r["counter_id"], r["service_id"],
+                                      '"recall":true' in r["data"]))
+            if len(out) >= limit:
+                break
+        return out
+
+    def call_view(self, seq: int, ts_ms: int, code: str, counter_id: str, service_id: str, recall: bool) -> dict:
+        dept, svc = self.config.services()[service_id]
+        return {"seq": seq, "code": code, "counter": self.counter_label(counter_id), "service": service_id,
+                "service_name": svc.name, "department": dept.id, "department_name": dept.name, "recall": recall,
+                "announce_en": svc.announce_en, "at": iso_local(ts_ms, self.config)}
+
+    def queue_state(self, service_ids) -> dict:
+        """Waiting counts and the next few numbers of some services (for queue.updated)."""
+        waiting = self.store.waiting_counts()
+        statuses = self.store.service_statuses()
+        out = {}
+        for sid in service_ids:
+            heads = [r[0] for r in self.store.conn.execute(
+                """SELECT code FROM tickets WHERE day = ? AND service_id = ? AND status = 'waiting'
+                   ORDER BY priority DESC, queued_ms, id LIMIT 5""", (self.store.today(), sid))]
+            st = statuses[sid]
+            out[sid] = {"waiting": waiting[sid], "next": heads,
+                        "state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason}
+        return out
+
+    def hello(self, room_kind: str) -> dict:
+        return {"version": __version__, "config_hash": self.config.config_hash(), "centre": self.config.centre.name,
+                "server_time": iso_local(self.store.now_ms(), self.config), "room": room_kind}
