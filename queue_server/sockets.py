@@ -30,7 +30,7 @@ class Sockets:
 
     # ------------------------------------------------------------ connect
     def _refuse(self, err: DomainError, lang: str):
-        raise ConnectionRefusedError(err.to_dict(lang))
+        raise ConnectionRefusedError(err.message(lang), err.to_dict(lang))
 
     def on_connect(self, auth=None):
         auth = auth if isinstance(auth, dict) else {}

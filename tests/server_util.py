@@ -1,0 +1,98 @@
+"""A real server process on 127.0.0.1 for the integration tests, in either async mode."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+import yaml
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_config(tmp: Path, *, extra_counters: int = 20, **queue) -> Path:
+    """The test centre, open at any hour, with `extra_counters` more police counters (6, 7, ...)."""
+    data = yaml.safe_load((FIXTURES / "centre.yaml").read_text(encoding="utf-8"))
+    data["queue"].update({"always_open": True, "repeat_press_seconds": 2, **queue})
+    data["server"]["coalesce_ms"] = 100
+    for i in range(6, 6 + extra_counters):
+        data["counters"].append({"id": str(i), "number": i, "department": "police", "services": ["cccd"]})
+    data["devices"]["agents"] = [{"id": "agent-1", "token": "test-agent-token-1", "kind": "any"}]
+    data["devices"]["displays"].append({"id": "hall-b", "zone": "B"})
+    path = tmp / "server.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+class ServerProcess:
+    def __init__(self, config: Path, db: Path, mode: str, port: int | None = None, log: Path | None = None):
+        self.config, self.db, self.mode = config, db, mode
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log or db.with_suffix(f".{mode}.log")
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> "ServerProcess":
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self._logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "queue_server.entry", "serve", "--config", str(self.config), "--db", str(self.db),
+             "--host", "127.0.0.1", "--port", str(self.port), "--async-mode", self.mode],
+            stdout=self._logf, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log.read_text(errors='replace')}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not answer in {timeout}s:\n{self.log.read_text(errors='replace')}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if getattr(self, "_logf", None):
+            self._logf.close()
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(5)
+        self._logf.close()
+
+    # ------------------------------------------------------------ small REST helpers
+    def login(self, username: str, password: str) -> dict:
+        r = requests.post(self.url + "/api/v1/login", json={"username": username, "password": password}, timeout=10)
+        r.raise_for_status()
+        return {"Authorization": "Bearer " + r.json()["token"]}
+
+    def post(self, path: str, json=None, headers=None, **kw) -> requests.Response:
+        return requests.post(self.url + path, json=json, headers=headers or {}, timeout=10, **kw)
+
+    def get(self, path: str, headers=None) -> requests.Response:
+        return requests.get(self.url + path, headers=headers or {}, timeout=10)
+
+
+KIOSK = {"Authorization": "Bearer test-kiosk-token-1"}
+AGENT = {"Authorization": "Bearer test-agent-token-1"}
