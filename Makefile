@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+VENDOR := queue_server/static/vendor/.installed
 
-.PHONY: run test bench setup clean check-config
+.PHONY: run test bench setup clean check-config browser
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,11 +15,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Browser libraries come from npm and are served by the server itself: no CDN on a centre's network.
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p queue_server/static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js node_modules/chart.js/dist/chart.umd.min.js queue_server/static/vendor/
+	touch $(VENDOR)
+
 run: setup
 	$(VENV)/bin/qms check-config config.yaml
-	$(VENV)/bin/qms summary --config config.yaml
+	$(VENV)/bin/qms serve --config config.yaml
 
-test: setup
+# The browser tests drive Debian's chromium; scripts/ensure-chromium installs it when it is missing.
+browser:
+	scripts/ensure-chromium
+
+test: setup browser
 	$(PY) -m pytest
 
 bench: setup
@@ -28,4 +40,4 @@ check-config: setup
 	$(VENV)/bin/qms check-config config.yaml
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis node_modules queue_server/static/vendor
