@@ -58,6 +58,11 @@ class AssignBody(Body):
     services: list[str] | None
 
 
+class DeviceStatusBody(Body):
+    state: str = Field(min_length=2, max_length=24)
+    detail: str = Field("", max_length=300)
+
+
 def ctx():
     return current_app.extensions["qms"]
 
@@ -273,3 +278,24 @@ def set_service(service_id: str):
 def assign(counter_id: str):
     b = body(AssignBody)
     return jsonify(ctx().service.assign_services(principal(), counter_id, b.services))
+
+
+# ------------------------------------------------------------------ devices
+@bp.post("/devices/<kind>/<device_id>/status")
+def device_status(kind: str, device_id: str):
+    """An agent or device reports a device's state (printer, LED board, keypad, ...)."""
+    p = principal()
+    if p.kind == "anonymous":
+        raise DomainError("unauthenticated")
+    if p.kind == "staff" and not p.is_supervisor:
+        raise DomainError("forbidden", reason="devices and supervisors only")
+    if p.kind == "device" and p.device_kind != "agent" and (p.device_kind, p.device_id) != (kind, device_id):
+        raise DomainError("forbidden", reason="a device reports only its own state")
+    b = body(DeviceStatusBody)
+    return jsonify(ctx().devices.report(kind, device_id, b.state, b.detail, actor=p.name))
+
+
+@bp.get("/devices")
+def devices():
+    ctx().service.need_staff(principal())
+    return jsonify(devices=ctx().devices.states())

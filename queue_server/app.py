@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import __version__
 from .accounts import Accounts
 from .config import CentreConfig, load_config
+from .devices import Devices
 from .errors import DomainError
 from .events import Push
 from .service import QueueService
@@ -35,6 +36,7 @@ class Context:
     push: Push
     service: QueueService
     socketio: SocketIO
+    devices: Devices | None = None
     sockets: Sockets | None = None
 
 
@@ -58,7 +60,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     views = Views(store)
     push = Push(socketio, views, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
     service = QueueService(store, push, views, accounts)
-    ctx = Context(config, store, accounts, views, push, service, socketio)
+    ctx = Context(config, store, accounts, views, push, service, socketio, devices=Devices(store, push))
     app.extensions["qms"] = ctx
     ctx.sockets = Sockets(socketio, ctx)
 
@@ -114,5 +116,6 @@ def _day_keeper(ctx: Context) -> None:
                 result = store.close_day(actor="schedule")
             if result.events:
                 ctx.push.publish(result)
+            ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
         except Exception:  # noqa: BLE001 - the keeper must keep running
             log.exception("day keeper failed")

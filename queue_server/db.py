@@ -139,6 +139,20 @@ def _m0002(db: Database) -> None:
         )""")
 
 
+@migrations(name="0007_devices")
+def _m0007(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE device_status (
+            kind TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            last_seen_ms INTEGER NOT NULL,
+            changed_ms INTEGER NOT NULL,
+            PRIMARY KEY (kind, device_id)
+        )""")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection with the project's settings. Autocommit at the driver level: we BEGIN ourselves."""
     path = Path(path)

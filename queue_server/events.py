@@ -90,7 +90,7 @@ class QueueUpdated:
 
 
 EVENT_NAMES = ("hello", "snapshot", "ticket.issued", "ticket.called", "ticket.updated", "counter.updated",
-               "queue.updated")
+               "queue.updated", "device.updated")
 
 
 def ticket_room(ticket_id: int) -> str:
@@ -128,6 +128,10 @@ class Push:
 
     def send_to(self, sid: str, payload) -> None:
         self._emit(payload, to=sid)
+
+    def send_device(self, payload) -> None:
+        """A device's state changed (devices.Devices): supervisors see it."""
+        self._emit(payload, room="supervisors")
 
     # ------------------------------------------------------------ rooms
     def dept_of_service(self, service_id: str) -> str | None:

@@ -50,6 +50,9 @@ class Sockets:
         if ticket is not None:
             push.follow(ticket["id"])
         self.clients[sid] = {"principal": p, "room": room, "ticket_id": ticket["id"] if ticket else None, "lang": lang}
+        device = self._device_of(p, room)
+        if device is not None:
+            self.ctx.devices.report(*device, "online", actor=p.name)
         push.greet(sid, room if not room.startswith("ticket:") else f"ticket:{ticket['id']}", last_seq, ticket)
 
     def _principal(self, token) -> Principal:
@@ -90,6 +93,29 @@ class Sockets:
         client = self.clients.pop(request.sid, None)
         if client and client["ticket_id"] is not None:
             self.ctx.push.unfollow(client["ticket_id"])
+        device = self._device_of(client["principal"], client["room"]) if client else None
+        if device is not None and device not in self.connected_devices():
+            self.ctx.devices.report(*device, "offline", "disconnected", actor=client["principal"].name)
+
+    @staticmethod
+    def _device_of(p: Principal, room: str) -> tuple[str, str] | None:
+        """The device a connection stands for: a display page, a kiosk page or an agent."""
+        kind, _, ident = room.partition(":")
+        if kind == "display":
+            return ("display", ident)
+        if kind == "kiosk" and p.kind == "device" and p.device_kind == "kiosk":
+            return ("kiosk", p.device_id)
+        if p.kind == "device" and p.device_kind == "agent":
+            return ("agent", p.device_id)
+        return None
+
+    def connected_devices(self) -> set[tuple[str, str]]:
+        out = set()
+        for client in list(self.clients.values()):
+            device = self._device_of(client["principal"], client["room"])
+            if device is not None:
+                out.add(device)
+        return out
 
     # ------------------------------------------------------------ actions
     def on_resync(self, data=None):

@@ -1,0 +1,128 @@
+"""Device states for the supervisors: kiosks, printers, displays, LED boards, keypads, agents.
+
+Adapters and agents report what they see (`report`); a socket that connects for a display or kiosk counts as
+that device being online. A state change is written to the event log (`device.state`) and pushed to the
+supervisors as `device.updated`; a heartbeat only refreshes last seen. A device not heard from within
+devices.timeouts.missing_seconds (default 120) shows as missing.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from .errors import DomainError
+
+KINDS = ("kiosk", "printer", "display", "led_board", "keypad", "agent", "dispenser")
+STATE_PATTERN = re.compile(r"^[a-z][a-z_]{1,23}$")
+PROBLEM_STATES = frozenset({"error", "missing", "offline", "disconnected", "failed", "paper_out", "timeout"})
+DEFAULT_MISSING_SECONDS = 120
+
+
+@dataclass
+class DeviceUpdated:
+    kind: str
+    device_id: str
+    state: str
+    detail: str
+    last_seen_ms: int
+    changed_ms: int
+    problem: bool
+    seq: int | None = None
+    event = "device.updated"
+
+
+class Devices:
+    def __init__(self, store, push):
+        self.store = store
+        self.push = push
+
+    @property
+    def config(self):
+        return self.store.config
+
+    def configured(self) -> list[tuple[str, str, str]]:
+        """(kind, id, name) of every device config.yaml lists."""
+        d = self.config.devices
+        out = [("kiosk", k.id, k.name) for k in d.kiosks]
+        out += [("printer", p.id, p.id) for p in d.printers]
+        out += [("display", x.id, x.name) for x in d.displays]
+        out += [("led_board", x.id, f"counter {x.counter}") for x in d.led_boards]
+        out += [("keypad", x.id, f"counter {x.counter}") for x in d.keypads]
+        out += [("agent", x.id, x.name) for x in d.agents]
+        return out
+
+    def missing_after_ms(self) -> int:
+        return int(self.config.devices.timeouts.get("missing_seconds", DEFAULT_MISSING_SECONDS) * 1000)
+
+    def report(self, kind: str, device_id: str, state: str, detail: str = "", *, actor: str | None = None) -> dict:
+        """Record what a device or its adapter reports. Returns the device's row."""
+        if kind not in KINDS:
+            raise DomainError("bad_request", detail=f"device kind must be one of {', '.join(KINDS)}")
+        if not isinstance(state, str) or not STATE_PATTERN.match(state):
+            raise DomainError("bad_request", detail="state must be a short lowercase word such as online, error, missing")
+        if not isinstance(device_id, str) or not device_id or len(device_id) > 60:
+            raise DomainError("bad_request", detail="device id must be text of at most 60 characters")
+        detail = str(detail or "")[:300]
+        store = self.store
+        seq = None
+        with store.writer.transaction() as c:
+            now = store.now_ms()
+            row = c.execute("SELECT state, detail, changed_ms FROM device_status WHERE kind = ? AND device_id = ?",
+                            (kind, device_id)).fetchone()
+            changed = row is None or row["state"] != state or row["detail"] != detail
+            changed_ms = now if changed else row["changed_ms"]
+            c.execute("""INSERT INTO device_status (kind, device_id, state, detail, last_seen_ms, changed_ms)
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, device_id) DO UPDATE SET
+                         state = excluded.state, detail = excluded.detail, last_seen_ms = excluded.last_seen_ms,
+                         changed_ms = excluded.changed_ms""", (kind, device_id, state, detail, now, changed_ms))
+            if changed:
+                seq = store._log(c, "device.state", now=now, day=store.today(), ticket=None, counter_id=None,
+                                 staff_id=None, actor=actor,
+                                 data={"kind": kind, "device": device_id, "state": state, "detail": detail},
+                                 result=None)
+        payload = DeviceUpdated(kind, device_id, state, detail, now, changed_ms, state in PROBLEM_STATES, seq)
+        if changed:
+            self.push.send_device(payload)
+        return asdict(payload)
+
+    def states(self) -> list[dict]:
+        """Every configured or reporting device with its state; silent ones past the limit are missing."""
+        now = self.store.now_ms()
+        limit = self.missing_after_ms()
+        rows = {(r["kind"], r["device_id"]): dict(r) for r in self.store.conn.execute("SELECT * FROM device_status")}
+        out = []
+        names = {}
+        for kind, dev_id, name in self.configured():
+            names[(kind, dev_id)] = name
+            rows.setdefault((kind, dev_id), None)
+        for (kind, dev_id), row in sorted(rows.items()):
+            if row is None:
+                state, detail, seen, changed = "unknown", "never reported", None, None
+            else:
+                state, detail, seen, changed = row["state"], row["detail"], row["last_seen_ms"], row["changed_ms"]
+                if state not in PROBLEM_STATES and now - seen > limit:
+                    state, detail = "missing", f"not heard from for {round((now - seen) / 1000)} s"
+            out.append({"kind": kind, "device_id": dev_id, "name": names.get((kind, dev_id), dev_id), "state": state,
+                        "detail": detail, "last_seen_ms": seen, "changed_ms": changed,
+                        "problem": state in PROBLEM_STATES, "configured": (kind, dev_id) in names})
+        return out
+
+    def sweep(self, connected: set[tuple[str, str]] = frozenset()) -> list[dict]:
+        """Mark devices silent for too long as missing (those with a live socket here are not silent)."""
+        now = self.store.now_ms()
+        limit = self.missing_after_ms()
+        stale = [(r["kind"], r["device_id"], r["last_seen_ms"]) for r in self.store.conn.execute(
+            "SELECT kind, device_id, state, last_seen_ms FROM device_status") if r["state"] not in PROBLEM_STATES
+            and now - r["last_seen_ms"] > limit and (r["kind"], r["device_id"]) not in connected]
+        out = []
+        for kind, dev_id, seen in stale:
+            with self.store.writer.transaction() as c:
+                c.execute("UPDATE device_status SET state = 'missing', detail = ?, changed_ms = ? WHERE kind = ? AND device_id = ?",
+                          (f"not heard from since {seen}", now, kind, dev_id))
+                seq = self.store._log(c, "device.state", now=now, day=self.store.today(), ticket=None, counter_id=None,
+                                      staff_id=None, actor="sweep", data={"kind": kind, "device": dev_id, "state": "missing"},
+                                      result=None)
+            payload = DeviceUpdated(kind, dev_id, "missing", "not heard from", seen, now, True, seq)
+            self.push.send_device(payload)
+            out.append(asdict(payload))
+        return out
