@@ -153,6 +153,13 @@ def _m0007(db: Database) -> None:
         )""")
 
 
+@migrations(name="0008_queue_indexes")
+def _m0008(db: Database) -> None:
+    # The daily cap counts today's ticket.issued events of a service; "next" looks up tickets sent to a counter.
+    db.execute("CREATE INDEX events_day_type_service ON events (day, type, service_id)")
+    db.execute("CREATE INDEX tickets_waiting_target ON tickets (target_counter_id) WHERE status = 'waiting'")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection with the project's settings. Autocommit at the driver level: we BEGIN ourselves."""
     path = Path(path)

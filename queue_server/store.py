@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
@@ -52,7 +52,7 @@ def ticket_from_row(row: sqlite3.Row) -> Ticket:
 
 
 def ticket_to_dict(t: Ticket) -> dict:
-    d = asdict(t)
+    d = {k: getattr(t, k) for k in TICKET_COLUMNS}
     d["status"] = t.status.value
     return d
 
@@ -180,7 +180,8 @@ class Store:
 
     def _service_status(self, c: sqlite3.Connection, service_id: str, day: str) -> E.ServiceStatus:
         st = c.execute("SELECT manual, cap_override FROM service_state WHERE service_id = ?", (service_id,)).fetchone()
-        issued = c.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND service_id = ?",
+        # Count slips issued by the service (a transfer moves a ticket's service_id, not what was issued).
+        issued = c.execute("SELECT COUNT(*) FROM events WHERE day = ? AND type = 'ticket.issued' AND service_id = ?",
                            (day, service_id)).fetchone()[0]
         rules = self.rules(service_id, st["manual"] if st else "auto", st["cap_override"] if st else None)
         return E.service_status(rules, self.local_now(), issued)
@@ -239,10 +240,17 @@ class Store:
 
     # ------------------------------------------------------------ calling
     def _waiting_for(self, c: sqlite3.Connection, counter: Counter, day: str) -> list[Ticket]:
-        marks = ",".join("?" * len(counter.services))
-        rows = c.execute(f"""SELECT * FROM tickets WHERE day = ? AND status = 'waiting'
-                             AND ((target_counter_id IS NULL AND service_id IN ({marks})) OR target_counter_id = ?)""",
-                         (day, *counter.services, counter.id)).fetchall()
+        """The candidates for "next": tickets sent to this counter by name, and the head of each of its
+        services' queues, priority and normal (the engine never picks a ticket behind a head of its kind)."""
+        rows = c.execute("SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND target_counter_id = ?",
+                         (day, counter.id)).fetchall()
+        for service_id in counter.services:
+            for priority in (1, 0):
+                row = c.execute("""SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service_id = ?
+                                   AND target_counter_id IS NULL AND priority = ? ORDER BY queued_ms, id LIMIT 1""",
+                                (day, service_id, priority)).fetchone()
+                if row is not None:
+                    rows.append(row)
         return [ticket_from_row(r) for r in rows]
 
     def call_next(self, counter_id: str, *, expect_current=E.UNSET, staff_id: int | None = None,
