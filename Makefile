@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := queue_server/static/vendor/.installed
 
-.PHONY: run test bench setup clean check-config browser
+.PHONY: run test bench setup clean check-config test-tools
 
 setup: $(STAMP) $(VENDOR)
 
@@ -26,11 +26,11 @@ run: setup
 	$(VENV)/bin/qms check-config config.yaml
 	$(VENV)/bin/qms serve --config config.yaml
 
-# The browser tests drive Debian's chromium; scripts/ensure-chromium installs it when it is missing.
-browser:
-	scripts/ensure-chromium
+# The tests drive Debian's chromium and start redis-server; scripts/ensure-test-tools installs what is missing.
+test-tools:
+	scripts/ensure-test-tools
 
-test: setup browser
+test: setup test-tools
 	$(PY) -m pytest
 
 bench: setup

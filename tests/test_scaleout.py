@@ -1,0 +1,72 @@
+"""Past one machine: two server processes on one database share live push through Redis."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import redis
+import yaml
+
+from server_util import KIOSK, ServerProcess, free_port, server_config
+from test_server import Listener
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is missing: run `make test-tools` (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_a_call_made_on_one_process_reaches_a_display_on_the_other(tmp_path, redis_url, mode):
+    cfg_path = server_config(tmp_path)
+    data = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    data["server"]["message_queue"] = redis_url
+    cfg_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    db = tmp_path / "shared.sqlite3"
+    a = ServerProcess(cfg_path, db, mode).start()
+    b = ServerProcess(cfg_path, db, mode).start()
+    try:
+        display_b = Listener(b.url, {"room": "display:hall-a"})
+        display_b.wait_for(lambda e, d: e == "snapshot")
+        t1 = a.post("/api/v1/tickets", {"service": "cccd"}, KIOSK).json()
+        t2 = a.post("/api/v1/tickets", {"service": "cccd"}, KIOSK).json()
+        phone_b = Listener(b.url, {"room": "ticket:" + t2["status_url"].rsplit("/", 1)[1]})
+        phone_b.wait_for(lambda e, d: e == "snapshot")
+        sup = a.login("super", "test-super")
+        assert a.post("/api/v1/counters/1/open", headers=sup).status_code == 200
+        r = a.post("/api/v1/counters/1/next", headers=sup)
+        assert r.json()["ticket"]["code"] == t1["code"]
+        call = display_b.wait_for(lambda e, d: e == "ticket.called", 3)[1]
+        assert call["call"]["code"] == t1["code"]
+        # process B sees A's change in the event log and updates its own phone's position
+        phone_b.wait_for(lambda e, d: e == "queue.updated" and d["position"] and d["position"]["waiting_ahead"] == 0, 3)
+        assert len([d for d in display_b.of("ticket.called") if d["call"]["code"] == t1["code"]]) == 1, "delivered once"
+        # a ticket issued through B continues A's numbering: one store, one sequence
+        t3 = b.post("/api/v1/tickets", {"service": "cccd"}, KIOSK).json()
+        assert int(t3["code"]) == int(t2["code"]) + 1
+        display_b.close()
+        phone_b.close()
+    finally:
+        a.stop()
+        b.stop()
