@@ -139,7 +139,8 @@ class Views:
     def queue_state(self, service_ids) -> dict:
         """Waiting counts and the next few numbers of some services (for queue.updated)."""
         waiting = self.store.waiting_counts()
-        statuses = self.store.service_statuses()
+        day = self.store.today()
+        statuses = {sid: self.store._service_status(self.store.conn, sid, day) for sid in service_ids}
         out = {}
         for sid in service_ids:
             heads = [r[0] for r in self.store.conn.execute(
