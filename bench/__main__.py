@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import engine
+from . import catalogue, engine, server
+from . import year
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -26,6 +27,9 @@ WORK = ROOT / "var" / "bench"  # git-ignored scratch space on the repository's o
 # name -> function(seconds) -> figures. Sections run in this order.
 SECTIONS: dict[str, Callable[..., dict]] = {
     "engine": engine.run,
+    "server": server.run,  # a real server process under load, both async modes (a few minutes)
+    "catalogue": catalogue.run,  # procedure search over 2,000 procedures: the index and GET /api/v1/procedures
+    "year": year.run,  # a busy year (300,000 tickets) generated, then every report over it (< 1 s each)
 }
 
 

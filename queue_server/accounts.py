@@ -108,7 +108,7 @@ class Accounts:
         return made
 
     def add_user(self, username: str, password: str, role: str = "staff", counters: list[str] | None = None,
-                 full_name: str = "") -> int:
+                 full_name: str = "", audit=None) -> int:
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if len(password) < 6:
@@ -124,9 +124,11 @@ class Accounts:
             cur = c.execute("""INSERT INTO staff (username, full_name, role, password_hash, counters, created_ms, updated_ms)
                                VALUES (?, ?, ?, ?, ?, ?, ?)""",
                             (username, full_name, role, generate_password_hash(password), json.dumps(counters or []), now, now))
+            if audit is not None:  # the admin's audit event, in the same transaction
+                audit(c, cur.lastrowid)
             return cur.lastrowid
 
-    def set_password(self, username: str, password: str) -> None:
+    def set_password(self, username: str, password: str, audit=None) -> None:
         if len(password) < 6:
             raise AccountError("password must have at least 6 characters")
         with self.writer.transaction() as c:
@@ -137,6 +139,8 @@ class Accounts:
             # A new password ends every session of that user.
             c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = (SELECT id FROM staff WHERE username = ?)",
                       (username,))
+            if audit is not None:
+                audit(c, username)
 
     def staff_principal(self, row: sqlite3.Row) -> Principal:
         return Principal(kind="staff", role=row["role"], staff_id=row["id"], username=row["username"],
@@ -178,13 +182,15 @@ class Accounts:
             return Principal(kind="device", device_kind=row["device_kind"], device_id=row["device_id"])
         return None
 
-    def add_device_token(self, kind: str, device_id: str, note: str = "") -> str:
+    def add_device_token(self, kind: str, device_id: str, note: str = "", audit=None) -> str:
         if kind not in ("kiosk", "display", "agent"):
             raise AccountError("device kind must be kiosk, display or agent")
         token = secrets.token_urlsafe(24)
         with self.writer.transaction() as c:
             c.execute("INSERT INTO device_tokens (token_hash, device_kind, device_id, created_ms, note) VALUES (?, ?, ?, ?, ?)",
                       (_digest(token), kind, device_id, self.now_ms(), note))
+            if audit is not None:
+                audit(c, _digest(token))
         return token
 
     def staff_name(self, staff_id: int | None) -> str:
@@ -192,6 +198,52 @@ class Accounts:
             return ""
         row = self.conn.execute("SELECT full_name, username FROM staff WHERE id = ?", (staff_id,)).fetchone()
         return (row["full_name"] or row["username"]) if row else ""
+
+    # ---------------------------------------------------------------- administration (queue_server/admin.py)
+    def users(self) -> list[dict]:
+        return [{"id": r["id"], "username": r["username"], "full_name": r["full_name"], "role": r["role"],
+                 "counters": json.loads(r["counters"]), "active": bool(r["active"]), "from_config": bool(r["from_config"]),
+                 "created_ms": r["created_ms"], "updated_ms": r["updated_ms"]}
+                for r in self.conn.execute("SELECT * FROM staff ORDER BY username")]
+
+    def update_user(self, username: str, *, full_name: str | None = None, role: str | None = None,
+                    counters: list[str] | None = None, active: bool | None = None, audit=None) -> None:
+        """Change an account (the database version wins over config.yaml from now on). Disabling ends its sessions."""
+        if role is not None and role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        known = {c.id for c in self.config.counters}
+        for c in counters or []:
+            if c not in known:
+                raise AccountError(f"unknown counter {c!r}")
+        sets = {"full_name": full_name, "role": role, "counters": None if counters is None else json.dumps(counters),
+                "active": None if active is None else int(active)}
+        sets = {k: v for k, v in sets.items() if v is not None}
+        with self.writer.transaction() as c:
+            row = c.execute("SELECT id FROM staff WHERE username = ?", (username,)).fetchone()
+            if row is None:
+                raise AccountError(f"no user {username!r}")
+            c.execute(f"UPDATE staff SET {', '.join(f'{k} = ?' for k in sets)}{', ' if sets else ''}updated_ms = ?, "
+                      "from_config = 0 WHERE id = ?", (*sets.values(), self.now_ms(), row["id"]))
+            if active is False:
+                c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = ?", (row["id"],))
+            if audit is not None:
+                audit(c, row["id"])
+
+    def device_tokens(self) -> list[dict]:
+        """Tokens made with the CLI or by an admin (never the token itself; `id` is its SHA-256)."""
+        return [{"id": r["token_hash"], "kind": r["device_kind"], "device_id": r["device_id"], "note": r["note"],
+                 "created_ms": r["created_ms"], "revoked": bool(r["revoked"])}
+                for r in self.conn.execute("SELECT * FROM device_tokens ORDER BY created_ms, token_hash")]
+
+    def revoke_device_token(self, token_id: str, audit=None) -> dict:
+        with self.writer.transaction() as c:
+            row = c.execute("SELECT * FROM device_tokens WHERE token_hash = ?", (token_id,)).fetchone()
+            if row is None:
+                raise AccountError(f"no device token {token_id[:12]}")
+            c.execute("UPDATE device_tokens SET revoked = 1 WHERE token_hash = ?", (token_id,))
+            if audit is not None:
+                audit(c, token_id)
+        return {"kind": row["device_kind"], "device_id": row["device_id"]}
 
 
 def demo_secrets_in_use(config: CentreConfig) -> list[str]:

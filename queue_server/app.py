@@ -69,6 +69,15 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
 
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
+    from ticket_printer.kiosk import bp as kiosk_bp; app.register_blueprint(kiosk_bp)  # noqa: E702 - kiosk, procedures, ticket status
+    from ticket_printer.print_routes import install as install_printing; install_printing(app, ctx, start_background=start_background)  # noqa: E702,E501 - slips, printers, printer agents
+    from displays.clips_web import bp as clips_bp; app.register_blueprint(clips_bp)  # noqa: E702 - voice clip packs
+    from displays.led_server import bp as led_bp; app.register_blueprint(led_bp)  # noqa: E702 - LED boards
+    from .terminal import bp as terminal_bp; app.register_blueprint(terminal_bp)  # noqa: E702 - counter terminal
+    from displays.pages import bp as display_pages_bp; app.register_blueprint(display_pages_bp)  # noqa: E702 - display pages
+    from .supervision import bp as supervision_bp; app.register_blueprint(supervision_bp)  # noqa: E702 - supervisor, reports
+    from .admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702 - admin
+    from feedback_buttons.routes import init_app as init_ratings; init_ratings(app, start_background=start_background)  # noqa: E702,E501 - ratings, keypads, rating page
 
     @app.get("/healthz")
     def healthz():
@@ -99,6 +108,8 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     if start_background:
         push.start()
         socketio.start_background_task(_day_keeper, ctx)
+        from .supervision import start as start_supervision; start_supervision(ctx)  # noqa: E702 - alerts, report days
+        from displays.led_server import start_in_server; start_in_server(ctx)  # noqa: E702 - LED boards run_in: server
     return app
 
 

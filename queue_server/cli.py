@@ -78,6 +78,18 @@ def cmd_close_day(args) -> int:
     return 0
 
 
+def cmd_import_procedures(args) -> int:
+    from ticket_printer.catalogue_store import cli_import
+
+    return cli_import(_load(args.config), args.db, args.file, check_only=args.check)
+
+
+def cmd_dispenser(args) -> int:
+    from ticket_printer.dispenser import run_cli
+
+    return run_cli(_load(args.config), args.dispenser_id, server=args.server)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qms", description="Queue management for a public administrative service centre")
     sub = p.add_subparsers(dest="command", required=True)
@@ -94,7 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--db", help="database file (default: server.db_path of the config)")
         s.set_defaults(fn=fn)
 
+    ip = sub.add_parser("import-procedures", help="replace the procedure catalogue from a CSV or YAML file "
+                                                  "(every bad row is reported by line; nothing is imported on error)")
+    ip.add_argument("file")
+    ip.add_argument("--check", action="store_true", help="check the file only, import nothing")
+    ip.add_argument("--config", default=DEFAULT_CONFIG)
+    ip.add_argument("--db", help="database file (default: server.db_path of the config)")
+    ip.set_defaults(fn=cmd_import_procedures)
+
+    dp = sub.add_parser("dispenser", help="run a push-button ticket dispenser (devices.dispensers) on its serial port")
+    dp.add_argument("dispenser_id")
+    dp.add_argument("--server", help="server address (default: http://127.0.0.1:<server.port>)")
+    dp.add_argument("--config", default=DEFAULT_CONFIG)
+    dp.set_defaults(fn=cmd_dispenser)
+
     add_server_commands(sub)
+    add_supervision_commands(sub)
     return p
 
 
@@ -180,6 +207,127 @@ def add_server_commands(sub) -> None:
     d.add_argument("--config", default=DEFAULT_CONFIG)
     d.add_argument("--db")
     d.set_defaults(fn=cmd_device_token)
+
+
+def cmd_report(args) -> int:
+    """`qms report`: the report of a day, week, month or range (docs/reports.md), as a table, CSV or XLSX."""
+    from . import exports, reports
+    from .accounts import Accounts
+    from .store import Store
+
+    cfg = _load(args.config)
+    if args.format == "xlsx" and not args.out:
+        print("error: --format xlsx needs --out FILE", file=sys.stderr)
+        return 2
+    store = Store(_db_path(args, cfg), cfg)
+    try:
+        if args.day or args.week or args.month:
+            if args.day:
+                kind, on = "day", args.day
+            elif args.week:
+                kind, on = "week", args.week
+            else:
+                kind, on = "month", (args.month + "-01" if len(args.month) == 7 else args.month)
+            try:
+                day_from, day_to = reports.period(kind, on)
+            except ValueError:
+                raise reports.ReportError(f"dates must be YYYY-MM-DD (a month YYYY-MM), got {on!r}") from None
+        else:
+            day_from, day_to = args.from_ or store.today(), args.to or args.from_ or store.today()
+        accounts = Accounts(store.conn, store.writer, cfg, store.now_ms)
+        rep = reports.build_report(store, day_from, day_to, args.group_by, staff_names=accounts.staff_name, lang=args.lang)
+    except reports.ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    if args.format == "table":
+        text = exports.to_text(rep, args.lang)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        else:
+            print(text)
+        return 0
+    data = exports.to_csv(rep, args.lang) if args.format == "csv" else exports.to_xlsx(rep, args.lang)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"{args.out}: {len(rep['rows'])} rows, {rep['from']} – {rep['to']}, by {args.group_by}")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_reload(args) -> int:
+    """`qms reload`: check the file here, then ask the running server to reload its config (an admin's sign-in)."""
+    import getpass
+    import json
+    import os
+    import urllib.error
+    import urllib.request
+
+    cfg = _load(args.config)  # a bad file stops here, with every problem listed
+    host = cfg.server.host if cfg.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    url = (args.url or f"http://{host}:{cfg.server.port}").rstrip("/")
+
+    def post(path: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+        req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            try:
+                return exc.code, json.loads(exc.read() or b"{}")
+            except ValueError:
+                return exc.code, {"message": str(exc)}
+
+    try:
+        token = args.token or os.environ.get("QMS_TOKEN")
+        if not token:
+            password = args.password or os.environ.get("QMS_PASSWORD") or getpass.getpass(f"password for {args.user}: ")
+            status, answer = post("/api/v1/login", {"username": args.user, "password": password})
+            if status != 200:
+                print(f"error: sign-in refused: {answer.get('message', status)}", file=sys.stderr)
+                return 2
+            token = answer["token"]
+        status, answer = post("/api/v1/admin/reload", {}, token)
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"error: no server at {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"error: the server refused the reload and keeps its running config:\n{answer.get('message', status)}",
+              file=sys.stderr)
+        return 2
+    print(f"reloaded {answer.get('path')}: config hash {answer.get('config_hash')}"
+          + "".join(f"\n  note: {n}" for n in answer.get("notes", [])))
+    return 0
+
+
+def add_supervision_commands(sub) -> None:
+    from .reports import GROUPINGS
+
+    r = sub.add_parser("report", help="report of a day, week, month or range (table, CSV or XLSX)")
+    r.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="first local day (default: today)")
+    r.add_argument("--to", metavar="YYYY-MM-DD", help="last local day (default: --from)")
+    r.add_argument("--day", metavar="YYYY-MM-DD", help="one day")
+    r.add_argument("--week", metavar="YYYY-MM-DD", help="the week (Monday to Sunday) holding this day")
+    r.add_argument("--month", metavar="YYYY-MM", help="one month")
+    r.add_argument("--group-by", choices=GROUPINGS, default="service")
+    r.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
+    r.add_argument("--out", help="file to write (needed for xlsx)")
+    r.add_argument("--lang", choices=["vi", "en"], default="vi")
+    r.add_argument("--config", default=DEFAULT_CONFIG)
+    r.add_argument("--db", help="database file (default: server.db_path of the config)")
+    r.set_defaults(fn=cmd_report)
+
+    x = sub.add_parser("reload", help="check config.yaml, then make the running server reload it (admin sign-in)")
+    x.add_argument("--config", default=DEFAULT_CONFIG, help="the file the server was started with")
+    x.add_argument("--url", help="the server (default: http://127.0.0.1:<server.port>)")
+    x.add_argument("--user", default="admin", help="an admin account (default admin)")
+    x.add_argument("--password", help="its password (or QMS_PASSWORD; asked for when missing)")
+    x.add_argument("--token", help="an admin sign-in token instead (or QMS_TOKEN)")
+    x.set_defaults(fn=cmd_reload)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -151,12 +151,26 @@ class RatingLevel(Model):
     positive: bool = False
 
 
+class RatingFlags(Model):
+    """Thresholds of the suspicious patterns shown to supervisors (feedback_buttons/ratings.py)."""
+
+    near_finish_seconds: float = Field(1, ge=0, le=30)
+    near_finish_share: float = Field(0.8, gt=0, le=1)
+    min_ratings: int = Field(5, ge=1, le=1000)
+    presses_per_ticket: int = Field(3, ge=2, le=100)
+    max_presses_recorded: int = Field(10, ge=2, le=1000)
+    silent_keypad_tickets: int = Field(10, ge=1, le=1000)
+
+
 class Rating(Model):
     scale: Literal["3-level", "5-level", "stars"] = "3-level"
     levels: list[RatingLevel] = Field(min_length=2)
     buttons: dict[str, int] = {}
     window_seconds: int = Field(60, ge=5, le=3600)
     low_reasons: list[str] = []
+    tablet_idle_seconds: int = Field(30, ge=1, le=600)  # the rating page goes back to idle after this
+    tablet_token_required: bool = False  # true: the rating page needs a device token (?token=)
+    flags: RatingFlags = RatingFlags()
 
     @field_validator("buttons", mode="before")
     @classmethod
@@ -191,6 +205,7 @@ class Voice(Model):
     number_reading: Literal["digits", "words"] = "digits"
     thousand_word: Literal["nghìn", "ngàn"] = "nghìn"
     zero_tens_word: Literal["linh", "lẻ"] = "linh"
+    four_word: Literal["tư", "bốn"] = "tư"  # the 4 after "mươi": 24 "hai mươi tư" (north) / "hai mươi bốn" (south)
     engine: Literal["clips", "browser"] = "clips"
     clip_pack: str = "default"
 
@@ -215,6 +230,14 @@ class Printer(Model):
     cups_printer: str = ""
     timeout_seconds: float = Field(5, gt=0, le=60)
     profile: str = "default"
+    # ticket_printer (docs/printing.md): where slips are printed and how failures are bounded
+    via_agent: bool = False  # printed by a printer agent on the kiosk PC, not by the server
+    output_dir: str = "prints"  # preview backend: PNG + raw bytes land here (relative: beside the database)
+    status_query: bool = True  # ask the printer's status (DLE EOT) before and after a job (network/serial/usb)
+    retries: int = Field(0, ge=0, le=3)  # extra attempts after a failed job, before reporting it failed
+    agent_timeout_seconds: float = Field(20, ge=2, le=300)  # an agent's job not done by then is failed
+    check_seconds: float = Field(30, ge=1, le=600)  # an idle printer's state is checked this often
+    max_reprints: int = Field(3, ge=0, le=20)  # reprints allowed per ticket
 
 
 class Kiosk(Model):
@@ -246,15 +269,97 @@ class LedBoard(Model):
     unit_id: int = Field(1, ge=1, le=247)
     holding_register: int = Field(0, ge=0, le=65535)
     baudrate: int = 9600
+    run_in: Literal["agent", "server"] = "agent"  # who drives it: an LED agent (python -m displays.led) or the server
+    agent: str = ""  # the agent id that drives it (run_in agent); empty: any agent of kind led or any
+    encoding: Literal["number", "bcd", "ascii"] = "number"
+    registers: int = Field(1, ge=1, le=16)  # consecutive holding registers from holding_register
+    blank_value: int = Field(0xFFFF, ge=0, le=0xFFFF)  # number/bcd: no ticket, or the counter closed
+    break_value: int = Field(0xFFFF, ge=0, le=0xFFFF)  # number/bcd: the counter on break
+    timeout_seconds: float = Field(0.5, gt=0, le=10)  # wait for the board's answer
+    retries: int = Field(2, ge=0, le=10)  # further tries of a write that got no (good) answer
+    expect_reply: bool = True  # false for write-only boards that never answer
+
+    @model_validator(mode="after")
+    def _registers(self):
+        if self.encoding in ("number", "bcd") and self.registers > 2:
+            raise ValueError(f"encoding {self.encoding} uses 1 or 2 registers, got registers: {self.registers}")
+        if self.holding_register + self.registers > 0x10000:
+            raise ValueError("holding_register + registers runs past register 65535")
+        return self
+
+
+class KeypadFrame(Model):
+    """Layout of an rs485-frame keypad's binary frame (positions count from 0, the start byte)."""
+
+    start: int = Field(0xAA, ge=0, le=255)
+    end: int | None = Field(0x55, ge=0, le=255)
+    length: int = Field(5, ge=2, le=64)
+    address_at: int = Field(1, ge=1, le=63)
+    button_at: int = Field(2, ge=1, le=63)
+    checksum: Literal["sum8", "xor8", "crc8", "crc16-modbus", "none"] = "sum8"
+    checksum_at: int = Field(3, ge=1, le=63)
+    checksum_from: int = Field(1, ge=0, le=63)
+    checksum_to: int = Field(3, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _inside(self):
+        size = {"crc16-modbus": 2, "none": 0}.get(self.checksum, 1)
+        for name in ("address_at", "button_at"):
+            if getattr(self, name) >= self.length:
+                raise ValueError(f"{name} {getattr(self, name)} is outside a frame of length {self.length}")
+        if size and (self.checksum_at + size > self.length or self.checksum_to > self.length
+                     or self.checksum_from >= self.checksum_to):
+            raise ValueError("checksum_at and checksum_from..checksum_to must lie inside the frame")
+        used = [0, self.address_at, self.button_at, *range(self.checksum_at, self.checksum_at + size)]
+        used += [self.length - 1] if self.end is not None else []
+        if len(set(used)) != len(used):
+            raise ValueError("start, address_at, button_at, checksum_at (and its bytes) and end must be at different positions")
+        return self
+
+
+KEYPAD_DECODERS = ("qms-line", "ascii-line", "rs485-frame", "keyboard")
 
 
 class Keypad(Model):
     id: str = Field(pattern=ID_PATTERN)
     counter: str
     port: str
-    decoder: Literal["qms-line", "ascii-line", "rs485-frame", "keyboard"] = "qms-line"
+    decoder: str = "qms-line"  # one of KEYPAD_DECODERS, or package.module:Class of a plug-in decoder
     device_id: str = ""
     baudrate: int = 9600
+    address: int | None = Field(None, ge=0, le=255)  # rs485-frame: the keypad's bus address
+    pattern: str = r"^\s*(?P<device>K\d{1,3})\s*,\s*(?P<button>\d{1,2})\s*$"  # ascii-line
+    frame: KeypadFrame = KeypadFrame()  # rs485-frame
+    options: dict[str, Any] = {}  # extra options of a plug-in decoder
+    ack: bool = True  # qms-line: acknowledge each stored press
+    run_in: Literal["agent", "server"] = "agent"
+    agent: str | None = None  # the agent that reads it (None: any keypad agent asking for all)
+    debounce_ms: int = Field(300, ge=0, le=5000)
+    silent_seconds: float = Field(0, ge=0, le=86400)  # > 0: report missing when nothing is heard this long
+
+    @field_validator("decoder")
+    @classmethod
+    def _decoder(cls, v):
+        if v not in KEYPAD_DECODERS and not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", v):
+            raise ValueError(f"decoder must be one of {', '.join(KEYPAD_DECODERS)} or package.module:Class")
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v):
+        try:
+            rx = re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        if not set(rx.groupindex) & {"button", "level"}:
+            raise ValueError("the pattern needs a (?P<button>...) or (?P<level>...) group")
+        if set(rx.groupindex) - {"button", "level", "device"}:
+            raise ValueError("pattern groups may only be device, button and level")
+        return v
+
+    def match_id(self) -> str:
+        """What the keypad's messages name it by: its bus address (rs485-frame) or device_id ("" = any)."""
+        return str(self.address) if self.address is not None else self.device_id
 
 
 class Agent(Model):
@@ -264,6 +369,34 @@ class Agent(Model):
     kind: Literal["printer", "led", "keypad", "any"] = "any"
 
 
+class Dispenser(Model):
+    """A push-button ticket dispenser with no screen: a serial button box, one button per service."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    port: str
+    baudrate: int = 9600
+    kiosk: str  # issues as this kiosk: its token, its printer
+    protocol: Literal["line", "byte"] = "line"
+    buttons: dict[str, str] = Field(min_length=1)  # button -> service id
+    debounce_ms: int = Field(1000, ge=0, le=10_000)
+    reply: bool = True
+    agent: str | None = None  # reports its state to the supervisors with this agent's token
+
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _button_keys(cls, v):
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
+    @field_validator("buttons")
+    @classmethod
+    def _button_names(cls, v):
+        for k in v:
+            if not re.fullmatch(r"[A-Za-z0-9]{1,8}", k):
+                raise ValueError(f"button {k!r}: use 1-8 letters or digits")
+        return v
+
+
 class Devices(Model):
     printers: list[Printer] = []
     kiosks: list[Kiosk] = []
@@ -271,6 +404,7 @@ class Devices(Model):
     led_boards: list[LedBoard] = []
     keypads: list[Keypad] = []
     agents: list[Agent] = []
+    dispensers: list[Dispenser] = []
     timeouts: dict[str, float] = {}
 
 
@@ -314,6 +448,13 @@ class Centre(Model):
         return v
 
 
+class Catalogue(Model):
+    """The procedure catalogue searched at the kiosk (ticket_printer/catalogue.py)."""
+
+    file: str = ""  # CSV or YAML; empty: none (import one with `qms import-procedures FILE`)
+    import_when_empty: bool = True
+
+
 class CentreConfig(Model):
     centre: Centre
     server: Server
@@ -326,6 +467,7 @@ class CentreConfig(Model):
     counters: list[Counter] = Field(min_length=1)
     devices: Devices = Devices()
     staff: list[StaffAccount] = []
+    catalogue: Catalogue = Catalogue()
 
     # ---- derived lookups (not config keys) ----
     @property
@@ -442,10 +584,28 @@ def _cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
     for ci, c in enumerate(cfg.counters):
         if c.zone and c.zone not in zones:
             problems.append((("counters", ci, "zone"), f"no department is in zone {c.zone!r} (zones: {sorted(zones)})"))
+    buses: dict[str, tuple[int, object]] = {}
+    places: dict[tuple, int] = {}
+    agent_kinds = {a.id: a.kind for a in dev.agents}
+    for i, b in enumerate(dev.led_boards):  # boards on one port share one RS485 bus, driven by one process
+        first = buses.setdefault(b.port, (i, b))[1]
+        if first is not b:
+            for key in ("baudrate", "run_in", "agent"):
+                if getattr(b, key) != getattr(first, key):
+                    problems.append((("devices", "led_boards", i, key), f"boards on port {b.port!r} share one bus: "
+                                     f"{key} must equal that of {first.id!r} ({getattr(first, key)!r})"))
+        place = (b.port, b.unit_id, b.holding_register)
+        if place in places:
+            problems.append((("devices", "led_boards", i, "unit_id"), f"unit {b.unit_id} register {b.holding_register} "
+                             f"on {b.port!r} is already used by board {dev.led_boards[places[place]].id!r}"))
+        places.setdefault(place, i)
+        if b.agent and agent_kinds.get(b.agent) not in ("led", "any"):
+            problems.append((("devices", "led_boards", i, "agent"), f"no agent {b.agent!r} of kind led or any"))
     for name, items in (("led_boards", dev.led_boards), ("keypads", dev.keypads)):
         for i, item in enumerate(items):
             if item.counter not in counter_ids:
                 problems.append((("devices", name, i, "counter"), f"unknown counter {item.counter!r}"))
+    problems.extend(_keypad_problems(dev))
     tokens: dict[str, str] = {}
     for name, items in (("kiosks", dev.kiosks), ("displays", dev.displays), ("agents", dev.agents)):
         for i, item in enumerate(items):
@@ -453,6 +613,18 @@ def _cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
                 if item.token in tokens:
                     problems.append((("devices", name, i, "token"), f"token already used by {tokens[item.token]}"))
                 tokens.setdefault(item.token, f"{name[:-1]} {item.id}")
+
+    dupes(dev.dispensers, ("devices", "dispensers"), "dispenser")
+    kiosk_ids = {k.id for k in dev.kiosks}
+    agent_ids = {a.id for a in dev.agents}
+    for i, disp in enumerate(dev.dispensers):
+        if disp.kiosk not in kiosk_ids:
+            problems.append((("devices", "dispensers", i, "kiosk"), f"unknown kiosk {disp.kiosk!r}"))
+        for button, sid in disp.buttons.items():
+            if sid not in services:
+                problems.append((("devices", "dispensers", i, "buttons", button), f"unknown service {sid!r}"))
+        if disp.agent is not None and disp.agent not in agent_ids:
+            problems.append((("devices", "dispensers", i, "agent"), f"unknown agent {disp.agent!r}"))
 
     users: set[str] = set()
     for i, s in enumerate(cfg.staff):
@@ -462,6 +634,39 @@ def _cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
         for j, c in enumerate(s.counters):
             if c not in counter_ids:
                 problems.append((("staff", i, "counters", j), f"unknown counter {c!r}"))
+    return problems
+
+
+def _keypad_problems(dev: Devices) -> list[tuple[tuple, str]]:
+    """Keypads sharing a port (a bus) must read it the same way and be told apart by their ids."""
+    problems: list[tuple[tuple, str]] = []
+    agents = {a.id for a in dev.agents}
+    by_port: dict[str, list[tuple[int, Keypad]]] = {}
+    for i, k in enumerate(dev.keypads):
+        if k.agent is not None and k.agent not in agents:
+            problems.append((("devices", "keypads", i, "agent"), f"unknown agent {k.agent!r}"))
+        if k.port == "page" and k.decoder != "keyboard":
+            problems.append((("devices", "keypads", i, "port"), 'port "page" is for decoder keyboard (keys typed into the rating page)'))
+        if k.port != "page":
+            by_port.setdefault(k.port, []).append((i, k))
+    for port, items in by_port.items():
+        if len(items) < 2:
+            continue
+        first = items[0][1]
+        seen: dict[str, str] = {}
+        for i, k in items:
+            same = (k.decoder, k.baudrate, k.pattern, k.frame, k.run_in, k.agent) == \
+                   (first.decoder, first.baudrate, first.pattern, first.frame, first.run_in, first.agent)
+            if not same:
+                problems.append((("devices", "keypads", i, "port"),
+                                 f"keypads sharing port {port} must have the same decoder, baudrate, pattern, frame, run_in and agent as {first.id}"))
+            if not k.match_id():
+                problems.append((("devices", "keypads", i, "device_id"),
+                                 f"keypads sharing port {port} need a device_id (or address) each"))
+            elif k.match_id() in seen:
+                problems.append((("devices", "keypads", i, "device_id"),
+                                 f"keypad id {k.match_id()!r} on port {port} is also used by {seen[k.match_id()]}"))
+            seen.setdefault(k.match_id(), k.id)
     return problems
 
 

@@ -139,6 +139,38 @@ def _m0002(db: Database) -> None:
         )""")
 
 
+@migrations(name="0003_ratings")
+def _m0003(db: Database) -> None:
+    # Satisfaction ratings (feedback_buttons/): the id comes from the keypad agent or the rating page, so a
+    # retried delivery is the same row. pressed_ms is on the server's clock (received_ms - age_ms).
+    db.execute("""
+        CREATE TABLE ratings (
+            id TEXT PRIMARY KEY,
+            day TEXT NOT NULL,
+            ticket_id INTEGER REFERENCES tickets(id),
+            counter_id TEXT NOT NULL,
+            staff_id INTEGER,
+            service_id TEXT,
+            department_id TEXT,
+            level INTEGER NOT NULL,
+            button TEXT,
+            source TEXT NOT NULL,
+            pressed_ms INTEGER NOT NULL,
+            received_ms INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('attributed','repeat','unattributed')),
+            flags TEXT NOT NULL DEFAULT '[]',
+            reason TEXT,
+            actor TEXT
+        )""")
+    # One counted rating per ticket, whatever the code above does.
+    db.execute("CREATE UNIQUE INDEX ratings_one_per_ticket ON ratings (ticket_id) WHERE status = 'attributed'")
+    db.execute("CREATE INDEX ratings_ticket ON ratings (ticket_id)")
+    db.execute("CREATE INDEX ratings_day_counter ON ratings (day, counter_id)")
+    db.execute("CREATE INDEX tickets_counter_called ON tickets (counter_id, called_ms)")
+    db.execute("""CREATE TRIGGER ratings_no_delete BEFORE DELETE ON ratings
+                  BEGIN SELECT RAISE(ABORT, 'ratings are history and are never deleted'); END""")
+
+
 @migrations(name="0007_devices")
 def _m0007(db: Database) -> None:
     db.execute("""
@@ -160,6 +192,130 @@ def _m0008(db: Database) -> None:
     db.execute("CREATE INDEX tickets_waiting_target ON tickets (target_counter_id) WHERE status = 'waiting'")
 
 
+@migrations(name="0005_supervision")
+def _m0005(db: Database) -> None:
+    # Reports (queue_server/reports.py): one row per leg of a ticket (issue or transfer -> the next transfer or
+    # the end), derived from the event log day by day. Finished days are kept; open days are derived again.
+    db.execute("""
+        CREATE TABLE report_legs (
+            ticket_id INTEGER NOT NULL,
+            leg INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            service_id TEXT NOT NULL,
+            counter_id TEXT,
+            staff_id INTEGER,
+            priority INTEGER NOT NULL DEFAULT 0,
+            started_by TEXT NOT NULL CHECK (started_by IN ('issued','transferred')),
+            queued_ms INTEGER NOT NULL,
+            hour INTEGER NOT NULL,
+            weekday INTEGER NOT NULL,
+            called_ms INTEGER,
+            wait_ms INTEGER,
+            serve_ms INTEGER,
+            end_ms INTEGER,
+            outcome TEXT NOT NULL,
+            recalls INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, ticket_id, leg)
+        ) WITHOUT ROWID""")  # stored in day order: a report over a range reads one stretch of the table
+    # Per day, the sums of each grouping (dim service | counter | officer | hour | arrival; key '' = none) with
+    # the day's waiting and serving times (packed arrays of ms) for exact medians and percentiles; and the
+    # satisfaction presses by group. A year's report reads these, not every leg.
+    db.execute("""
+        CREATE TABLE report_groups (
+            dim TEXT NOT NULL,
+            day TEXT NOT NULL,
+            key TEXT NOT NULL,
+            tickets INTEGER NOT NULL, issued INTEGER NOT NULL, transferred_in INTEGER NOT NULL,
+            called INTEGER NOT NULL, served INTEGER NOT NULL, no_show INTEGER NOT NULL, transferred INTEGER NOT NULL,
+            cancelled INTEGER NOT NULL, unserved INTEGER NOT NULL, active INTEGER NOT NULL,
+            within INTEGER NOT NULL, missed INTEGER NOT NULL,
+            waits BLOB, serves BLOB,
+            PRIMARY KEY (dim, day, key)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE report_ratings (
+            dim TEXT NOT NULL,
+            day TEXT NOT NULL,
+            key TEXT NOT NULL,
+            level INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            flagged INTEGER NOT NULL,
+            presses INTEGER NOT NULL,
+            tickets INTEGER NOT NULL,
+            PRIMARY KEY (dim, day, key, level, status, flagged)
+        ) WITHOUT ROWID""")
+    db.execute("""
+        CREATE TABLE report_days (
+            day TEXT PRIMARY KEY,
+            final INTEGER NOT NULL,
+            legs INTEGER NOT NULL,
+            ratings INTEGER NOT NULL DEFAULT 0,
+            version TEXT NOT NULL,
+            computed_ms INTEGER NOT NULL
+        )""")
+    # The dashboard's longest current wait and the day's transfers are read by ticket and type.
+    db.execute("CREATE INDEX events_ticket_type ON events (ticket_id, type)")
+    # The admin's audit log: the few admin and supervision changes among millions of queue events.
+    db.execute("""CREATE INDEX events_audit ON events (id)
+                  WHERE type GLOB 'admin.*' OR type IN ('service.updated', 'counter.services')""")
+    # Notices on the hall displays, set by an admin (display_id '*' is every display).
+    db.execute("""
+        CREATE TABLE display_notices (
+            display_id TEXT PRIMARY KEY,
+            text TEXT NOT NULL DEFAULT '',
+            text_en TEXT NOT NULL DEFAULT '',
+            staff_id INTEGER,
+            updated_ms INTEGER NOT NULL
+        )""")
+
+
+@migrations(name="0006_catalogue")
+def _m0006(db: Database) -> None:
+    # The procedure catalogue searched at the kiosk (ticket_printer/catalogue.py). An import replaces every row
+    # in one transaction; meta 'catalogue' holds the seq of the import, so servers see a CLI import.
+    db.execute("""
+        CREATE TABLE procedures (
+            code TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            name_en TEXT NOT NULL DEFAULT '',
+            field TEXT NOT NULL DEFAULT '',
+            department_id TEXT NOT NULL,
+            service_id TEXT NOT NULL,
+            processing_time TEXT NOT NULL DEFAULT '',
+            fee TEXT NOT NULL DEFAULT '',
+            agency TEXT NOT NULL DEFAULT '',
+            level TEXT NOT NULL DEFAULT '',
+            imported_ms INTEGER NOT NULL
+        )""")
+    db.execute("CREATE INDEX procedures_service ON procedures (service_id, position)")
+
+
+@migrations(name="0004_printing")
+def _m0004(db: Database) -> None:
+    # Print jobs of ticket slips (ticket_printer/jobs.py). A job is made after the ticket's issue has committed;
+    # a failed job never touches its ticket. `slip` is the JSON of what is printed (ticket_printer.slip.SlipData).
+    db.execute("""
+        CREATE TABLE print_jobs (
+            id INTEGER PRIMARY KEY,
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            kiosk TEXT NOT NULL,
+            printer TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued','printing','printed','failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            reason TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '',
+            reprint INTEGER NOT NULL DEFAULT 0,
+            via_agent INTEGER NOT NULL DEFAULT 0,
+            lang TEXT NOT NULL DEFAULT 'vi',
+            slip TEXT NOT NULL DEFAULT '{}',
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL
+        )""")
+    db.execute("CREATE INDEX print_jobs_ticket ON print_jobs (ticket_id)")
+    db.execute("CREATE INDEX print_jobs_open ON print_jobs (state, via_agent, kiosk)")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection with the project's settings. Autocommit at the driver level: we BEGIN ourselves."""
     path = Path(path)
@@ -177,9 +333,17 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations; returns the names applied."""
-    db = Database(conn, execute_plugins=False)
-    pending = [m.name for m in migrations.pending(db)]
-    migrations.apply(db)
+    # Under the write lock: two processes starting at once on a new (or older) file must not both migrate.
+    # sqlite-utils nests each migration's transaction as a savepoint inside this one.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        db = Database(conn, execute_plugins=False)
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
     return pending
 
 

@@ -49,6 +49,7 @@ class Devices:
         out += [("led_board", x.id, f"counter {x.counter}") for x in d.led_boards]
         out += [("keypad", x.id, f"counter {x.counter}") for x in d.keypads]
         out += [("agent", x.id, x.name) for x in d.agents]
+        out += [("dispenser", x.id, x.name or x.port) for x in d.dispensers if x.agent]  # those that report
         return out
 
     def missing_after_ms(self) -> int:

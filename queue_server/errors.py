@@ -32,7 +32,28 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "method_not_allowed": ("Phương thức không được hỗ trợ.", "Method not allowed.", 405),
     "display_unknown": ("Không có màn hình {display}.", "There is no display {display}.", 404),
     "kiosk_unknown": ("Không có máy lấy số {kiosk}.", "There is no kiosk {kiosk}.", 404),
+    "clip_pack_unknown": ("Không có bộ âm thanh gọi số {pack}.", "There is no clip pack {pack}.", 404),
+    "clip_unknown": ("Bộ âm thanh {pack} không có đoạn {clip}.", "Clip pack {pack} has no clip {clip}.", 404),
     "code_ambiguous": ("Có nhiều số {code} hôm nay, hãy chọn theo dịch vụ.", "Several tickets are numbered {code} today; name the service.", 409),
+    # slips and printers (ticket_printer/)
+    "no_printer": ("Máy lấy số {kiosk} không có máy in.", "Kiosk {kiosk} has no printer.", 409),
+    "reprint_not_allowed": ("Không thể in lại số {code}: {reason}.", "Ticket {code} cannot be reprinted: {reason}.", 409),
+    "print_job_unknown": ("Không có lệnh in {job}.", "There is no print job {job}.", 404),
+    # satisfaction ratings (feedback_buttons/)
+    "keypad_unknown": ("Không có bàn phím đánh giá {keypad}.", "There is no satisfaction keypad {keypad}.", 404),
+    "rating_button_unknown": ("Nút {button} không gắn với mức đánh giá nào.", "Button {button} is not mapped to a rating level.", 400),
+    "rating_level_unknown": ("Mức {level} không có trong thang đánh giá.", "Level {level} is not a level of the rating scale.", 400),
+    "nothing_to_rate": ("Quầy {counter} không có lượt phục vụ nào đang chờ đánh giá.", "Counter {counter} has no service waiting for a rating.", 409),
+    "too_many_presses": ("Số {code} đã được bấm đánh giá quá nhiều lần.", "Ticket {code} has been rated too many times.", 409),
+    "rating_unknown": ("Không tìm thấy đánh giá {rating}.", "Rating {rating} was not found.", 404),
+    "rating_reason_refused": ("Không thể ghi lý do: {reason}.", "The reason cannot be recorded: {reason}.", 409),
+    # administration (queue_server/admin.py)
+    "staff_unknown": ("Không có tài khoản {username}.", "There is no account {username}.", 404),
+    "staff_exists": ("Tài khoản {username} đã có.", "Account {username} exists already.", 409),
+    "account_invalid": ("Tài khoản không hợp lệ: {detail}.", "Invalid account: {detail}.", 400),
+    "last_admin": ("Không thể khóa hoặc hạ quyền quản trị viên đang hoạt động cuối cùng.", "The last active admin cannot be disabled or demoted.", 409),
+    "device_token_unknown": ("Không có mã thiết bị {token}.", "There is no device token {token}.", 404),
+    "config_invalid": ("Tệp cấu hình có lỗi, hệ thống vẫn giữ cấu hình đang chạy:\n{detail}", "The config file has problems; the running config is kept:\n{detail}", 422),
 }
 
 

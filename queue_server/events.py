@@ -89,8 +89,16 @@ class QueueUpdated:
     event = "queue.updated"
 
 
+@dataclass
+class RatingRecorded:
+    seq: int
+    rating: dict  # id, ticket, code, counter, level, label, positive, status, flags, source, pressed_at
+    event = "rating.recorded"
+
+
 EVENT_NAMES = ("hello", "snapshot", "ticket.issued", "ticket.called", "ticket.updated", "counter.updated",
-               "queue.updated", "device.updated")
+               "queue.updated", "device.updated", "rating.recorded", "alerts.updated", "notice.updated", "config.reloaded",
+               "print.status", "print.job")
 
 
 def ticket_room(ticket_id: int) -> str:
@@ -133,6 +141,35 @@ class Push:
         """A device's state changed (devices.Devices): supervisors see it."""
         self._emit(payload, room="supervisors")
 
+    def send_rooms(self, payload, rooms) -> None:
+        """A payload built elsewhere (print.status, ticket_printer.jobs) to some rooms."""
+        for room in dict.fromkeys(rooms):
+            self._emit(payload, room=room)
+
+    def send_supervisors(self, payload) -> None:
+        """Supervision (alerts.updated, computed by each process for its own clients): local supervisors."""
+        self._emit(payload, room="supervisors", local_only=True)
+
+    def broadcast(self, payload) -> None:
+        """Every connected client (notice.updated, config.reloaded); each page takes what concerns it."""
+        self._emit(payload)
+
+    def notice_of(self, display) -> dict:
+        """A display's notice: the one an admin set for it, else the one for every display ('*'), else config."""
+        try:
+            rows = {r[0]: (r[1], r[2]) for r in self.views.store.conn.execute(
+                "SELECT display_id, text, text_en FROM display_notices WHERE display_id IN (?, '*')", (display.id,))}
+        except Exception:  # noqa: BLE001 - no notices table (an old database): the config's notice
+            rows = {}
+        text, text_en = rows.get(display.id) or rows.get("*") or (display.notice, "")
+        return {"notice": text, "notice_en": text_en}
+
+    def send_rating(self, payload: "RatingRecorded", counter_id: str) -> None:
+        """A rating was stored (feedback_buttons): its counter and the supervisors see it."""
+        self._remember(payload.seq)
+        for room in (f"counter:{counter_id}", "supervisors"):
+            self._emit(payload, room=room)
+
     # ------------------------------------------------------------ rooms
     def dept_of_service(self, service_id: str) -> str | None:
         pair = self.config.services().get(service_id)
@@ -165,7 +202,9 @@ class Push:
         if kind in ("counter", "ticket"):
             return [room]
         if kind == "kiosk":
-            return ["kiosks"]
+            return ["kiosks", room]  # kiosk:<id>: print.status of that kiosk's slips only
+        if kind == "printer":
+            return [room]  # printer:<kiosk id>: the printer agent of that kiosk (ticket_printer.jobs)
         if kind == "supervisors":
             return ["supervisors"]
         return []
@@ -292,7 +331,7 @@ class Push:
             depts = self.display_departments(ident) or set()
             disp = next(d for d in self.config.devices.displays if d.id == ident)
             services = [s.id for d in self.config.departments if d.id in depts for s in d.services]
-            return {"display": disp.model_dump(mode="json", exclude={"token"}),
+            return {"display": {**disp.model_dump(mode="json", exclude={"token"}), **self.notice_of(disp)},
                     "departments": [d for d in v.departments() if d["id"] in depts],
                     "services": v.queue_state(services),
                     "counters": [v.counter_state(c) for c in v.store.counters() if self.dept_of_counter(c["id"]) in depts],

@@ -6,6 +6,7 @@ Monkey patching must come before Flask, sockets or threads are imported, so `qms
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 import sys
 import warnings
 
@@ -52,6 +53,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: str | Non
               "tokens in config.yaml, or listen on 127.0.0.1.", file=sys.stderr)
         return 2
     app = create_app(cfg, db_path=db, async_mode=async_mode)
+    app.config["QMS_CONFIG_PATH"] = str(Path(config_path).resolve())  # what POST /api/v1/admin/reload re-reads
     ctx = app.extensions["qms"]
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     print(f"{cfg.centre.name} — qms on {base} ({async_mode}), database {ctx.store.path}")

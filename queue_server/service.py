@@ -11,6 +11,8 @@ Rules of who may act:
 """
 from __future__ import annotations
 
+import logging
+
 from .accounts import Principal
 from .errors import DomainError
 from .engine import UNSET
@@ -18,6 +20,7 @@ from .engine import UNSET
 COUNTER_OPS = ("next", "call", "recall", "no_show", "start", "finish", "transfer", "park", "resume",
                "open", "break", "close")
 TICKET_OPS = ("recall", "no_show", "start", "finish", "transfer", "park", "resume")
+log = logging.getLogger(__name__)
 
 
 class QueueService:
@@ -26,6 +29,9 @@ class QueueService:
         self.push = push
         self.views = views
         self.accounts = accounts
+        # Called after an issue has committed and been published: hook(principal, result, answer). The printing
+        # of slips (ticket_printer.jobs) hooks in here; a hook may add to the answer, never undo the ticket.
+        self.after_issue: list = []
 
     # ------------------------------------------------------------ permission checks
     @staticmethod
@@ -79,6 +85,11 @@ class QueueService:
         self._done(result)
         out = self.views.issued(result)
         out["issued_by"] = p.device_id if p.kind == "device" else p.username
+        for hook in self.after_issue:
+            try:
+                hook(p, result, out)
+            except Exception:  # noqa: BLE001 - the ticket is committed; a failing hook must not lose it
+                log.exception("after_issue hook failed for ticket %s", out.get("id"))
         return out
 
     def counter_op(self, p: Principal, counter_id: str, op: str, *, ticket: int | None = None, code: str | None = None,

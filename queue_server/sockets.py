@@ -23,6 +23,9 @@ class Sockets:
         self.socketio = socketio
         self.ctx = ctx
         self.clients: dict[str, dict] = {}  # sid -> {principal, room, ticket_id, lang}
+        # More room kinds, added by other parts (ticket_printer.jobs adds printer:<kiosk id> for printer agents):
+        # kind -> handler with authorize(principal, ident) (raises DomainError) and joined(sid, ident).
+        self.room_kinds: dict[str, object] = {}
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("action", self.on_action)
@@ -54,6 +57,9 @@ class Sockets:
         if device is not None:
             self.ctx.devices.report(*device, "online", actor=p.name)
         push.greet(sid, room if not room.startswith("ticket:") else f"ticket:{ticket['id']}", last_seq, ticket)
+        extra = self.room_kinds.get(room.partition(":")[0])
+        if extra is not None:
+            extra.joined(sid, room.partition(":")[2])
 
     def _principal(self, token) -> Principal:
         if not token:
@@ -86,6 +92,9 @@ class Sockets:
             return room, None
         if kind == "supervisors":
             self.ctx.service.need_supervisor(p)
+            return room, None
+        if kind in self.room_kinds:
+            self.room_kinds[kind].authorize(p, ident)
             return room, None
         raise DomainError("bad_request", detail="room must be display:<id>, counter:<id>, kiosk:<id>, ticket:<token> or supervisors")
 

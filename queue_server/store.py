@@ -401,8 +401,9 @@ class Store:
                 return result
             out = E.close_day(active, counters, now)
             self._apply(c, out, actor=actor, staff_id=None, result=result, now=now)
-            c.execute("INSERT INTO meta (key, value) VALUES ('last_close', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                      (json.dumps({"ts_ms": now, "day": self.today()}),))
+            if before_day is None:  # closing leftovers of earlier days is not today's close
+                c.execute("INSERT INTO meta (key, value) VALUES ('last_close', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                          (json.dumps({"ts_ms": now, "day": self.today()}),))
         return result
 
     def close_stale_days(self) -> OpResult:

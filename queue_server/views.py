@@ -62,8 +62,9 @@ class Views:
                     "transfer_count": t["transfer_count"], "source": t["source"], "priority_group": t["priority_group"]})
         return out
 
-    def serving_counters(self, service_id: str) -> list[dict]:
-        return [self.counter_label(c["id"]) for c in self.store.counters()
+    def serving_counters(self, service_id: str, counters: list[dict] | None = None) -> list[dict]:
+        """Open counters serving the service (`counters`: store.counters() already read, for a loop)."""
+        return [self.counter_label(c["id"]) for c in (self.store.counters() if counters is None else counters)
                 if service_id in c["services"] and c["state"] == "open"]
 
     def issued(self, result) -> dict:
@@ -74,12 +75,28 @@ class Views:
                     "estimated_wait_minutes": self.estimated_wait(t["service_id"], result.waiting_ahead)})
         return out
 
-    def estimated_wait(self, service_id: str, ahead: int | None) -> int | None:
+    def estimated_wait(self, service_id: str, ahead: int | None, counters: list[dict] | None = None) -> int | None:
         if ahead is None:
             return None
         svc = self.config.service(service_id)
-        open_counters = max(1, len(self.serving_counters(service_id)))
-        return round(ahead * svc.avg_service_minutes / open_counters)
+        open_counters = max(1, len(self.serving_counters(service_id, counters)))
+        recent = self.recent_service_minutes(service_id)
+        per_ticket = recent if recent is not None else svc.avg_service_minutes
+        return round(ahead * per_ticket / open_counters)
+
+    def recent_service_minutes(self, service_id: str, last: int = 20, least: int = 3) -> float | None:
+        """Median time from call to finish of the service's last `last` tickets served today (None below
+        `least` of them: then services[].avg_service_minutes is used)."""
+        rows = [r[0] for r in self.store.conn.execute(
+            """SELECT finished_ms - called_ms FROM tickets WHERE day = ? AND service_id = ? AND status = 'done'
+               AND called_ms IS NOT NULL AND finished_ms >= called_ms ORDER BY finished_ms DESC LIMIT ?""",
+            (self.store.today(), service_id, last))]
+        if len(rows) < least:
+            return None
+        rows.sort()
+        mid = len(rows) // 2
+        median_ms = rows[mid] if len(rows) % 2 else (rows[mid - 1] + rows[mid]) / 2
+        return min(480.0, max(0.5, median_ms / 60_000))
 
     def counter_state(self, c: dict) -> dict:
         cfg = self.config.counter(c["id"])
@@ -97,6 +114,7 @@ class Views:
     def services(self) -> list[dict]:
         statuses = self.store.service_statuses()
         waiting = self.store.waiting_counts()
+        counters = self.store.counters()
         out = []
         for d in self.config.departments:
             for s in d.services:
@@ -106,7 +124,7 @@ class Views:
                             "waiting": waiting[s.id], "state": "open" if st.open else ("full" if st.reason == "full" else "closed"),
                             "reason": st.reason, "opens_at": st.opens_at, "daily_cap": st.cap, "issued_today": st.issued_today,
                             "target_wait_minutes": s.target_wait_minutes,
-                            "estimated_wait_minutes": self.estimated_wait(s.id, waiting[s.id])})
+                            "estimated_wait_minutes": self.estimated_wait(s.id, waiting[s.id], counters)})
         return out
 
     def departments(self) -> list[dict]:
@@ -132,9 +150,21 @@ class Views:
 
     def call_view(self, seq: int, ts_ms: int, code: str, counter_id: str, service_id: str, recall: bool) -> dict:
         dept, svc = self.config.services()[service_id]
-        return {"seq": seq, "code": code, "counter": self.counter_label(counter_id), "service": service_id,
+        counter = self.counter_label(counter_id)
+        return {"seq": seq, "code": code, "counter": counter, "service": service_id,
                 "service_name": svc.name, "department": dept.id, "department_name": dept.name, "recall": recall,
-                "announce_en": svc.announce_en, "at": iso_local(ts_ms, self.config)}
+                "announce_en": svc.announce_en, "at": iso_local(ts_ms, self.config),
+                "voice": self.voice_of(code, counter, svc.announce_en)}
+
+    def voice_of(self, code: str, counter: dict | None, announce_en: bool) -> dict | None:
+        """The announcement of a call: clip names to play and the sentence (displays/voice.py, docs/voice.md)."""
+        from displays.voice import announcement
+
+        spoken_counter = counter["number"] if counter and counter["number"] is not None else (counter or {}).get("id", "")
+        try:
+            return announcement(code, spoken_counter, self.config.voice, announce_en=announce_en)
+        except ValueError:  # a code or counter that cannot be read aloud: shown, not announced
+            return None
 
     def queue_state(self, service_ids) -> dict:
         """Waiting counts and the next few numbers of some services (for queue.updated)."""

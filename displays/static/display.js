@@ -1,0 +1,381 @@
+/* Hall display board and counter display: live state from the Socket.IO room display:<id>.
+ *
+ * On connect the server sends `snapshot` (drawn, never announced) or, when we reconnect with `last_seq`, the
+ * events we missed flagged `replayed` (applied, never announced). Live `ticket.called` events flash and are
+ * announced once per seq. On disconnect the page keeps its last state under a "MẤT KẾT NỐI" banner and
+ * socket.io-client reconnects with the highest seq applied (socket.auth.last_seq); after a reconnect the
+ * waiting counts and counter states are refreshed from GET /api/v1/displays/<id>.
+ */
+(function () {
+  'use strict';
+
+  const PAGE = JSON.parse(document.getElementById('qms-page').textContent);
+  const params = new URLSearchParams(location.search);
+  const isCounter = PAGE.kind === 'counter';
+  const FLASH_MS = 6000;
+  const WEEKDAYS = ['Chủ nhật', 'Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy'];
+  const STATE_WORDS = { open: 'Đang mở', break: 'Tạm nghỉ', closed: 'Đóng' };
+
+  const $ = (sel) => document.querySelector(sel);
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+    return e;
+  }
+
+  // ------------------------------------------------------------------ voice
+  let engine = params.get('voice') || PAGE.voice_engine || 'clips';
+  if (!['clips', 'browser', 'off'].includes(engine)) engine = 'clips';
+  if (!PAGE.voice_enabled && !params.get('voice')) engine = 'off';
+  const announcer = new window.QmsAnnouncer({
+    base: PAGE.clips_base, engine,
+    onBlocked: () => { $('#sound-overlay').hidden = false; document.body.dataset.sound = 'blocked'; },
+    onUnblocked: () => { $('#sound-overlay').hidden = true; document.body.dataset.sound = 'on'; },
+    onNote: (text) => note(text),
+  });
+  window.qmsAnnouncer = announcer;
+  document.body.dataset.sound = engine === 'off' ? 'off' : 'on';
+
+  function note(text) {
+    const n = $('#voice-note');
+    n.textContent = text;
+    n.hidden = !text;
+  }
+  const unlock = () => { if (announcer.blocked) announcer.unlock(); };
+  $('#sound-unlock').addEventListener('click', unlock);
+  document.addEventListener('pointerdown', unlock);
+  document.addEventListener('keydown', unlock);
+
+  // ------------------------------------------------------------------ state
+  const D = {
+    display: null, departments: [], services: {}, svcAsOf: {}, counters: {}, counterSeq: {}, calls: [],
+    centre: null, snapSeq: -1, lastSeq: null, conn: 'connecting', serverOffset: 0, configHash: null,
+    offlineSince: null, everConnected: false, flashSeq: null, catchups: 0,
+    received: [],  // {seq, code, replayed, ms}: when each call reached this page (support and tests)
+  };
+  window.qmsDisplay = D;
+
+  function bumpSeq(seq) {
+    if (typeof seq !== 'number') return;
+    if (D.lastSeq === null || seq > D.lastSeq) D.lastSeq = seq;
+    if (socket) socket.auth.last_seq = D.lastSeq;  // socket.io-client sends this object again on reconnect
+  }
+
+  function lastCallsLimit() { return (D.display && D.display.last_calls) || 8; }
+
+  function addCall(call) {
+    if (!call || D.calls.some((c) => c.seq === call.seq)) return;
+    D.calls.push(call);
+    D.calls.sort((a, b) => b.seq - a.seq);
+    const keep = Math.max(lastCallsLimit() * 3, 30);
+    if (D.calls.length > keep) D.calls.length = keep;
+  }
+
+  function setCounter(counter, seq) {
+    const prev = D.counterSeq[counter.id];
+    if (prev !== undefined && seq < prev) return;
+    D.counterSeq[counter.id] = seq;
+    D.counters[counter.id] = counter;
+  }
+
+  function applySnapshot(seq, st) {
+    if (D.lastSeq !== null && seq < D.lastSeq) announcer.forget();  // a new database: old seqs mean nothing
+    D.snapSeq = seq;
+    D.lastSeq = null;
+    bumpSeq(seq);
+    D.display = st.display;
+    D.departments = st.departments || [];
+    D.centre = st.centre;
+    D.services = st.services || {};
+    D.svcAsOf = Object.fromEntries(Object.keys(D.services).map((k) => [k, seq]));
+    D.counters = {};
+    D.counterSeq = {};
+    for (const c of st.counters || []) setCounter(c, seq);
+    D.calls = [];
+    for (const c of st.recent_calls || []) { addCall(c); announcer.markSeen(c.seq); }
+    render();
+  }
+
+  /** After a reconnect that replayed events: counts and counters as they are now (nothing announced). */
+  async function refreshFeed() {
+    try {
+      const r = await fetch('/api/v1/displays/' + encodeURIComponent(PAGE.display), { headers: { Accept: 'application/json' } });
+      if (!r.ok) return;
+      const feed = await r.json();
+      const st = feed.state;
+      for (const [sid, s] of Object.entries(st.services || {})) {
+        if ((D.svcAsOf[sid] ?? -1) <= feed.seq) { D.services[sid] = s; D.svcAsOf[sid] = feed.seq; }
+      }
+      for (const c of st.counters || []) setCounter(c, feed.seq);
+      // shown, not marked as announced: a call this fetch saw before its live event arrived is still announced
+      // when that event comes (a missed call arrives replayed, and replayed calls are never announced)
+      for (const c of st.recent_calls || []) addCall(c);
+      D.catchups += 1;
+      render();
+    } catch (e) { /* offline again: the next reconnect refreshes */ }
+  }
+
+  // ------------------------------------------------------------------ events
+  function ownCall(call) { return !isCounter || (call.counter && call.counter.id === PAGE.counter); }
+
+  function onCalled(m) {
+    if (m.seq <= D.snapSeq) return;
+    bumpSeq(m.seq);
+    const call = m.call;
+    D.received.push({ seq: m.seq, code: call.code, replayed: !!m.replayed, ms: Date.now() });
+    if (D.received.length > 100) D.received.shift();
+    addCall(call);
+    if (call.counter && call.counter.id) {
+      const c = D.counters[call.counter.id];
+      if (c && (D.counterSeq[c.id] ?? -1) <= m.seq) {
+        D.counters[c.id] = Object.assign({}, c, { current: m.ticket });
+        D.counterSeq[c.id] = m.seq;
+      }
+    }
+    if (m.replayed) {
+      announcer.markSeen(call.seq);
+    } else if (ownCall(call)) {
+      D.flashSeq = call.seq;
+      announcer.announce(call);
+    } else {
+      announcer.markSeen(call.seq);
+    }
+    render();
+  }
+
+  const ENDS = ['finished', 'no_show', 'parked', 'transferred', 'cancelled', 'unserved'];
+  function onUpdated(m) {
+    if (m.seq <= D.snapSeq) return;
+    bumpSeq(m.seq);
+    if (!ENDS.includes(m.change)) return;
+    for (const c of Object.values(D.counters)) {
+      if (c.current && c.current.id === m.ticket.id && (D.counterSeq[c.id] ?? -1) <= m.seq) {
+        D.counters[c.id] = Object.assign({}, c, { current: null });
+        D.counterSeq[c.id] = m.seq;
+      }
+    }
+    render();
+  }
+
+  function onCounter(m) {
+    if (m.seq <= D.snapSeq) return;
+    bumpSeq(m.seq);
+    setCounter(m.counter, m.seq);
+    render();
+  }
+
+  function onQueue(m) {
+    for (const [sid, s] of Object.entries(m.services || {})) {
+      if ((D.svcAsOf[sid] ?? -1) <= m.as_of) { D.services[sid] = s; D.svcAsOf[sid] = m.as_of; }
+    }
+    renderWaiting();
+  }
+
+  function setConn(state) {
+    D.conn = state;
+    document.body.dataset.conn = state;
+    const banner = $('#conn-banner');
+    if (state === 'online') {
+      banner.hidden = true;
+      D.offlineSince = null;
+    } else if (state === 'offline') {
+      if (D.offlineSince === null) D.offlineSince = Date.now();
+      banner.hidden = false;
+      updateSince();
+    }
+  }
+
+  function updateSince() {
+    if (D.offlineSince === null) return;
+    const s = Math.round((Date.now() - D.offlineSince) / 1000);
+    $('#conn-since').textContent = s >= 5 ? '(' + s + ' giây)' : '';
+  }
+
+  // ------------------------------------------------------------------ connection
+  const auth = { room: 'display:' + PAGE.display, lang: params.get('lang') === 'en' ? 'en' : 'vi' };
+  if (params.get('token')) auth.token = params.get('token');
+  const socket = io({ auth, reconnectionDelay: 500, reconnectionDelayMax: 5000, randomizationFactor: 0.3 });
+  D.socket = socket;
+
+  socket.on('connect', () => {
+    const again = D.everConnected;
+    D.everConnected = true;
+    setConn('online');
+    if (again && D.lastSeq !== null) setTimeout(refreshFeed, 300);
+  });
+  socket.on('disconnect', () => setConn('offline'));
+  socket.on('connect_error', (err) => {
+    setConn('offline');
+    if (err && err.data && err.data.message) $('#conn-since').textContent = err.data.message;
+  });
+  socket.on('hello', (h) => {
+    const server = Date.parse(h.server_time);
+    if (!Number.isNaN(server)) D.serverOffset = server - Date.now();
+    if (D.configHash && D.configHash !== h.config_hash) {
+      setTimeout(() => location.reload(), 1000);  // the centre's configuration changed: redraw from scratch
+    }
+    D.configHash = h.config_hash;
+  });
+  socket.on('snapshot', (m) => applySnapshot(m.seq, m.state));
+  socket.on('ticket.called', onCalled);
+  socket.on('ticket.updated', onUpdated);
+  socket.on('counter.updated', onCounter);
+  socket.on('queue.updated', onQueue);
+  // an administrator changed this screen's notice (sent to every client: take only ours)
+  socket.on('notice.updated', (m) => {
+    if (!m || (m.display !== PAGE.display && m.display !== '*') || !D.display) return;
+    D.display = Object.assign({}, D.display, { notice: m.notice || '', notice_en: m.notice_en || '' });
+    renderNotice();
+  });
+  // the server reloaded config.yaml: draw again from a fresh page (a snapshot is never announced)
+  socket.on('config.reloaded', (m) => {
+    if (m && m.config_hash && m.config_hash !== D.configHash) setTimeout(() => location.reload(), 1000);
+  });
+
+  // ------------------------------------------------------------------ rendering
+  function now() { return new Date(Date.now() + D.serverOffset); }
+  function parts(d) {
+    const p = {};
+    for (const x of new Intl.DateTimeFormat('en-GB', {
+      timeZone: PAGE.tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+      second: '2-digit', weekday: 'short', hour12: false,
+    }).formatToParts(d)) p[x.type] = x.value;
+    return p;
+  }
+  const WD = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+
+  function renderClock() {
+    const p = parts(now());
+    const hh = p.hour === '24' ? '00' : p.hour;
+    if (isCounter) {
+      $('#cs-time').textContent = hh + ':' + p.minute;
+    } else {
+      $('#clock-time').textContent = hh + ':' + p.minute + ':' + p.second;
+      $('#clock-date').textContent = WEEKDAYS[WD[p.weekday]] + ', ' + p.day + '/' + p.month + '/' + p.year;
+    }
+    updateSince();
+  }
+
+  function callTime(call) {
+    const m = /T(\d\d:\d\d)/.exec(call.at || '');
+    return m ? m[1] : '';
+  }
+
+  function render() {
+    if (isCounter) renderCounterScreen(); else renderBoard();
+  }
+
+  function flash(node, seq) {
+    if (seq === null || seq === undefined || D.flashSeq !== seq || node.dataset.flashed === String(seq)) return;
+    node.dataset.flashed = String(seq);
+    node.classList.remove('flash');
+    void node.offsetWidth;  // restart the animation
+    node.classList.add('flash');
+    setTimeout(() => { if (node.dataset.flashed === String(seq)) node.classList.remove('flash'); }, FLASH_MS);
+  }
+
+  function renderBoard() {
+    const latest = D.calls[0] || null;
+    const hl = $('#headline');
+    hl.dataset.seq = latest ? latest.seq : '';
+    $('#hl-code').textContent = latest ? latest.code : '—';
+    $('#hl-counter-number').textContent = latest && latest.counter ? (latest.counter.number ?? latest.counter.name) : '';
+    $('#hl-service').textContent = latest ? latest.service_name : 'Chưa có số nào được gọi hôm nay';
+    $('#hl-recall').hidden = !(latest && latest.recall);
+    if (latest) flash(hl, latest.seq);
+
+    const counters = Object.values(D.counters).sort((a, b) => a.number - b.number);
+    const grid = $('#counters');
+    fitGrid(grid, counters.length, 1.7, 3);
+    grid.replaceChildren(...counters.map((c) => {
+      const cur = c.current;
+      const cell = el('div', { class: 'counter st-' + c.state + (cur ? ' busy' : ''), 'data-counter': c.id },
+        el('div', { class: 'c-name', text: c.name }),
+        el('div', { class: 'c-code', text: cur ? cur.code : (c.state === 'open' ? '—' : STATE_WORDS[c.state] || '') }));
+      if (latest && cur && latest.counter && latest.counter.id === c.id && latest.code === cur.code && D.flashSeq === latest.seq) {
+        cell.classList.add('flash');
+      }
+      return cell;
+    }));
+
+    const seen = new Set();
+    const list = [];
+    for (const call of D.calls) {
+      const key = call.code + '@' + (call.counter && call.counter.id);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      list.push(call);
+      if (list.length >= lastCallsLimit()) break;
+    }
+    const calls = $('#calls');
+    const callCols = lastCallsLimit() > 6 ? 2 : 1;
+    calls.style.setProperty('--cols', callCols);
+    calls.style.setProperty('--rows', Math.max(4, Math.ceil(lastCallsLimit() / callCols)));
+    calls.replaceChildren(...list.map((c, i) => el('li', { 'data-seq': c.seq, class: i === 0 ? 'newest' : '' },
+      el('span', { class: 'l-code', text: c.code }), el('span', { class: 'l-arrow', text: '→' }),
+      el('span', { class: 'l-counter', text: c.counter ? c.counter.name : '' }),
+      el('span', { class: 'l-time', text: callTime(c) }))));
+    renderWaiting();
+    renderNotice();
+  }
+
+  /** Columns and rows for n cells of about `cellAspect` (width / height) in the element's box. */
+  function fitGrid(node, n, cellAspect, minRows) {
+    const w = node.clientWidth || 1, h = node.clientHeight || 1;
+    let cols = Math.max(1, Math.round(Math.sqrt(Math.max(n, 1) * (w / h) / cellAspect)));
+    cols = Math.min(cols, Math.max(n, 1), 10);
+    const rows = Math.max(minRows, Math.ceil(n / cols));
+    node.style.setProperty('--cols', cols);
+    node.style.setProperty('--rows', rows);
+  }
+
+  function renderWaiting() {
+    if (isCounter) return;
+    const waiting = $('#waiting');
+    const n = D.departments.length;
+    const cols = n > 12 ? 3 : n > 4 ? 2 : 1;
+    waiting.style.setProperty('--cols', cols);
+    waiting.style.setProperty('--rows', Math.max(4, Math.ceil(n / cols)));
+    waiting.replaceChildren(...D.departments.map((d) => {
+      const n = d.services.reduce((sum, sid) => sum + ((D.services[sid] && D.services[sid].waiting) || 0), 0);
+      return el('li', { 'data-department': d.id }, el('span', { class: 'w-name', text: d.short_name || d.name }),
+        el('span', { class: 'w-num', 'data-waiting': n, text: n }));
+    }));
+  }
+
+  function renderNotice() {
+    const vi = (D.display && D.display.notice) || '';
+    const en = (D.display && D.display.notice_en) || '';
+    const text = vi && en ? vi + '   ·   ' + en : (vi || en);
+    const span = $('#notice');
+    $('#notice-bar').hidden = !text;
+    if (span.textContent !== text) span.textContent = text;
+    span.style.animationDuration = Math.max(18, text.length * 0.28) + 's';
+  }
+
+  function renderCounterScreen() {
+    const c = D.counters[PAGE.counter];
+    const cs = $('#cs');
+    $('#cs-name').textContent = c ? c.name.toUpperCase() : 'QUẦY';
+    cs.dataset.state = c ? c.state : '';
+    const cur = c && c.current;
+    $('#cs-code').textContent = cur ? cur.code : '—';
+    $('#cs-service').textContent = cur ? cur.service_name : '';
+    $('#cs-status').textContent = c && c.state !== 'open' ? (STATE_WORDS[c.state] || '').toUpperCase() : '';
+    $('#cs-staff').textContent = c && c.staff_name ? 'Cán bộ: ' + c.staff_name : '';
+    const own = D.calls.find((x) => x.counter && x.counter.id === PAGE.counter);
+    if (own && cur && own.code === cur.code) flash(cs, own.seq);
+  }
+
+  renderClock();
+  setInterval(renderClock, 1000);
+  window.addEventListener('resize', () => render());
+  announcer.probe();
+  if (engine === 'browser') {
+    setTimeout(() => { if (!announcer.viVoice) note('Trình duyệt không có giọng đọc tiếng Việt: dùng bộ âm thanh ghi sẵn.'); }, 1500);
+  }
+})();

@@ -1,0 +1,224 @@
+"""Storing ratings: one short write transaction per rating (the ratings row and its `rating.recorded` event),
+then a push to the counter's room and the supervisors. The rules are in ratings.py; this module only loads
+what they need and writes what they decide. Uses the store's connection and writer, nothing else.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from queue_server.errors import DomainError
+from queue_server.events import RatingRecorded
+from queue_server.views import iso_local
+
+from . import ratings as R
+
+MAX_AGE_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class RatingIn:
+    """One press as delivered: by a keypad agent (keypad), the in-server reader, or the rating page."""
+
+    id: str
+    counter: str
+    source: str  # keypad:<id> | tablet:<counter>
+    button: str | None = None
+    level: int | None = None
+    age_ms: int = 0
+    ticket: int | None = None  # the rating page names the ticket it was armed for
+    anonymous: bool = False  # the public rating page without a token: stricter rules
+    actor: str | None = None
+
+
+class RatingRecorder:
+    def __init__(self, store, push=None):
+        self.store = store
+        self.push = push
+
+    @property
+    def config(self):
+        return self.store.config
+
+    # ------------------------------------------------------------ helpers
+    def thresholds(self) -> R.Thresholds:
+        rc = self.config.rating
+        return R.Thresholds(window_ms=rc.window_seconds * 1000, near_finish_ms=int(rc.flags.near_finish_seconds * 1000),
+                            presses_per_ticket=rc.flags.presses_per_ticket)
+
+    def level_of(self, button: str | None, level: int | None) -> int:
+        rc = self.config.rating
+        got = R.level_for(rc.buttons, [lv.value for lv in rc.levels], button=button, level=level)
+        if got is None:
+            if level is not None:
+                raise DomainError("rating_level_unknown", level=level)
+            raise DomainError("rating_button_unknown", button=button)
+        return got
+
+    def keypad(self, keypad_id: str):
+        for k in self.config.devices.keypads:
+            if k.id == keypad_id:
+                return k
+        raise DomainError("keypad_unknown", keypad=keypad_id)
+
+    def _candidates(self, c, counter_id: str, pressed_ms: int) -> list[R.Candidate]:
+        called_by, finished_after = R.query_bounds(pressed_ms, self.thresholds().window_ms)
+        rows = c.execute("""SELECT t.id, t.status, t.called_ms, t.started_ms, t.finished_ms,
+                                   (SELECT COUNT(*) FROM ratings r WHERE r.ticket_id = t.id) AS presses,
+                                   EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = t.id AND r.status = 'attributed') AS rated
+                            FROM tickets t WHERE t.counter_id = ? AND t.called_ms <= ?
+                              AND t.status IN ('called', 'serving', 'done')
+                              AND (t.finished_ms IS NULL OR t.finished_ms >= ?)""",
+                         (counter_id, called_by, finished_after)).fetchall()
+        return [R.Candidate(r["id"], r["status"], r["called_ms"], r["started_ms"], r["finished_ms"], bool(r["rated"]),
+                            r["presses"]) for r in rows]
+
+    # ------------------------------------------------------------ recording
+    def record(self, rin: RatingIn) -> tuple[dict, bool]:
+        """Store one rating. Returns (its view, created); a known id returns the stored rating unchanged."""
+        store, cfg = self.store, self.config
+        try:
+            counter = cfg.counter(rin.counter)
+        except KeyError:
+            raise DomainError("counter_unknown", counter=rin.counter) from None
+        if not 0 <= rin.age_ms <= MAX_AGE_MS:
+            raise DomainError("bad_request", detail=f"age_ms must be 0-{MAX_AGE_MS}")
+        if rin.anonymous and rin.age_ms > cfg.rating.window_seconds * 1000:
+            raise DomainError("bad_request", detail="age_ms is longer than the rating window")
+        level = self.level_of(rin.button, rin.level)
+        t = self.thresholds()
+        with store.writer.transaction() as c:
+            row = c.execute("SELECT * FROM ratings WHERE id = ?", (rin.id,)).fetchone()
+            if row is not None:
+                return self.view(dict(row)), False
+            now = store.now_ms()
+            pressed = now - rin.age_ms
+            cands = self._candidates(c, counter.id, pressed)
+            if rin.ticket is not None:
+                decision = R.attribute_to(rin.ticket, pressed, cands, t)
+                if decision is None:
+                    raise DomainError("nothing_to_rate", counter=counter.number)
+            else:
+                decision = R.attribute(pressed, cands, t)
+            if rin.anonymous and decision.status == R.UNATTRIBUTED:
+                raise DomainError("nothing_to_rate", counter=counter.number)
+            ticket = store._ticket(c, decision.ticket_id) if decision.ticket_id is not None else None
+            if ticket is not None and decision.presses >= cfg.rating.flags.max_presses_recorded:
+                raise DomainError("too_many_presses", code=ticket.code)
+            service = ticket.service_id if ticket else None
+            dept = cfg.services()[service][0].id if service in cfg.services() else None
+            flags = list(decision.flags) + list(R.delivery_flags(rin.age_ms))
+            values = {"id": rin.id, "day": store.day_of_ms(pressed), "ticket_id": ticket.id if ticket else None,
+                      "counter_id": counter.id, "staff_id": ticket.staff_id if ticket else None, "service_id": service,
+                      "department_id": dept, "level": level, "button": rin.button, "source": rin.source,
+                      "pressed_ms": pressed, "received_ms": now, "status": decision.status,
+                      "flags": json.dumps(flags), "reason": None, "actor": rin.actor}
+            c.execute(f"INSERT INTO ratings ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                      tuple(values.values()))
+            seq = store._log(c, "rating.recorded", now=now, day=store.today(), ticket=ticket, counter_id=counter.id,
+                             staff_id=None, actor=rin.actor,
+                             data={"rating": rin.id, "level": level, "status": decision.status, "flags": flags,
+                                   "source": rin.source, "officer": values["staff_id"], "pressed_ms": pressed,
+                                   "service": service},
+                             result=None)
+        view = self.view(values)
+        if self.push is not None:
+            self.push.send_rating(RatingRecorded(seq, view), counter.id)
+        return view, True
+
+    def set_reason(self, rating_id: str, reason: str, *, anonymous: bool, actor: str | None) -> dict:
+        """The reason a citizen gives for a low rating, once, shortly after the rating."""
+        cfg = self.config
+        if reason not in cfg.rating.low_reasons:
+            raise DomainError("rating_reason_refused", reason="not one of rating.low_reasons")
+        positive = {lv.value for lv in cfg.rating.levels if lv.positive}
+        store = self.store
+        with store.writer.transaction() as c:
+            row = c.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
+            if row is None:
+                raise DomainError("rating_unknown", rating=rating_id)
+            if row["reason"] == reason:
+                return self.view(dict(row))
+            now = store.now_ms()
+            if row["reason"] is not None:
+                raise DomainError("rating_reason_refused", reason="a reason is already recorded")
+            if row["level"] in positive:
+                raise DomainError("rating_reason_refused", reason="reasons are asked for low ratings only")
+            if anonymous and not row["source"].startswith("tablet:"):
+                raise DomainError("forbidden", reason="the rating page may give reasons only for its own ratings")
+            if now - row["received_ms"] > cfg.rating.window_seconds * 1000:
+                raise DomainError("rating_reason_refused", reason="too late")
+            c.execute("UPDATE ratings SET reason = ? WHERE id = ?", (reason, rating_id))
+            ticket = store._ticket(c, row["ticket_id"]) if row["ticket_id"] is not None else None
+            store._log(c, "rating.reason", now=now, day=store.today(), ticket=ticket, counter_id=row["counter_id"],
+                       staff_id=None, actor=actor, data={"rating": rating_id, "reason": reason}, result=None)
+            row = c.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
+        return self.view(dict(row))
+
+    # ------------------------------------------------------------ reads
+    def view(self, r: dict) -> dict:
+        cfg = self.config
+        levels = {lv.value: lv for lv in cfg.rating.levels}
+        lv = levels.get(r["level"])
+        code = None
+        if r["ticket_id"] is not None:
+            got = self.store.conn.execute("SELECT code FROM tickets WHERE id = ?", (r["ticket_id"],)).fetchone()
+            code = got["code"] if got else None
+        try:
+            c = cfg.counter(r["counter_id"])
+            counter = {"id": c.id, "number": c.number, "name": c.name or f"Quầy {c.number}"}
+        except KeyError:
+            counter = {"id": r["counter_id"], "number": None, "name": r["counter_id"]}
+        flags = r["flags"] if isinstance(r["flags"], list) else json.loads(r["flags"])
+        return {"id": r["id"], "ticket": r["ticket_id"], "code": code, "counter": counter, "staff_id": r["staff_id"],
+                "service": r["service_id"], "department": r["department_id"], "level": r["level"],
+                "label": lv.label if lv else str(r["level"]), "label_en": (lv.label_en if lv else "") or "",
+                "positive": bool(lv and lv.positive), "button": r["button"], "status": r["status"], "flags": flags,
+                "source": r["source"], "reason": r["reason"], "pressed_ms": r["pressed_ms"],
+                "received_ms": r["received_ms"], "pressed_at": iso_local(r["pressed_ms"], cfg), "day": r["day"]}
+
+    def of_ticket(self, ticket_id: int) -> dict:
+        self.store.ticket(ticket_id)  # ticket_unknown
+        rows = [dict(r) for r in self.store.conn.execute(
+            "SELECT * FROM ratings WHERE ticket_id = ? ORDER BY pressed_ms, received_ms", (ticket_id,))]
+        counted = next((r for r in rows if r["status"] == R.ATTRIBUTED), None)
+        return {"ticket": ticket_id, "rating": self.view(counted) if counted else None,
+                "repeats": sum(r["status"] == R.REPEAT for r in rows), "presses": len(rows)}
+
+    def day(self, day: str) -> dict:
+        cfg = self.config
+        rows = [dict(r) for r in self.store.conn.execute("SELECT * FROM ratings WHERE day = ? ORDER BY pressed_ms, id",
+                                                         (day,))]
+        for r in rows:
+            r["flags"] = json.loads(r["flags"])
+        finished = {cid: n for cid, n in self.store.conn.execute(
+            "SELECT counter_id, COUNT(*) FROM tickets WHERE day = ? AND status = 'done' GROUP BY counter_id", (day,))}
+        fr = cfg.rating.flags
+        summary = R.summarize(rows, positive_levels={lv.value for lv in cfg.rating.levels if lv.positive},
+                              finished=finished, keypads=[(k.id, k.counter) for k in cfg.devices.keypads],
+                              rules=R.FlagRules(fr.near_finish_share, fr.min_ratings, fr.presses_per_ticket,
+                                                fr.silent_keypad_tickets))
+        return {"day": day, "ratings": [self.view(r) for r in rows], "summary": summary}
+
+    def target(self, counter_id: str, ticket_token: str | None = None) -> dict:
+        """What the rating page of a counter may rate now: the ticket it finished last, within the window
+        (or, for a phone holding the slip, that ticket if this counter finished it within the window)."""
+        cfg = self.config
+        try:
+            c = cfg.counter(counter_id)
+        except KeyError:
+            raise DomainError("counter_unknown", counter=counter_id) from None
+        now = self.store.now_ms()
+        window = cfg.rating.window_seconds * 1000
+        row = self.store.conn.execute(
+            """SELECT id, code, finished_ms, EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = t.id
+                                                     AND r.status = 'attributed') AS rated
+               FROM tickets t WHERE counter_id = ? AND status = 'done' AND finished_ms >= ?
+                 AND (? IS NULL OR token = ?)
+               ORDER BY finished_ms DESC, id DESC LIMIT 1""", (c.id, now - window, ticket_token, ticket_token)).fetchone()
+        target = None
+        if row is not None:
+            target = {"ticket": row["id"], "code": row["code"], "finished_ms": row["finished_ms"],
+                      "expires_in_ms": max(0, row["finished_ms"] + window - now), "rated": bool(row["rated"])}
+        return {"counter": {"id": c.id, "number": c.number, "name": c.name or f"Quầy {c.number}"}, "now_ms": now,
+                "target": target}

@@ -1,0 +1,242 @@
+// The rating page of one counter (/rate/<counter>): a tablet at the counter, or a PC with a USB keypad that
+// types keys 1-5. It arms for the ticket the counter has just finished, shows the scale with large buttons,
+// accepts keys, asks a reason for a low rating, thanks, and returns to idle after rating.tablet_idle_seconds.
+(function () {
+  "use strict";
+  const PAGE = JSON.parse(document.getElementById("page-data").textContent);
+  const counter = PAGE.counter;
+  const T = {
+    vi: {
+      idle_title: "Cảm ơn quý khách", idle_text: "Sau khi được phục vụ, xin quý khách đánh giá mức độ hài lòng tại đây.",
+      ticket: "Số", question: "Quý khách có hài lòng với việc phục vụ tại quầy?",
+      keys_hint: "Chạm vào một ô, hoặc bấm phím số trên bàn phím đánh giá.",
+      reason_title: "Xin quý khách cho biết lý do chưa hài lòng", skip: "Bỏ qua",
+      thanks: "Cảm ơn quý khách đã đánh giá!", key: "Phím", counter: "Quầy số",
+      failed: "Chưa gửi được đánh giá. Xin quý khách báo cán bộ tại quầy.", lang: "English",
+    },
+    en: {
+      idle_title: "Thank you", idle_text: "After your service, please rate how satisfied you are here.",
+      ticket: "Ticket", question: "Are you satisfied with the service at this counter?",
+      keys_hint: "Touch a box, or press a number key on the rating keypad.",
+      reason_title: "Please tell us why you are not satisfied", skip: "Skip",
+      thanks: "Thank you for your rating!", key: "Key", counter: "Counter",
+      failed: "The rating could not be sent. Please tell the officer at the counter.", lang: "Tiếng Việt",
+    },
+  };
+  let lang = new URLSearchParams(location.search).get("lang") || PAGE.lang || "vi";
+  if (!T[lang]) lang = "vi";
+
+  // A device token (?token=...) is kept by the page, then removed from the address bar.
+  const TOKEN_KEY = "qms.rate.token." + counter.id;
+  const params = new URLSearchParams(location.search);
+  if (params.get("token")) {
+    localStorage.setItem(TOKEN_KEY, params.get("token"));
+    params.delete("token");
+    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+  }
+  const token = localStorage.getItem(TOKEN_KEY);
+  // From the slip's status page on a phone: ?ticket=<the slip's secret token> rates that ticket only.
+  const slip = params.get("ticket");
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = "Bearer " + token;
+
+  const $ = (id) => document.getElementById(id);
+  const levels = PAGE.levels.slice();
+  // Which keypad key gives which level: rating.buttons, or key N -> the level whose value is N.
+  const keyOfLevel = {};
+  const levelOfKey = {};
+  if (PAGE.buttons && Object.keys(PAGE.buttons).length) {
+    for (const [key, value] of Object.entries(PAGE.buttons)) {
+      levelOfKey[key] = value;
+      if (!(value in keyOfLevel)) keyOfLevel[value] = key;
+    }
+  } else {
+    for (const lv of levels) { levelOfKey[String(lv.value)] = lv.value; keyOfLevel[lv.value] = String(lv.value); }
+  }
+  const byValue = Object.fromEntries(levels.map((lv) => [lv.value, lv]));
+
+  let mode = "idle";
+  let armed = null;         // {ticket, code}
+  let lastRating = null;    // the rating just stored (for its reason)
+  const handled = new Set(); // tickets rated or timed out: not armed again
+  let idleTimer = null;
+
+  function text() {
+    const t = T[lang];
+    document.documentElement.lang = lang;
+    document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t[el.dataset.t] || ""; });
+    $("counter-name").textContent = t.counter + " " + counter.number;
+    $("lang").textContent = t.lang;
+    renderLevels();
+    renderReasons();
+  }
+
+  function label(lv) { return lang === "en" && lv.label_en ? lv.label_en : lv.label; }
+
+  function renderLevels() {
+    const box = $("levels");
+    box.textContent = "";
+    const n = levels.length;
+    levels.forEach((lv, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "level tone-" + (n <= 1 ? 0 : Math.round((i * 4) / (n - 1)));
+      b.dataset.level = lv.value;
+      if (PAGE.scale === "stars") {
+        const face = document.createElement("span");
+        face.className = "face";
+        face.textContent = "★".repeat(lv.value);
+        b.appendChild(face);
+      }
+      const name = document.createElement("span");
+      name.textContent = label(lv);
+      b.appendChild(name);
+      if (keyOfLevel[lv.value] !== undefined) {
+        const key = document.createElement("span");
+        key.className = "key";
+        key.textContent = T[lang].key + " " + keyOfLevel[lv.value];
+        b.appendChild(key);
+      }
+      b.addEventListener("click", () => rate({ level: lv.value }));
+      box.appendChild(b);
+    });
+  }
+
+  function renderReasons() {
+    const box = $("reason-list");
+    box.textContent = "";
+    PAGE.low_reasons.forEach((r, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "reason";
+      b.dataset.reason = r;
+      const k = document.createElement("span");
+      k.className = "key";
+      k.textContent = T[lang].key + " " + (i + 1);
+      b.appendChild(k);
+      b.appendChild(document.createTextNode(r));
+      b.addEventListener("click", () => giveReason(r));
+      box.appendChild(b);
+    });
+  }
+
+  function show(next) {
+    mode = next;
+    document.body.dataset.state = next;
+    for (const id of ["idle", "armed", "reasons", "thanks"]) $(id).hidden = id !== next;
+  }
+
+  function restartIdle(seconds) {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(toIdle, seconds * 1000);
+  }
+
+  function toIdle() {
+    clearTimeout(idleTimer);
+    if (armed) handled.add(armed.ticket);
+    armed = null;
+    lastRating = null;
+    show("idle");
+  }
+
+  function arm(target) {
+    armed = { ticket: target.ticket, code: target.code };
+    $("code").textContent = target.code;
+    $("problem").hidden = true;
+    show("armed");
+    restartIdle(PAGE.idle_seconds);
+  }
+
+  function newId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes); // works on plain http too, unlike crypto.randomUUID
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function post(url, body, tries) {
+    for (let i = 0; i < tries; i++) {
+      try {
+        const r = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
+        if (r.status < 500) return r;
+      } catch (e) { /* network: try again */ }
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    return null;
+  }
+
+  async function rate(choice) {
+    if (mode !== "armed" || !armed) return;
+    const ticket = armed.ticket;
+    handled.add(ticket);
+    const pressed = Date.now();
+    const body = { id: newId(), counter: counter.id, ticket, ...choice, age_ms: 0 };
+    if (slip) body.ticket_token = slip;
+    show("thanks");
+    $("thanks-detail").textContent = "";
+    restartIdle(Math.min(PAGE.idle_seconds, 5));
+    // Retries keep the same id: the server counts the rating once.
+    let r = null;
+    for (let i = 0; i < 3 && !r; i++) {
+      body.age_ms = Date.now() - pressed;
+      r = await post("/api/v1/ratings", body, 1);
+    }
+    if (!r || (r.status !== 200 && r.status !== 201)) {
+      let msg = T[lang].failed;
+      if (r) { try { msg = (await r.json()).message || msg; } catch (e) { /* keep */ } }
+      $("problem").textContent = msg;
+      $("problem").hidden = false;
+      return;
+    }
+    const stored = (await r.json()).rating;
+    const level = byValue[stored.level];
+    if (level && !level.positive && PAGE.low_reasons.length && stored.status === "attributed") {
+      lastRating = stored;
+      show("reasons");
+      restartIdle(PAGE.idle_seconds);
+    } else {
+      $("thanks-detail").textContent = level ? label(level) : "";
+    }
+  }
+
+  async function giveReason(reason) {
+    if (mode !== "reasons" || !lastRating) return;
+    const id = lastRating.id;
+    show("thanks");
+    $("thanks-detail").textContent = reason;
+    restartIdle(Math.min(PAGE.idle_seconds, 5));
+    const r = await post("/api/v1/ratings/" + encodeURIComponent(id) + "/reason", { reason }, 3);
+    if (!r || r.status !== 200) $("problem").hidden = false;
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    const m = /^(?:Digit|Numpad)([0-9])$/.exec(ev.code || "") || /^([0-9])$/.exec(ev.key || "");
+    if (!m) return;
+    const key = m[1];
+    if (mode === "armed" && levelOfKey[key] !== undefined) {
+      ev.preventDefault();
+      rate({ button: key });
+    } else if (mode === "reasons") {
+      const r = PAGE.low_reasons[Number(key) - 1];
+      if (r) { ev.preventDefault(); giveReason(r); }
+    }
+  });
+  $("skip").addEventListener("click", () => { lastRating = null; show("thanks"); restartIdle(Math.min(PAGE.idle_seconds, 3)); });
+  $("lang").addEventListener("click", () => { lang = lang === "vi" ? "en" : "vi"; text(); });
+
+  async function poll() {
+    try {
+      const q = slip ? "?ticket=" + encodeURIComponent(slip) : "";
+      const r = await fetch("/api/v1/rate/" + encodeURIComponent(counter.id) + q, { headers: slip ? {} : headers });
+      if (r.ok) {
+        const s = await r.json();
+        const t = s.target;
+        if (mode === "idle" && t && !t.rated && t.expires_in_ms > 0 && !handled.has(t.ticket)) arm(t);
+      }
+    } catch (e) { /* the server is away: try again on the next tick */ }
+    setTimeout(poll, 1000);
+  }
+
+  text();
+  show("idle");
+  poll();
+})();

@@ -1,0 +1,169 @@
+/* Reports page (GET /reports): GET /api/v1/reports for a day, week, month or range, grouped one way;
+ * Chart.js charts (served from /static/vendor), the heatmap of arrivals, the full table underneath;
+ * CSV and XLSX from GET /api/v1/reports/export (fetched with the sign-in token, saved as a file). */
+(function () {
+  'use strict';
+  const Q = window.QMS;
+  const { $, el, t } = Q;
+  Q.words({
+    period: 'Kỳ báo cáo', p_day: 'Ngày', p_week: 'Tuần', p_month: 'Tháng', p_range: 'Khoảng ngày', date_from: 'Từ ngày',
+    date_to: 'Đến ngày', group_by: 'Theo', g_department: 'Sở, ngành', g_service: 'Dịch vụ', g_counter: 'Quầy',
+    g_officer: 'Cán bộ', g_hour: 'Giờ', g_day: 'Ngày', g_total: 'Toàn trung tâm', show: 'Xem báo cáo',
+    export_csv: 'Tải CSV', export_xlsx: 'Tải Excel', chart_outcomes: 'Kết quả phục vụ', chart_waits: 'Thời gian chờ (phút)',
+    chart_satisfaction: 'Mức độ hài lòng', chart_hours: 'Số phát theo giờ',
+    heatmap: 'Giờ cao điểm (số phiếu phát theo thứ và giờ)', definitions_note: 'Định nghĩa các chỉ số: docs/reports.md.',
+    served: 'Đã phục vụ', no_show: 'Vắng mặt', cancelled: 'Đã hủy', unserved: 'Không được phục vụ', transferred: 'Chuyển đi',
+    wait_avg: 'Chờ trung bình', wait_p90: 'Chờ P90', issued: 'Số phát', abandoned: 'Bỏ về (tổng)',
+    within: 'Gọi đúng hạn', satisfaction: 'Tỷ lệ hài lòng', serve_avg: 'Phục vụ trung bình', rated: 'Phiếu được đánh giá',
+    minutes: 'phút', title: 'Báo cáo {from} – {to}, theo {g}', no_ratings: 'Chưa có bảng đánh giá: mức hài lòng bằng 0.',
+    apart: 'Tính riêng: bấm lặp lại {r}, bị gắn cờ {f}, không gắn được số {u}.', issued_by_hour: 'Số phát',
+  }, {
+    period: 'Period', p_day: 'Day', p_week: 'Week', p_month: 'Month', p_range: 'Range', date_from: 'From',
+    date_to: 'To', group_by: 'Group by', g_department: 'Department', g_service: 'Service', g_counter: 'Counter',
+    g_officer: 'Officer', g_hour: 'Hour', g_day: 'Day', g_total: 'Whole centre', show: 'Show report',
+    export_csv: 'Download CSV', export_xlsx: 'Download Excel', chart_outcomes: 'Outcomes', chart_waits: 'Waiting time (min)',
+    chart_satisfaction: 'Satisfaction', chart_hours: 'Issued by hour',
+    heatmap: 'Busiest hours (tickets issued by weekday and hour)', definitions_note: 'Definitions of every figure: docs/reports.md.',
+    served: 'Served', no_show: 'No-show', cancelled: 'Cancelled', unserved: 'Unserved', transferred: 'Transferred out',
+    wait_avg: 'Average wait', wait_p90: '90th percentile wait', issued: 'Issued', abandoned: 'Abandoned (total)',
+    within: 'Called within target', satisfaction: 'Satisfaction rate', serve_avg: 'Average serving time', rated: 'Rated tickets',
+    minutes: 'min', title: 'Report {from} – {to}, by {g}', no_ratings: 'No ratings table yet: satisfaction shows zero.',
+    apart: 'Shown apart: repeated presses {r}, flagged {f}, unattributed {u}.', issued_by_hour: 'Issued',
+  });
+
+  const S = { report: null, charts: {} };
+  const COLORS = { served: '#1a7f37', no_show: '#c62828', cancelled: '#8d6e63', unserved: '#b35900', transferred: '#1f5fa8' };
+  const LEVEL_COLORS = ['#1a7f37', '#7cb342', '#fbc02d', '#ef6c00', '#c62828'];
+
+  function params() {
+    const period = $('#period').value;
+    const p = new URLSearchParams({ group_by: $('#group-by').value, lang: Q.lang });
+    if (period === 'range') { p.set('from', $('#date-from').value); p.set('to', $('#date-to').value || $('#date-from').value); }
+    else { p.set('period', period); p.set('date', $('#date-from').value); }
+    return p;
+  }
+
+  async function load() {
+    $('#report-error').textContent = '';
+    try {
+      S.report = await Q.api('GET', '/reports?' + params().toString());
+      render();
+    } catch (e) {
+      $('#report-error').textContent = e.message;
+    }
+  }
+
+  async function download(format) {
+    $('#report-error').textContent = '';
+    const p = params(); p.set('format', format);
+    try {
+      const res = await Q.api('GET', '/reports/export?' + p.toString(), undefined, { raw: true });
+      const blob = await res.blob();
+      const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
+      const a = el('a', { href: URL.createObjectURL(blob), download: m ? m[1] : 'bao-cao.' + format });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    } catch (e) { $('#report-error').textContent = e.message; }
+  }
+
+  const dmy = (iso) => iso.split('-').reverse().join('/');
+
+  function render() {
+    const r = S.report;
+    if (!r) return;
+    $('#report').hidden = false;
+    $('#report-title').textContent = t('title', { from: dmy(r.from), to: dmy(r.to), g: r.group_header });
+    const tot = r.total;
+    const figs = [
+      [t('issued'), tot.issued], [t('served'), tot.served], [t('abandoned'), tot.abandoned],
+      [t('wait_avg'), Q.fmtMinutes(tot.wait_avg_s) + ' ' + t('minutes')], [t('wait_p90'), Q.fmtMinutes(tot.wait_p90_s) + ' ' + t('minutes')],
+      [t('within'), Q.fmtPercent(tot.within_target)], [t('serve_avg'), Q.fmtMinutes(tot.serve_avg_s) + ' ' + t('minutes')],
+      [t('satisfaction'), Q.fmtPercent(tot.satisfaction_rate)], [t('rated'), tot.rated_tickets],
+    ];
+    $('#summary').replaceChildren(...figs.map(([k, v]) => el('div', { class: 'figure' }, el('b', { text: String(v) }), k)),
+      el('div', { class: 'muted', text: r.ratings_available ? t('apart', { r: tot.ratings_repeat, f: tot.ratings_flagged, u: tot.ratings_unattributed }) : t('no_ratings') }));
+    renderCharts(r);
+    renderHeatmap(r);
+    renderTable(r);
+  }
+
+  function chart(id, config) {
+    if (S.charts[id]) S.charts[id].destroy();
+    if (typeof Chart === 'undefined') return;
+    S.charts[id] = new Chart(document.getElementById(id), config);
+  }
+
+  function renderCharts(r) {
+    const labels = r.rows.map((x) => x.label);
+    chart('chart-outcomes', { type: 'bar', data: { labels, datasets: ['served', 'no_show', 'cancelled', 'unserved', 'transferred'].map((k) => ({
+      label: t(k), data: r.rows.map((x) => x[k]), backgroundColor: COLORS[k] })) },
+    options: { responsive: true, animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
+    const minutes = (v) => (v === null ? null : Math.round(v / 6) / 10);
+    chart('chart-waits', { type: 'bar', data: { labels, datasets: [
+      { label: t('wait_avg'), data: r.rows.map((x) => minutes(x.wait_avg_s)), backgroundColor: '#1f5fa8' },
+      { label: t('wait_p90'), data: r.rows.map((x) => minutes(x.wait_p90_s)), backgroundColor: '#a50f15' }] },
+    options: { responsive: true, animation: false, scales: { y: { beginAtZero: true } } } });
+    chart('chart-satisfaction', { type: 'bar', data: { labels, datasets: r.rating_levels.map((lv, i) => ({
+      label: Q.lang === 'en' && lv.label_en ? lv.label_en : lv.label, data: r.rows.map((x) => x.rating_levels[String(lv.value)] || 0),
+      backgroundColor: LEVEL_COLORS[Math.round(i * (LEVEL_COLORS.length - 1) / Math.max(1, r.rating_levels.length - 1))] })) },
+    options: { responsive: true, animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
+    const hours = r.heatmap.hours.length ? r.heatmap.hours : [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+    chart('chart-hours', { type: 'bar', data: { labels: hours.map((h) => Q.pad(h) + ':00'), datasets: [
+      { label: t('issued_by_hour'), data: hours.map((h) => r.heatmap.by_hour[h]), backgroundColor: '#a50f15' }] },
+    options: { responsive: true, animation: false, scales: { y: { beginAtZero: true } } } });
+  }
+
+  function renderHeatmap(r) {
+    const h = r.heatmap;
+    const hours = h.hours;
+    const max = Math.max(1, ...h.counts.flat());
+    const names = Q.lang === 'en' ? h.weekdays_en : h.weekdays_vi;
+    const head = el('tr', {}, el('th'), ...hours.map((x) => el('th', { text: Q.pad(x) })));
+    const rows = h.counts.map((row, wd) => el('tr', { 'data-weekday': wd }, el('th', { text: names[wd] }),
+      ...hours.map((x) => {
+        const n = row[x];
+        const a = n / max;
+        return el('td', { 'data-hour': x, title: names[wd] + ' ' + Q.pad(x) + ':00 — ' + n,
+          style: 'background: rgba(165, 15, 21, ' + (0.08 + 0.92 * a).toFixed(2) + '); color: ' + (a > 0.5 ? '#fff' : '#222'),
+          text: n || '' });
+      })));
+    $('#heatmap').replaceChildren(el('table', { class: 'heat' }, el('thead', {}, head), el('tbody', {}, ...rows)));
+  }
+
+  function cell(kind, v) {
+    if (v === null || v === undefined) return '–';
+    if (kind === 'seconds') return Q.fmtMinutes(v);
+    if (kind === 'share') return Q.fmtPercent(v);
+    return String(v);
+  }
+
+  function renderTable(r) {
+    const cols = [];
+    for (const c of r.columns) {
+      cols.push(c);
+      if (c.key === 'serve_p90_s') for (const lv of r.rating_levels) cols.push({ key: 'level:' + lv.value, label: Q.lang === 'en' && lv.label_en ? lv.label_en : lv.label, kind: 'count' });
+    }
+    const head = el('tr', {}, el('th', { text: r.group_header }), ...cols.map((c) => el('th', { class: 'num', text: c.label })));
+    const line = (x, cls) => el('tr', { class: cls || '', 'data-key': String(x.key) }, el('td', { text: x.label }),
+      ...cols.map((c) => el('td', { class: 'num', 'data-col': c.key,
+        text: c.key.startsWith('level:') ? String(x.rating_levels[c.key.slice(6)] || 0) : cell(c.kind, x[c.key]) })));
+    $('#report-table').replaceChildren(el('thead', {}, head), el('tbody', {}, ...r.rows.map((x) => line(x)), line(r.total, 'total')));
+  }
+
+  function periodChanged() {
+    const range = $('#period').value === 'range';
+    $('#to-label').hidden = !range;
+  }
+
+  Q.onLang = () => { if (S.report) load(); };
+  Q.start(['supervisor', 'admin'], () => {
+    if (!$('#date-from').value) $('#date-from').value = Q.today();
+    if (!$('#date-to').value) $('#date-to').value = Q.today();
+    periodChanged();
+    load();
+  });
+  $('#period').addEventListener('change', periodChanged);
+  $('#report-form').addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
+  $('#btn-csv').addEventListener('click', () => download('csv'));
+  $('#btn-xlsx').addEventListener('click', () => download('xlsx'));
+})();

@@ -1,0 +1,282 @@
+"""Supervision: the live dashboard (GET /supervisor), its state and alerts, and the reports page and API.
+
+The pages are static HTML + JavaScript. They sign in with POST /api/v1/login (supervisor or admin accounts),
+keep the token in sessionStorage, join the Socket.IO room `supervisors` (every change, device states, alerts)
+and read GET /api/v1/supervisor/state again after a change. The supervisor's actions go through the existing
+REST routes (POST /api/v1/services/<id>, PUT /api/v1/counters/<id>/services), which check the role and write
+each change to the event log with who made it.
+
+Alerts: a service whose longest current wait is over its target, a device in a problem state (missing,
+offline, error, paper out, ...). A background task looks every ALERT_CHECK_SECONDS and pushes
+`alerts.updated` to the supervisors when the set changes; it also derives finished days for the reports.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from . import exports, reports
+from .api import lang, principal
+from .errors import DomainError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("supervision", __name__)
+
+ALERT_CHECK_SECONDS = 5
+WARM_EVERY_CHECKS = 12  # derive a few finished days for the reports about once a minute
+COUNTER_VIEW_STATES = ("serving", "idle", "break", "closed", "offline")
+
+
+def ctx():
+    return current_app.extensions["qms"]
+
+
+def need_supervisor():
+    p = principal()
+    ctx().service.need_supervisor(p)
+    return p
+
+
+# ------------------------------------------------------------------ pages
+def _page(template: str, title: str):
+    c = ctx()
+    cfg = c.config
+    page = {"centre": cfg.centre.name, "centre_en": cfg.centre.name_en, "tz": cfg.centre.timezone, "title": title}
+    return render_template(template, centre=cfg.centre, page=page)
+
+
+@bp.get("/supervisor")
+def supervisor_page():
+    return _page("supervisor.html", "Giám sát")
+
+
+@bp.get("/reports")
+def reports_page():
+    return _page("reports.html", "Báo cáo")
+
+
+# ------------------------------------------------------------------ dashboard state
+def oldest_waiting(store, day: str) -> dict[str, int]:
+    """Per service, when its longest-waiting ticket joined the queue (issue, or its last transfer)."""
+    out: dict[str, int] = {}
+    for sid, first in store.conn.execute(
+            """SELECT service_id, MIN(issued_ms) FROM tickets WHERE day = ? AND status = 'waiting' AND transfer_count = 0
+               GROUP BY service_id""", (day,)):
+        out[sid] = first
+    for sid, joined in store.conn.execute(
+            """SELECT t.service_id, (SELECT MAX(e.ts_ms) FROM events e WHERE e.ticket_id = t.id AND e.type = 'ticket.transferred')
+               FROM tickets t WHERE t.day = ? AND t.status = 'waiting' AND t.transfer_count > 0""", (day,)):
+        if joined is not None and (sid not in out or joined < out[sid]):
+            out[sid] = joined
+    return out
+
+
+def terminal_counters(c) -> set[str]:
+    """Counters with a counter terminal (a staff member's socket) connected to this server process."""
+    out = set()
+    if c.sockets is None:
+        return out
+    for client in list(c.sockets.clients.values()):
+        room = client.get("room") or ""
+        if room.startswith("counter:") and client["principal"].kind == "staff":
+            out.add(room.split(":", 1)[1])
+    return out
+
+
+def counter_view_state(counter: dict, connected: bool) -> str:
+    if counter["state"] == "closed":
+        return "closed"
+    if not connected:
+        return "offline"
+    if counter["state"] == "break":
+        return "break"
+    return "serving" if counter.get("current") else "idle"
+
+
+def device_states(c) -> tuple[list[dict], str]:
+    if c.devices is not None:
+        return c.devices.states(), "reported"
+    d = c.config.devices  # no device registry: what config.yaml lists, state unknown
+    listed = [("kiosk", x.id, x.name) for x in d.kiosks] + [("printer", x.id, x.id) for x in d.printers] + \
+        [("display", x.id, x.name) for x in d.displays] + [("led_board", x.id, x.counter) for x in d.led_boards] + \
+        [("keypad", x.id, x.counter) for x in d.keypads]
+    return [{"kind": k, "device_id": i, "name": n, "state": "unknown", "detail": "", "last_seen_ms": None,
+             "problem": False, "configured": True} for k, i, n in listed], "config"
+
+
+def dashboard_state(c) -> dict:
+    store, views = c.store, c.views
+    now, day = store.now_ms(), store.today()
+    seq = store.last_seq()
+    services = views.services()
+    joined = oldest_waiting(store, day)
+    manual = {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT service_id, manual, cap_override FROM service_state")}
+    overrides = {r[0]: r[1] for r in store.conn.execute("SELECT id, services_override FROM counters")}
+    counters = [views.counter_state(k) for k in store.counters()]
+    connected = terminal_counters(c)
+    serving_by_service: dict[str, list[int]] = {}
+    for k in counters:
+        k["view_state"] = counter_view_state(k, k["id"] in connected)
+        k["connected"] = k["id"] in connected
+        k["configured_services"] = list(c.config.counter(k["id"]).services)
+        k["reassigned"] = overrides.get(k["id"]) is not None
+        cur = k.get("current")
+        k["current_since_ms"] = (cur.get("started_ms") or cur.get("called_ms")) if cur else None
+        if k["state"] == "open":
+            for sid in k["services"]:
+                serving_by_service.setdefault(sid, []).append(k["number"])
+    for s in services:
+        first = joined.get(s["id"])
+        s["oldest_waiting_ms"] = first if s["waiting"] else None
+        s["longest_wait_s"] = round((now - first) / 1000) if first is not None and s["waiting"] else None
+        s["over_target"] = s["longest_wait_s"] is not None and s["longest_wait_s"] > s["target_wait_minutes"] * 60
+        s["manual"], s["cap_override"] = manual.get(s["id"], ("auto", None))
+        s["configured_cap"] = c.config.service(s["id"]).daily_cap
+        s["open_counters"] = serving_by_service.get(s["id"], [])
+    devices, source = device_states(c)
+    return {"now_ms": now, "day": day, "seq": seq, "services": services, "departments": views.departments(),
+            "counters": counters, "devices": devices, "devices_source": source,
+            "alerts": alerts(services, devices, now)}
+
+
+DEVICE_KINDS = {"kiosk": ("Máy lấy số", "Kiosk"), "printer": ("Máy in phiếu", "Ticket printer"),
+                "display": ("Màn hình", "Display"), "led_board": ("Bảng LED", "LED board"),
+                "keypad": ("Bàn phím đánh giá", "Rating keypad"), "agent": ("Máy trạm thiết bị", "Device agent"),
+                "dispenser": ("Máy phát số", "Dispenser")}
+DEVICE_STATES = {"missing": "mất tín hiệu", "offline": "mất kết nối", "disconnected": "mất kết nối", "error": "lỗi",
+                 "failed": "hỏng", "paper_out": "hết giấy", "timeout": "không trả lời", "online": "đang hoạt động",
+                 "unknown": "chưa rõ"}
+
+
+def _waited(seconds: int, en: bool) -> str:
+    if seconds < 120:
+        return f"{seconds} s" if en else f"{seconds} giây"
+    return f"{seconds // 60} min" if en else f"{seconds // 60} phút"
+
+
+def alerts(services: list[dict], devices: list[dict], now_ms: int) -> list[dict]:
+    out = []
+    for s in services:
+        if s.get("over_target"):
+            waited = s["longest_wait_s"]
+            out.append({"id": f"wait:{s['id']}", "kind": "wait", "level": "warning", "service": s["id"],
+                        "since_ms": s["oldest_waiting_ms"] + int(s["target_wait_minutes"] * 60_000),
+                        "message": f"{s['name']}: có người đã chờ {_waited(waited, False)} (mục tiêu "
+                                   f"{s['target_wait_minutes']:g} phút), {s['waiting']} người đang chờ",
+                        "message_en": f"{s['name_en'] or s['name']}: someone has waited {_waited(waited, True)} "
+                                      f"(target {s['target_wait_minutes']:g} min), {s['waiting']} waiting"})
+    for d in devices:
+        if d.get("problem"):
+            vi, en = DEVICE_KINDS.get(d["kind"], (d["kind"], d["kind"]))
+            detail = f" ({d['detail']})" if d.get("detail") else ""
+            out.append({"id": f"device:{d['kind']}:{d['device_id']}", "kind": "device", "level": "error",
+                        "device": d["device_id"], "device_kind": d["kind"], "since_ms": d.get("changed_ms"),
+                        "message": f"{vi} {d['device_id']}: {DEVICE_STATES.get(d['state'], d['state'])}{detail}",
+                        "message_en": f"{en} {d['device_id']}: {d['state'].replace('_', ' ')}{detail}"})
+    return out
+
+
+@dataclass
+class AlertsUpdated:
+    as_of: int
+    alerts: list
+    event = "alerts.updated"
+
+
+def current_alerts(c) -> list[dict]:
+    """The alerts without building the whole dashboard (the background check)."""
+    store = c.store
+    now, day = store.now_ms(), store.today()
+    joined = oldest_waiting(store, day)
+    waiting = store.waiting_counts(day)
+    services = []
+    for d in c.config.departments:
+        for s in d.services:
+            first = joined.get(s.id)
+            longest = round((now - first) / 1000) if first is not None and waiting.get(s.id) else None
+            services.append({"id": s.id, "name": s.name, "name_en": s.name_en, "waiting": waiting.get(s.id, 0),
+                             "target_wait_minutes": s.target_wait_minutes, "oldest_waiting_ms": first,
+                             "longest_wait_s": longest,
+                             "over_target": longest is not None and longest > s.target_wait_minutes * 60})
+    devices, _ = device_states(c)
+    return alerts(services, devices, now)
+
+
+def watch(c) -> None:
+    """Background: push alerts.updated when the set of alerts changes; derive finished days for reports."""
+    last: tuple | None = None
+    checks = 0
+    while True:
+        c.socketio.sleep(ALERT_CHECK_SECONDS)
+        try:
+            now_alerts = current_alerts(c)
+            keys = tuple(sorted(a["id"] for a in now_alerts))
+            if keys != last:
+                last = keys
+                c.push.send_supervisors(AlertsUpdated(c.store.last_seq(), now_alerts))
+            checks += 1
+            if checks % WARM_EVERY_CHECKS == 0:
+                reports.warm(c.store, max_days=3, pause=lambda: c.socketio.sleep(0))
+        except Exception:  # noqa: BLE001 - the watcher must keep running
+            log.exception("supervision watch failed")
+
+
+def start(c) -> None:
+    c.socketio.start_background_task(watch, c)
+
+
+@bp.get("/api/v1/supervisor/state")
+def supervisor_state():
+    need_supervisor()
+    return jsonify(dashboard_state(ctx()))
+
+
+# ------------------------------------------------------------------ reports
+def _report_args() -> tuple[str, str, str]:
+    a = request.args
+    group_by = a.get("group_by", "service")
+    try:
+        if a.get("period"):
+            return (*reports.period(a["period"], a.get("date") or ctx().store.today()), group_by)
+        today = ctx().store.today()
+        return a.get("from") or today, a.get("to") or a.get("from") or today, group_by
+    except reports.ReportError as exc:
+        raise DomainError("bad_request", detail=exc.message(lang())) from None
+    except ValueError:
+        raise DomainError("bad_request", detail=reports.ReportError(
+            f"date must be YYYY-MM-DD, got {a.get('date')!r}", f"ngày phải viết YYYY-MM-DD, nhận được {a.get('date')!r}"
+        ).message(lang())) from None
+
+
+def _report() -> dict:
+    need_supervisor()
+    day_from, day_to, group_by = _report_args()
+    c = ctx()
+    try:
+        return reports.build_report(c.store, day_from, day_to, group_by, staff_names=c.accounts.staff_name, lang=lang(),
+                                    pause=lambda: c.socketio.sleep(0))  # other requests and pushes go on between days
+    except reports.ReportError as exc:
+        raise DomainError("bad_request", detail=exc.message(lang())) from None
+
+
+@bp.get("/api/v1/reports")
+def report_json():
+    return jsonify(_report())
+
+
+@bp.get("/api/v1/reports/export")
+def report_export():
+    fmt = request.args.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise DomainError("bad_request", detail="format must be csv or xlsx")
+    rep = _report()
+    name = f"bao-cao-{rep['group_by']}-{rep['from']}-{rep['to']}.{fmt}"
+    if fmt == "csv":
+        data, mime = exports.to_csv(rep, lang()), exports.CSV_MIME
+    else:
+        data, mime = exports.to_xlsx(rep, lang()), exports.XLSX_MIME
+    return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "Cache-Control": "no-store"})
+

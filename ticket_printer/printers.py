@@ -1,0 +1,533 @@
+"""Printer backends: one slip job, built completely, sent in one write through python-escpos.
+
+A job is built first with escpos's `Dummy` printer (`build_job`): ESC @ (initialise), the slip image as
+`GS v 0` raster blocks, feed and cut (`GS V`). Only then is a backend opened and the finished bytes sent at
+once, so a printer never receives half a slip because rendering failed half-way.
+
+Backends (devices.printers[].backend):
+  preview  no hardware: the slip's PNG and the exact bytes a printer would get, under output_dir (demo)
+  network  raw TCP to host:port (9100), escpos Network
+  serial   a serial port at baudrate, escpos Serial
+  usb      by vendor/product id, escpos Usb (needs pyusb and libusb)
+  cups     a CUPS queue: escpos CupsPrinter when pycups is installed, else escpos LP (the `lp` command)
+  file     a file or device path (e.g. /dev/usb/lp0), escpos File
+
+Every backend works within one deadline (devices.printers[].timeout_seconds) and returns a `PrintOutcome`
+with a `PrinterState`. Where the printer can answer (network, serial, usb) and status_query is on, the real-time
+status query DLE EOT is used before sending (printer offline, cover open, paper out refuse the job) and after
+sending (the answer proves the printer read the whole job; paper near its end is reported as paper_low).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from PIL import Image
+
+DLE_EOT = b"\x10\x04"
+STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER = 1, 2, 4
+FRAGMENT_HEIGHT = 960  # rows per GS v 0 block
+
+
+class PrinterState(str, Enum):
+    ONLINE = "online"  # the job went through
+    PAPER_LOW = "paper_low"  # went through; the paper near-end sensor is on
+    PAPER_OUT = "paper_out"
+    OFFLINE = "offline"  # cannot connect, not found, or the printer says offline (cover open, error)
+    TIMEOUT = "timeout"  # connected, but no answer or a blocked write within timeout_seconds
+    ERROR = "error"  # bad settings, a missing driver, anything else
+
+
+OK_STATES = (PrinterState.ONLINE, PrinterState.PAPER_LOW)
+
+
+@dataclass
+class PrintOutcome:
+    state: PrinterState
+    detail: str = ""
+    bytes_sent: int = 0
+    files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.state in OK_STATES
+
+    def to_dict(self) -> dict:
+        return {"state": self.state.value, "ok": self.ok, "detail": self.detail, "bytes_sent": self.bytes_sent,
+                "files": self.files, "seconds": round(self.seconds, 3)}
+
+
+class PrintFailure(Exception):
+    def __init__(self, state: PrinterState, detail: str):
+        super().__init__(detail)
+        self.state = state
+        self.detail = detail
+
+
+# ------------------------------------------------------------------ building the job (pure bytes)
+INVERT = bytes(255 - i for i in range(256))
+
+
+def raster_blocks(image: Image.Image, fragment_height: int = FRAGMENT_HEIGHT) -> list[bytes]:
+    """`GS v 0` commands for a 1-bit image, in blocks of at most `fragment_height` rows: the same bytes as
+    escpos's image(impl="bitImageRaster"), made directly from the packed pixels (escpos converts the image
+    through RGBA and greyscale first, 60 ms a slip with the interpreter lock held)."""
+    img = image.convert("1")
+    if img.width % 8:
+        padded = Image.new("1", ((img.width + 7) // 8 * 8, img.height), 1)
+        padded.paste(img, (0, 0))
+        img = padded
+    width_bytes = img.width // 8
+    data = img.tobytes().translate(INVERT)  # Pillow: 1 = white; ESC/POS: 1 = a black dot
+    out = []
+    for top in range(0, img.height, fragment_height):
+        rows = min(fragment_height, img.height - top)
+        header = b"\x1dv0\x00" + width_bytes.to_bytes(2, "little") + rows.to_bytes(2, "little")
+        out.append(header + data[top * width_bytes:(top + rows) * width_bytes])
+    return out
+
+
+def build_job(image: Image.Image, profile: str = "default") -> bytes:
+    """The whole slip as ESC/POS bytes, collected by escpos's Dummy printer: initialise (ESC @), the raster
+    image (GS v 0), feed and cut (GS V)."""
+    from escpos.printer import Dummy
+
+    d = Dummy(profile=profile)
+    d.hw("INIT")
+    for block in raster_blocks(image):
+        d._raw(block)
+    d.cut()
+    return d.output
+
+
+# ------------------------------------------------------------------ status answers (pure)
+def status_valid(byte: int) -> bool:
+    """A DLE EOT answer has bit 1 and bit 4 set, bits 0 and 7 clear."""
+    return byte & 0x93 == 0x12
+
+
+def decode_status(n: int, byte: int) -> dict:
+    """The meaning of an answer to DLE EOT n (n = 1 printer, 2 offline cause, 4 paper roll sensor)."""
+    if not status_valid(byte):
+        return {"valid": False}
+    if n == STATUS_PRINTER:
+        return {"valid": True, "offline": bool(byte & 0x08), "drawer_high": bool(byte & 0x04)}
+    if n == STATUS_OFFLINE_CAUSE:
+        return {"valid": True, "cover_open": bool(byte & 0x04), "feed_button": bool(byte & 0x08),
+                "paper_stop": bool(byte & 0x20), "error": bool(byte & 0x40)}
+    if n == STATUS_PAPER:
+        return {"valid": True, "paper_low": bool(byte & 0x0C), "paper_out": bool(byte & 0x60)}
+    raise ValueError(f"unknown status query {n}")
+
+
+def offline_reason(cause: dict) -> tuple[PrinterState, str]:
+    if cause.get("paper_stop"):
+        return PrinterState.PAPER_OUT, "the printer stopped: out of paper"
+    if cause.get("cover_open"):
+        return PrinterState.OFFLINE, "the printer's cover is open"
+    if cause.get("error"):
+        return PrinterState.OFFLINE, "the printer reports an error (cutter jam or overheating)"
+    return PrinterState.OFFLINE, "the printer reports it is offline"
+
+
+# ------------------------------------------------------------------ settings
+@dataclass(frozen=True)
+class PrinterSettings:
+    """What a backend needs; made from config.Printer (server) or from the dict a print job carries (agent)."""
+
+    id: str
+    backend: str = "preview"
+    host: str = ""
+    port: int = 9100
+    device: str = ""
+    usb_vendor: int | None = None
+    usb_product: int | None = None
+    baudrate: int = 19200
+    cups_printer: str = ""
+    timeout_seconds: float = 5.0
+    profile: str = "default"
+    output_dir: str = "var/prints"  # the server and the agent resolve config's relative output_dir first
+    status_query: bool = True
+
+    @classmethod
+    def from_config(cls, printer, **overrides) -> "PrinterSettings":
+        data = printer if isinstance(printer, dict) else printer.model_dump()
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in data.items() if k in known}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class Deadline:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise PrintFailure(PrinterState.TIMEOUT, f"no answer within {self.seconds:g} s")
+        return left
+
+
+# ------------------------------------------------------------------ backends
+class Backend:
+    """Send one finished job. Subclasses: open, query, write, close through a python-escpos printer."""
+
+    name = "base"
+    answers_status = False  # can the printer answer DLE EOT over this link
+
+    def __init__(self, settings: PrinterSettings):
+        self.settings = settings
+
+    def send(self, job: bytes, *, image: Image.Image | None = None, name: str = "slip",
+             png: bytes | None = None) -> PrintOutcome:
+        """Send a finished job. `image` (or its PNG bytes, `png`) is for the preview backend."""
+        self.png = png
+        return self._guard(lambda deadline: self._send(job, image=image, name=name, deadline=deadline))
+
+    def probe(self) -> PrintOutcome | None:
+        """Ask an idle printer how it is, without printing. None: this link cannot tell."""
+        return None
+
+    def _guard(self, fn) -> PrintOutcome:
+        started = time.monotonic()
+        try:
+            out = fn(Deadline(self.settings.timeout_seconds))
+        except PrintFailure as exc:
+            out = PrintOutcome(exc.state, exc.detail)
+        except Exception as exc:  # noqa: BLE001 - a driver's surprise is a failed job, never a crash
+            out = PrintOutcome(PrinterState.ERROR, f"{type(exc).__name__}: {exc}")
+        out.seconds = time.monotonic() - started
+        return out
+
+    def _send(self, job: bytes, *, image, name: str, deadline: Deadline) -> PrintOutcome:
+        raise NotImplementedError
+
+
+class EscposBackend(Backend):
+    """The common path: open the escpos printer, ask its status, write the job once, ask again, close."""
+
+    def open(self, deadline: Deadline):
+        raise NotImplementedError
+
+    def set_timeout(self, printer, seconds: float) -> None:
+        pass
+
+    def failure(self, exc: BaseException, what: str) -> PrintFailure:
+        return PrintFailure(PrinterState.OFFLINE, f"{what}: {exc}")
+
+    def read_answer(self, printer) -> bytes:
+        return printer._read()
+
+    def _send(self, job: bytes, *, image, name: str, deadline: Deadline) -> PrintOutcome:
+        printer = self.open(deadline)
+        try:
+            query = self.answers_status and self.settings.status_query
+            if query:
+                self.check_before(printer, deadline)
+            self.set_timeout(printer, deadline.left())
+            try:
+                printer._raw(job)
+            except PrintFailure:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise self.failure(exc, "sending the slip failed") from None
+            state, detail = PrinterState.ONLINE, f"{len(job)} bytes sent"
+            if query:
+                paper = self.ask(printer, STATUS_PAPER, deadline)
+                if paper.get("paper_out"):
+                    state, detail = PrinterState.PAPER_OUT, "the paper ran out while printing"
+                elif paper.get("paper_low"):
+                    state, detail = PrinterState.PAPER_LOW, "paper is near its end"
+                else:
+                    detail += "; the printer confirmed"
+            return PrintOutcome(state, detail, len(job))
+        finally:
+            with contextlib.suppress(Exception):
+                printer.close()
+
+    def ask(self, printer, n: int, deadline: Deadline) -> dict:
+        """One real-time status query; no answer within the deadline is a timeout."""
+        self.set_timeout(printer, deadline.left())
+        try:
+            printer._raw(DLE_EOT + bytes((n,)))
+            answer = self.read_answer(printer)
+        except (socket.timeout, TimeoutError):
+            raise PrintFailure(PrinterState.TIMEOUT,
+                               f"the printer did not answer a status query within {self.settings.timeout_seconds:g} s") from None
+        except PrintFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.failure(exc, "status query failed") from None
+        if not answer:
+            raise PrintFailure(PrinterState.TIMEOUT,
+                               f"the printer did not answer a status query within {self.settings.timeout_seconds:g} s")
+        return decode_status(n, answer[-1])
+
+    def probe(self) -> PrintOutcome | None:
+        if not (self.answers_status and self.settings.status_query):
+            return None
+        return self._guard(self._probe)
+
+    def _probe(self, deadline: Deadline) -> PrintOutcome:
+        printer = self.open(deadline)
+        try:
+            paper = self.check_before(printer, deadline)
+            if paper.get("paper_low"):
+                return PrintOutcome(PrinterState.PAPER_LOW, "paper is near its end")
+            return PrintOutcome(PrinterState.ONLINE, "the printer answers its status")
+        finally:
+            with contextlib.suppress(Exception):
+                printer.close()
+
+    def check_before(self, printer, deadline: Deadline) -> dict:
+        """Refuse a printer that is offline (and say why) or out of paper; returns the paper status."""
+        st = self.ask(printer, STATUS_PRINTER, deadline)
+        if st.get("offline"):
+            cause = self.ask(printer, STATUS_OFFLINE_CAUSE, deadline)
+            raise PrintFailure(*offline_reason(cause))
+        paper = self.ask(printer, STATUS_PAPER, deadline)
+        if paper.get("paper_out"):
+            raise PrintFailure(PrinterState.PAPER_OUT, "the printer is out of paper")
+        return paper
+
+
+class NetworkBackend(EscposBackend):
+    name = "network"
+    answers_status = True
+
+    def open(self, deadline: Deadline):
+        from escpos.exceptions import DeviceNotFoundError
+        from escpos.printer import Network
+
+        s = self.settings
+        if not s.host:
+            raise PrintFailure(PrinterState.ERROR, "devices.printers[].host is empty")
+        printer = Network(s.host, s.port, timeout=deadline.left(), profile=s.profile)
+        try:
+            printer.open()
+        except DeviceNotFoundError as exc:
+            cause = exc.__context__
+            where = f"{s.host}:{s.port}"
+            if isinstance(cause, (socket.timeout, TimeoutError)):
+                raise PrintFailure(PrinterState.TIMEOUT, f"no answer from {where} within {s.timeout_seconds:g} s") from None
+            if isinstance(cause, ConnectionRefusedError):
+                raise PrintFailure(PrinterState.OFFLINE, f"connection refused by {where}") from None
+            raise PrintFailure(PrinterState.OFFLINE, f"cannot reach {where}: {cause or exc}") from None
+        return printer
+
+    def set_timeout(self, printer, seconds: float) -> None:
+        printer.device.settimeout(seconds)
+
+    def failure(self, exc: BaseException, what: str) -> PrintFailure:
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return PrintFailure(PrinterState.TIMEOUT, f"{what}: the printer stopped reading within "
+                                                      f"{self.settings.timeout_seconds:g} s")
+        return PrintFailure(PrinterState.OFFLINE, f"{what}: {exc}")
+
+
+class SerialBackend(EscposBackend):
+    name = "serial"
+    answers_status = True
+
+    def open(self, deadline: Deadline):
+        from escpos.exceptions import DeviceNotFoundError
+        from escpos.printer import Serial
+
+        s = self.settings
+        if not s.device:
+            raise PrintFailure(PrinterState.ERROR, "devices.printers[].device (the serial port) is empty")
+        printer = Serial(s.device, baudrate=s.baudrate, timeout=deadline.left(), dsrdtr=False, profile=s.profile)
+        try:
+            printer.open()
+        except DeviceNotFoundError as exc:
+            raise PrintFailure(PrinterState.OFFLINE, f"cannot open serial port {s.device}: {exc.__context__ or exc}") from None
+        return printer
+
+    def set_timeout(self, printer, seconds: float) -> None:
+        printer.device.timeout = seconds
+        printer.device.write_timeout = seconds
+
+    def read_answer(self, printer) -> bytes:
+        return printer.device.read(1)  # escpos reads 16 bytes, which on a serial line waits for the timeout
+
+    def failure(self, exc: BaseException, what: str) -> PrintFailure:
+        import serial
+
+        if isinstance(exc, serial.SerialTimeoutException):
+            return PrintFailure(PrinterState.TIMEOUT, f"{what}: the port did not take the data within "
+                                                      f"{self.settings.timeout_seconds:g} s")
+        return PrintFailure(PrinterState.OFFLINE, f"{what}: {exc}")
+
+
+class UsbBackend(EscposBackend):
+    name = "usb"
+    answers_status = True
+
+    def open(self, deadline: Deadline):
+        s = self.settings
+        try:
+            import usb.core  # noqa: F401  (pyusb)
+        except ImportError:
+            raise PrintFailure(PrinterState.ERROR, "the usb backend needs pyusb (pip install pyusb) and libusb") from None
+        from escpos.exceptions import DeviceNotFoundError
+        from escpos.printer import Usb
+
+        if s.usb_vendor is None or s.usb_product is None:
+            raise PrintFailure(PrinterState.ERROR, "devices.printers[].usb_vendor and usb_product are required for usb")
+        printer = Usb(s.usb_vendor, s.usb_product, timeout=int(deadline.left() * 1000), profile=s.profile)
+        try:
+            printer.open()
+        except DeviceNotFoundError as exc:
+            raise PrintFailure(PrinterState.OFFLINE,
+                               f"USB printer {s.usb_vendor:04x}:{s.usb_product:04x} not found ({exc.__context__ or exc})") from None
+        except Exception as exc:  # noqa: BLE001 - e.g. usb.core.NoBackendError: libusb missing
+            raise PrintFailure(PrinterState.ERROR, f"cannot use USB: {type(exc).__name__}: {exc}") from None
+        return printer
+
+    def set_timeout(self, printer, seconds: float) -> None:
+        printer.timeout = int(seconds * 1000)
+
+    def failure(self, exc: BaseException, what: str) -> PrintFailure:
+        if type(exc).__name__ == "USBTimeoutError":
+            return PrintFailure(PrinterState.TIMEOUT, f"{what}: USB write timed out")
+        return PrintFailure(PrinterState.OFFLINE, f"{what}: {exc}")
+
+
+class CupsBackend(EscposBackend):
+    """A CUPS queue: the raw job is handed to CUPS, which spools it; the printer's own status is CUPS's."""
+
+    name = "cups"
+
+    def open(self, deadline: Deadline):
+        from escpos.exceptions import DeviceNotFoundError
+        from escpos.printer import LP, CupsPrinter
+
+        s = self.settings
+        try:
+            if CupsPrinter.is_usable():
+                printer = CupsPrinter(s.cups_printer, profile=s.profile)
+            elif LP.is_usable():
+                printer = LP(s.cups_printer, profile=s.profile)
+            else:
+                raise PrintFailure(PrinterState.ERROR, "the cups backend needs pycups or the lp command (cups-client)")
+            printer.open()
+        except PrintFailure:
+            raise
+        except FileNotFoundError as exc:
+            raise PrintFailure(PrinterState.ERROR, f"the cups backend needs pycups or the CUPS client commands "
+                                                   f"(apt-get install cups-client): {exc}") from None
+        except (DeviceNotFoundError, OSError, AssertionError) as exc:
+            raise PrintFailure(PrinterState.OFFLINE, f"CUPS queue {s.cups_printer or '(default)'} is not available: {exc}") from None
+        return printer
+
+
+class FileBackend(EscposBackend):
+    """Write the job to a file or a device path (a parallel port, /dev/usb/lp0)."""
+
+    name = "file"
+
+    def open(self, deadline: Deadline):
+        from escpos.exceptions import DeviceNotFoundError
+        from escpos.printer import File
+
+        s = self.settings
+        if not s.device:
+            raise PrintFailure(PrinterState.ERROR, "devices.printers[].device (the file path) is empty")
+        printer = File(s.device, profile=s.profile)
+        try:
+            printer.open()
+        except DeviceNotFoundError as exc:
+            raise PrintFailure(PrinterState.OFFLINE, f"cannot open {s.device}: {exc.__context__ or exc}") from None
+        return printer
+
+
+class DummyBackend(EscposBackend):
+    """escpos's Dummy: keeps the bytes in memory (`last`). For tests and for checking a job without hardware."""
+
+    name = "dummy"
+
+    def __init__(self, settings: PrinterSettings):
+        super().__init__(settings)
+        self.last: bytes = b""
+
+    def open(self, deadline: Deadline):
+        from escpos.printer import Dummy
+
+        return Dummy(profile=self.settings.profile)
+
+    def _send(self, job: bytes, *, image, name: str, deadline: Deadline) -> PrintOutcome:
+        from escpos.printer import Dummy
+
+        printer = Dummy(profile=self.settings.profile)
+        printer._raw(job)
+        self.last = printer.output
+        return PrintOutcome(PrinterState.ONLINE, f"{len(job)} bytes kept", len(job))
+
+
+SAFE_NAME = re.compile(r"[^0-9A-Za-z._-]+")
+
+
+class PreviewBackend(Backend):
+    """No hardware: the PNG a printer would print and the exact bytes it would receive, under output_dir."""
+
+    name = "preview"
+
+    def _send(self, job: bytes, *, image, name: str, deadline: Deadline) -> PrintOutcome:
+        folder = Path(self.settings.output_dir)
+        stem = SAFE_NAME.sub("_", name).strip("_") or "slip"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            png, raw = folder / f"{stem}.png", folder / f"{stem}.bin"
+            encoded = getattr(self, "png", None) or (png_bytes(image) if image is not None else None)
+            if encoded is not None:
+                _write_atomic(png, lambda f: f.write(encoded))
+            _write_atomic(raw, lambda f: f.write(job))
+        except OSError as exc:
+            raise PrintFailure(PrinterState.ERROR, f"cannot write the preview under {folder}: {exc.strerror or exc}") from None
+        files = ([str(png)] if encoded is not None else []) + [str(raw)]
+        return PrintOutcome(PrinterState.ONLINE, f"preview written to {folder}", len(job), files)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+BACKENDS: dict[str, type[Backend]] = {
+    "preview": PreviewBackend, "network": NetworkBackend, "serial": SerialBackend, "usb": UsbBackend,
+    "cups": CupsBackend, "file": FileBackend, "dummy": DummyBackend,
+}
+
+
+def backend_for(settings: PrinterSettings) -> Backend:
+    try:
+        return BACKENDS[settings.backend](settings)
+    except KeyError:
+        raise ValueError(f"unknown printer backend {settings.backend!r} (one of {', '.join(BACKENDS)})") from None
+
+
+def print_slip(settings: PrinterSettings, image: Image.Image, name: str = "slip") -> PrintOutcome:
+    """Build the whole job from the slip image, then send it at once through the configured backend."""
+    try:
+        job = build_job(image, settings.profile)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unknown escpos profile
+        return PrintOutcome(PrinterState.ERROR, f"cannot build the job (profile {settings.profile!r}): {exc}")
+    return backend_for(settings).send(job, image=image, name=name)

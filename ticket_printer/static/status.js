@@ -1,0 +1,205 @@
+/* The ticket status page (the slip's QR code): follows one ticket live over Socket.IO, room ticket:<token>. */
+(function () {
+  "use strict";
+  const PAGE = JSON.parse(document.getElementById("page").textContent);
+  const { fill, pick } = window.QMS;
+  const $ = (id) => document.getElementById(id);
+
+  const STRINGS = {
+    vi: {
+      your_number: "Số thứ tự của bạn", ahead_label: "Số người đang chờ trước bạn",
+      waiting: "Đang chờ đến lượt", serving_now: "Quầy đang phục vụ: {list}", no_counter: "Chưa có quầy nào mở cho dịch vụ này",
+      called_head: "Mời bạn đến", counter: "Quầy {n}", serving: "Bạn đang được phục vụ tại quầy {n}",
+      parked: "Số của bạn đang được tạm giữ tại quầy {n}. Vui lòng chờ được gọi lại.",
+      done: "Đã hoàn thành. Cảm ơn bạn!", rate: "Đánh giá",
+      no_show: "Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng liên hệ bàn hướng dẫn.",
+      cancelled: "Số này đã bị hủy.", unserved: "Hết giờ làm việc, số này chưa được phục vụ. Vui lòng quay lại vào ngày làm việc sau.",
+      transferred: "Số của bạn đã được chuyển sang: {s}", next: "Sắp đến lượt bạn — vui lòng chú ý màn hình",
+      alerts_on: "Bật âm thanh và rung khi đến lượt", alerts_ready: "Âm thanh và rung: đã bật",
+      alerts_hint: "Khi đến lượt, trang này hiện số quầy, rung và phát âm báo (nếu điện thoại cho phép).",
+      updated: "Cập nhật lúc {t}", offline: "Mất kết nối — đang kết nối lại…", online: "Đang theo dõi trực tiếp",
+      title_called: "🔔 Mời đến quầy {n}",
+    },
+    en: {
+      your_number: "Your number", ahead_label: "People waiting ahead of you",
+      waiting: "Waiting for your turn", serving_now: "Counters serving now: {list}", no_counter: "No counter is open for this service yet",
+      called_head: "Please go to", counter: "Counter {n}", serving: "You are being served at counter {n}",
+      parked: "Your ticket is on hold at counter {n}. Please wait to be called again.",
+      done: "Done. Thank you!", rate: "Rate the service",
+      no_show: "Your number was called but you were not there. Please ask at the information desk.",
+      cancelled: "This ticket was cancelled.", unserved: "The centre has closed for the day before your turn. Please come back on the next working day.",
+      transferred: "Your ticket was moved to: {s}", next: "You are next — please watch the screen",
+      alerts_on: "Turn on sound and vibration for my turn", alerts_ready: "Sound and vibration: on",
+      alerts_hint: "When it is your turn, this page shows the counter, vibrates and beeps (if your phone allows).",
+      updated: "Updated at {t}", offline: "Connection lost — reconnecting…", online: "Following live",
+      title_called: "🔔 Go to counter {n}",
+    },
+  };
+
+  const langs = (navigator.languages || [navigator.language || "vi"]).map((l) => String(l).toLowerCase());
+  const state = {
+    lang: langs.some((l) => l.startsWith("vi")) || !langs.some((l) => l.startsWith("en")) ? "vi" : "en",
+    ticket: PAGE.ticket, ahead: PAGE.ticket.waiting_ahead, serving: PAGE.ticket.serving_counters || [],
+    lastSeq: null, audio: null, transferred: false, updatedAt: window.QMS.clock(PAGE.centre.timezone, "vi", true), connected: false, flashTimer: null,
+  };
+  const t = (key, values) => fill(STRINGS[state.lang][key] || STRINGS.vi[key] || key, values || {});
+
+  function counterNumber(c) { return c ? (c.number ?? c.name ?? c.id) : "?"; }
+
+  function render() {
+    const tk = state.ticket;
+    document.documentElement.lang = state.lang;
+    for (const e of document.querySelectorAll("[data-t]")) e.textContent = t(e.dataset.t);
+    $("centre-name").textContent = pick(PAGE.centre, "name", state.lang);
+    $("lang-vi").setAttribute("aria-pressed", String(state.lang === "vi"));
+    $("lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
+    $("code").textContent = tk.code;
+    $("service").textContent = pick(tk, "service_name", state.lang);
+    $("department").textContent = pick(tk, "department_name", state.lang);
+
+    const status = tk.status;
+    const c = tk.counter;
+    const called = status === "called";
+    $("call").hidden = !called;
+    if (called) {
+      $("call-head").textContent = t("called_head");
+      $("call-counter").textContent = t("counter", { n: counterNumber(c) }).toUpperCase();
+      $("call-name").textContent = c && c.name && !String(c.name).endsWith(" " + c.number) ? c.name : "";
+    }
+    const waiting = status === "waiting";
+    $("ahead-box").hidden = !waiting || state.ahead === null || state.ahead === undefined;
+    $("ahead").textContent = waiting ? String(state.ahead ?? "") : "";
+    let text = "";
+    if (waiting) {
+      text = state.ahead === 0 ? t("next") : t("waiting");
+      if (state.transferred) text = t("transferred", { s: pick(tk, "service_name", state.lang) }) + ". " + text;
+    } else if (called) text = "";
+    else if (status === "serving") text = t("serving", { n: counterNumber(c) });
+    else if (status === "parked") text = t("parked", { n: counterNumber(c) });
+    else if (status === "done") text = t("done");
+    else if (status === "no_show") text = t("no_show");
+    else if (status === "cancelled") text = t("cancelled");
+    else if (status === "unserved") text = t("unserved");
+    $("status-text").textContent = text;
+    $("status").dataset.status = status;
+    $("status").hidden = called;
+
+    const serving = (state.serving || []).map((x) => t("counter", { n: counterNumber(x) }));
+    $("serving").textContent = waiting ? (serving.length ? t("serving_now", { list: serving.join(", ") }) : t("no_counter")) : "";
+
+    const rate = $("rate-link");
+    if (status === "done" && c && c.id) {
+      rate.hidden = false;
+      rate.textContent = t("rate");
+      rate.href = PAGE.rate_url + encodeURIComponent(c.id) + "?ticket=" + encodeURIComponent(PAGE.token);
+    } else {
+      rate.hidden = true;
+    }
+    $("alerts-on").textContent = t("alerts_on");
+    $("alerts-on").hidden = !!state.audio;
+    $("alerts-state").textContent = state.audio ? t("alerts_ready") : t("alerts_hint");
+    $("updated").textContent = t("updated", { t: state.updatedAt });
+    $("conn").textContent = state.connected ? t("online") : t("offline");
+    document.title = called ? t("title_called", { n: counterNumber(c) }) : tk.code + " — " + pick(PAGE.centre, "name", state.lang);
+  }
+
+  // ------------------------------------------------------------------ alerts: vibrate, beep, flash
+  function enableAlerts() {
+    try {
+      const AC = window.AudioContext || window.webkitAudioContext;
+      if (AC && !state.audio) state.audio = new AC();
+      if (state.audio && state.audio.state === "suspended") state.audio.resume();
+      beep(0.15);
+    } catch (e) { /* no audio on this phone */ }
+    if (navigator.vibrate) navigator.vibrate(80);
+    render();
+  }
+
+  function beep(seconds) {
+    const ctx = state.audio;
+    if (!ctx) return;
+    const tones = seconds ? [[880, 0, seconds]] : [[880, 0, 0.25], [1175, 0.3, 0.25], [880, 0.8, 0.25], [1175, 1.1, 0.4]];
+    for (const [freq, at, len] of tones) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.0001, ctx.currentTime + at);
+      gain.gain.exponentialRampToValueAtTime(0.4, ctx.currentTime + at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + at + len);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(ctx.currentTime + at);
+      osc.stop(ctx.currentTime + at + len + 0.05);
+    }
+  }
+
+  function alertCalled() {
+    if (navigator.vibrate) {
+      try { navigator.vibrate([400, 200, 400, 200, 800]); } catch (e) { /* not allowed */ }
+    }
+    try { beep(); } catch (e) { /* not allowed */ }
+    document.body.classList.add("flash");
+    clearTimeout(state.flashTimer);
+    state.flashTimer = setTimeout(() => document.body.classList.remove("flash"), 6500);
+  }
+
+  // ------------------------------------------------------------------ live
+  function seen(msg) {
+    if (msg && typeof msg.seq === "number" && (state.lastSeq === null || msg.seq > state.lastSeq)) state.lastSeq = msg.seq;
+    state.updatedAt = window.QMS.clock(PAGE.centre.timezone, state.lang, true);
+  }
+
+  function mergeTicket(tk) {
+    if (!tk || tk.id !== state.ticket.id) return;
+    if (tk.service !== state.ticket.service) state.transferred = true;
+    state.ticket = Object.assign({}, state.ticket, tk);
+    if (state.ticket.status !== "waiting") state.ahead = null;
+  }
+
+  function connect() {
+    const socket = window.io({
+      auth: (cb) => cb(Object.assign({ room: "ticket:" + PAGE.token, lang: state.lang },
+                                     state.lastSeq !== null ? { last_seq: state.lastSeq } : {})),
+    });
+    socket.on("connect", () => { state.connected = true; render(); });
+    socket.on("disconnect", () => { state.connected = false; render(); });
+    socket.on("connect_error", () => { state.connected = false; render(); });
+    socket.on("snapshot", (msg) => {
+      seen(msg);
+      const tk = msg && msg.state && msg.state.ticket;
+      if (tk) {
+        mergeTicket(tk);
+        state.ahead = tk.waiting_ahead;
+        state.serving = tk.serving_counters || [];
+      }
+      render();
+    });
+    socket.on("queue.updated", (msg) => {
+      const pos = msg && msg.position;
+      state.updatedAt = window.QMS.clock(PAGE.centre.timezone, state.lang, true);
+      if (pos && pos.id === state.ticket.id) {
+        if (pos.status === "waiting") state.ahead = pos.waiting_ahead;
+        state.serving = pos.serving_counters || state.serving;
+      }
+      render();
+    });
+    socket.on("ticket.called", (msg) => {
+      seen(msg);
+      mergeTicket(msg.ticket);
+      if (msg.call && msg.call.counter) state.ticket.counter = msg.call.counter;
+      render();
+      if (!msg.replayed) alertCalled();
+    });
+    socket.on("ticket.updated", (msg) => {
+      seen(msg);
+      mergeTicket(msg.ticket);
+      render();
+    });
+  }
+
+  $("lang-vi").addEventListener("click", () => { state.lang = "vi"; render(); });
+  $("lang-en").addEventListener("click", () => { state.lang = "en"; render(); });
+  $("alerts-on").addEventListener("click", enableAlerts);
+  render();
+  connect();
+})();
