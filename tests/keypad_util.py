@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 import time
 import tty
 from pathlib import Path
 
-import socketio
 import yaml
 
-from server_util import server_config
+from server_util import Listener, server_config
 
 
 class FakeKeypad:
@@ -93,25 +91,3 @@ def wait_until(pred, timeout: float = 10.0, interval: float = 0.05, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
-
-
-class Listener:
-    """A Socket.IO client that records what it receives."""
-
-    def __init__(self, url: str, auth: dict):
-        self.events: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", self._on)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _on(self, event, data):
-        with self.lock:
-            self.events.append((event, data))
-
-    def of(self, name: str) -> list[dict]:
-        with self.lock:
-            return [d for e, d in self.events if e == name]
-
-    def close(self) -> None:
-        self.client.disconnect()

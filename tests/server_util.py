@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import threading
+
 import requests
+import socketio
 import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -96,3 +99,37 @@ class ServerProcess:
 
 KIOSK = {"Authorization": "Bearer test-kiosk-token-1"}
 AGENT = {"Authorization": "Bearer test-agent-token-1"}
+
+class Listener:
+    """A Socket.IO client recording every event it receives."""
+
+    def __init__(self, url: str, auth: dict):
+        self.events: list[tuple[str, dict, float]] = []
+        self.cond = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("*", self._on)
+        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
+
+    def _on(self, event, data):
+        with self.cond:
+            self.events.append((event, data, time.monotonic()))
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout: float = 8.0):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for ev in self.events:
+                    if pred(ev[0], ev[1]):
+                        return ev
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no matching event in {timeout}s; got {[(e[0], e[1]) for e in self.events][-8:]}")
+                self.cond.wait(left)
+
+    def of(self, name: str) -> list[dict]:
+        with self.cond:
+            return [d for e, d, _ in self.events if e == name]
+
+    def close(self):
+        self.client.disconnect()

@@ -5,46 +5,16 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import socketio
 import yaml
 
-from server_util import KIOSK, ServerProcess, server_config
+from server_util import Listener, KIOSK, ServerProcess, server_config
 
 ROOT = Path(__file__).parent.parent
 
 
-class Listener:
-    def __init__(self, url: str, auth: dict):
-        self.events: list[tuple[str, dict]] = []
-        self.cond = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", self._on)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _on(self, event, data):
-        with self.cond:
-            self.events.append((event, data))
-            self.cond.notify_all()
-
-    def wait_for(self, pred, timeout: float = 10.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for ev in self.events:
-                    if pred(*ev):
-                        return ev
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no matching event in {timeout}s; got {[e[0] for e in self.events]}")
-                self.cond.wait(left)
-
-    def close(self):
-        self.client.disconnect()
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +157,7 @@ def test_display_notices(server, admin):
         r = req(server, "PUT", "/api/v1/admin/notices/hall-a", admin,
                 {"text": "Buổi chiều làm việc từ 13 giờ 15", "text_en": "Afternoon opening at 13:15"})
         assert r.status_code == 200, r.text
-        _, msg = display.wait_for(lambda e, d: e == "notice.updated" and d["display"] == "hall-a")
+        _, msg, _ = display.wait_for(lambda e, d: e == "notice.updated" and d["display"] == "hall-a")
         assert msg["notice"] == "Buổi chiều làm việc từ 13 giờ 15" and msg["notice_en"] == "Afternoon opening at 13:15"
     finally:
         display.close()

@@ -7,18 +7,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-import requests
 import socketio
 import yaml
 from PIL import Image
 
 from escpos_emulator import PrinterEmulator, parse
-from server_util import ROOT, ServerProcess, free_port, server_config
+from server_util import Listener, ROOT, ServerProcess, free_port, server_config
 
 KIOSK1 = {"Authorization": "Bearer test-kiosk-token-1"}
 KIOSK2 = {"Authorization": "Bearer test-kiosk-token-2"}
@@ -28,39 +26,6 @@ KIOSK5 = {"Authorization": "Bearer test-kiosk-token-5"}
 AGENT_TIMEOUT = 5
 
 
-class Listener:
-    """A Socket.IO client recording every event it receives."""
-
-    def __init__(self, url: str, auth: dict):
-        self.events: list[tuple[str, dict, float]] = []
-        self.cond = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", self._on)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _on(self, event, data):
-        with self.cond:
-            self.events.append((event, data, time.monotonic()))
-            self.cond.notify_all()
-
-    def wait_for(self, pred, timeout: float = 8.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for ev in self.events:
-                    if pred(ev[0], ev[1]):
-                        return ev
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no matching event in {timeout}s; got {[(e[0], e[1]) for e in self.events][-8:]}")
-                self.cond.wait(left)
-
-    def of(self, name: str) -> list[dict]:
-        with self.cond:
-            return [d for e, d, _ in self.events if e == name]
-
-    def close(self):
-        self.client.disconnect()
 
 
 def printed(ticket_id, state="printed"):

@@ -10,7 +10,7 @@ import redis
 import yaml
 
 from server_util import KIOSK, ServerProcess, free_port, server_config
-from test_server import Listener
+from server_util import Listener
 
 
 @pytest.fixture

@@ -10,44 +10,11 @@ import pytest
 import requests
 import socketio
 
-from server_util import KIOSK, ServerProcess, server_config
+from server_util import Listener, KIOSK, ServerProcess, server_config
 
 MODES = ["eventlet", "gevent"]
 
 
-class Listener:
-    """A Socket.IO client that records every event it receives."""
-
-    def __init__(self, url: str, auth: dict):
-        self.events: list[tuple[str, dict, float]] = []
-        self.cond = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", self._on)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _on(self, event, data):
-        with self.cond:
-            self.events.append((event, data, time.monotonic()))
-            self.cond.notify_all()
-
-    def wait_for(self, pred, timeout: float = 5.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for ev in self.events:
-                    if pred(ev[0], ev[1]):
-                        return ev
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no matching event in {timeout}s; got {[e[0] for e in self.events]}")
-                self.cond.wait(left)
-
-    def of(self, name: str) -> list[dict]:
-        with self.cond:
-            return [d for e, d, _ in self.events if e == name]
-
-    def close(self):
-        self.client.disconnect()
 
 
 @pytest.fixture(params=MODES)

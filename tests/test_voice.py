@@ -3,19 +3,16 @@ completeness of the default clip pack, and the clip routes and call payloads of 
 from __future__ import annotations
 
 import json
-import threading
-import time
 import wave
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import requests
-import socketio
 
 from displays import voice as V
 from displays.clips_web import CLIPS_DIR, clip_file, missing_clips, needed_clips
-from server_util import KIOSK, ServerProcess, server_config
+from server_util import Listener, KIOSK, ServerProcess, server_config
 
 PACK = CLIPS_DIR / "default"
 
@@ -377,28 +374,6 @@ def test_manifest_route(srv):
     assert m["example"]["clips"][0] == "chime"
 
 
-class Listener:
-    def __init__(self, url, auth):
-        self.events, self.cond = [], threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", self._on)
-        self.client.connect(url, auth=auth, transports=["websocket"], wait_timeout=10)
-
-    def _on(self, event, data):
-        with self.cond:
-            self.events.append((event, data))
-            self.cond.notify_all()
-
-    def wait_for(self, pred, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for e, d in self.events:
-                    if pred(e, d):
-                        return d
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"nothing matched; got {[e for e, _ in self.events]}")
-                self.cond.wait(0.2)
 
 
 def test_calls_carry_the_announcement(srv):
@@ -410,13 +385,13 @@ def test_calls_carry_the_announcement(srv):
         for counter in ("1", "3"):
             assert srv.post(f"/api/v1/counters/{counter}/open", headers=srv.sup).status_code == 200
             assert srv.post(f"/api/v1/counters/{counter}/next", headers=srv.sup).status_code == 200
-        police = display.wait_for(lambda e, d: e == "ticket.called" and d["call"]["counter"]["id"] == "1")["call"]
+        police = display.wait_for(lambda e, d: e == "ticket.called" and d["call"]["counter"]["id"] == "1")[1]["call"]
         v = police["voice"]
         assert v["sentence"] == ["xin_moi_cong_dan_co_so_thu_tu", "mot", "khong", "khong", "mot", "den_quay_so",
                                  "mot"]
         assert v["clips"] == ["chime"] + v["sentence"] * 2 and v["clips_en"] is None
         assert v["text"] == "Xin mời công dân có số thứ tự 1001 đến quầy số 1"
-        records = display.wait_for(lambda e, d: e == "ticket.called" and d["call"]["counter"]["id"] == "3")["call"]
+        records = display.wait_for(lambda e, d: e == "ticket.called" and d["call"]["counter"]["id"] == "3")[1]["call"]
         v = records["voice"]
         assert v["sentence"][1:5] == ["chu_b", "khong", "khong", "mot"] and v["sentence"][-1] == "ba"
         assert v["clips_en"] == ["en_ticket_number", "en_letter_b", "en_zero", "en_zero", "en_one",
@@ -425,7 +400,7 @@ def test_calls_carry_the_announcement(srv):
         # a recall is announced again, with the same sentence
         ticket = srv.get("/api/v1/counters/1", srv.sup).json()["counter"]["current"]["id"]
         assert srv.post(f"/api/v1/tickets/{ticket}/recall", {"counter": "1"}, srv.sup).status_code == 200
-        recall = display.wait_for(lambda e, d: e == "ticket.called" and d["recall"])["call"]
+        recall = display.wait_for(lambda e, d: e == "ticket.called" and d["recall"])[1]["call"]
         assert recall["voice"]["clips"] == police["voice"]["clips"]
         for name in set(police["voice"]["clips"] + records["voice"]["clips"]):
             assert requests.get(f"{srv.url}/clips/default/{name}.wav", timeout=10).status_code == 200, name
@@ -433,7 +408,7 @@ def test_calls_carry_the_announcement(srv):
         display.client.disconnect()
     again = Listener(srv.url, {"room": "display:hall"})
     try:
-        snap = again.wait_for(lambda e, d: e == "snapshot")
+        snap = again.wait_for(lambda e, d: e == "snapshot")[1]
         recent = snap["state"]["recent_calls"]
         assert recent and all(c["voice"]["clips"][0] == "chime" for c in recent)
         assert {c["code"] for c in recent} >= {"1001", "B001"}
