@@ -51,6 +51,8 @@ CALLING_COUNTERS = 100
 COUNTERS_TOTAL = 132
 CALL_RATE = 20.0
 CLIENT_PROCESSES = 4
+BENCH_KIOSK, BENCH_KIOSK_TOKEN = "bench-kiosk", "bench-kiosk-token-loopback-only"
+PRINTED_TICKETS = 40
 TARGETS = {"issue_per_s": 1000, "display_p99_ms": 50, "rss_mb": 250}
 
 
@@ -99,6 +101,9 @@ def bench_centre(counters_total: int = COUNTERS_TOTAL, displays: int = DISPLAYS)
             counter["zone"] = d["zone"]
         data["counters"].append(counter)
     devs = data.setdefault("devices", {})
+    # The load issues through a kiosk without a printer: a printed slip is drawn in the server (PIL, ~20-30 ms
+    # of CPU) and a real printer takes seconds per slip, so slips are measured apart (issue_printed_*).
+    devs.setdefault("kiosks", []).append({"id": BENCH_KIOSK, "name": "Bench (no printer)", "token": BENCH_KIOSK_TOKEN})
     shown = devs.setdefault("displays", [])
     zones = sorted({d.get("zone", "") for d in depts if d.get("zone")}) + [""]
     halls = [d for d in shown if d.get("kind", "hall") == "hall"]
@@ -167,6 +172,18 @@ def profile_done(spy: subprocess.Popen | None) -> None:
         except subprocess.TimeoutExpired:
             spy.kill()
             spy.wait(5)
+
+
+def settle(pid: int, below_pct: float = 20.0, timeout: float = 90.0) -> float:
+    """Wait (bounded) until the server's CPU over one second drops below `below_pct`: background work left
+    from a previous step (slips being drawn, greetings) must not be counted in the next one."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        c0 = proc_cpu_s(pid)
+        time.sleep(1.0)
+        if 100 * (proc_cpu_s(pid) - c0) < below_pct:
+            break
+    return time.monotonic() - t0
 
 
 class Window:
@@ -297,7 +314,29 @@ class Procs:
 
 
 # ------------------------------------------------------------------ (a) issue throughput
-def issue_phase(cfg_path: Path, dir_: Path, mode: str, seconds: float, kiosk_token: str, services: list[str]) -> dict:
+def printed_cost(srv: "Server", token: str, services: list[str]) -> tuple[dict, list[tuple[int, str, str]]]:
+    """Server CPU per ticket issued by a kiosk with a printer (the slip drawn and sent to its backend),
+    counted until the server is idle again; tickets one at a time, as a kiosk issues them."""
+    settle(srv.pid)
+    http = HttpConn("127.0.0.1", srv.port)
+    acked: list[tuple[int, str, str]] = []
+    c0, t0 = proc_cpu_s(srv.pid), time.monotonic()
+    try:
+        for i in range(PRINTED_TICKETS):
+            status, body = http.call("POST", "/api/v1/tickets", {"service": services[i % len(services)]}, token)
+            if status == 201:
+                acked.append((body["id"], body["code"], body["service"]))
+    finally:
+        http.close()
+    issued_s = time.monotonic() - t0
+    drained_s = settle(srv.pid)
+    cpu = proc_cpu_s(srv.pid) - c0
+    return ({"issue_printed_tickets": len(acked), "issue_printed_server_cpu_ms_per_ticket": 1000 * cpu / max(1, len(acked)),
+             "issue_printed_request_ms": 1000 * issued_s / max(1, len(acked)), "issue_printed_drain_s": drained_s}, acked)
+
+
+def issue_phase(cfg_path: Path, dir_: Path, mode: str, seconds: float, kiosk_token: str, services: list[str],
+                printing_token: str | None = None) -> dict:
     srv = Server(cfg_path, dir_ / f"issue-{mode}.sqlite3", mode).start()
     procs = Procs()
     out: dict = {}
@@ -337,6 +376,10 @@ def issue_phase(cfg_path: Path, dir_: Path, mode: str, seconds: float, kiosk_tok
             "issue_machine_cpu_pct": 100 * w["machine_cpu_s"] / w["wall_s"],
             "issue_rss_start_mb": rss0, "issue_rss_end_mb": rss1, "issue_rss_peak_mb": hwm,
         })
+        if printing_token:
+            printed, more = printed_cost(srv, printing_token, services)
+            out.update(printed)
+            acked += more
     finally:
         procs.stop()
         srv.stop()
@@ -416,7 +459,7 @@ def fanout_phase(cfg_path: Path, data: dict, dir_: Path, mode: str, seconds: flo
             raise RuntimeError(f"only {states} of {CLIENTS} clients connected: {errs}")
         out["rss_connected_mb"] = proc_mem_mb(srv.pid)[0]
 
-        time.sleep(1.0)  # the snapshots have gone out; then idle with 2,000 sockets (pings only)
+        out["settle_s"] = settle(srv.pid)  # the greetings have gone out; then idle with 2,000 sockets (pings only)
         win = Window(srv.pid).start()
         time.sleep(3.0)
         w = win.stop()
@@ -471,6 +514,10 @@ def fanout_phase(cfg_path: Path, data: dict, dir_: Path, mode: str, seconds: flo
                 lat[kind].append(ts[0] - t_sent)
             else:
                 missing[kind] += 1
+    if os.environ.get("QMS_BENCH_DUMP"):  # raw data for a closer look: every call and every reception
+        Path(os.environ["QMS_BENCH_DUMP"]).mkdir(parents=True, exist_ok=True)
+        (Path(os.environ["QMS_BENCH_DUMP"]) / f"calls-{mode}.json").write_text(json.dumps(
+            {"calls": calls, "received": [[k, i, t, ts] for (k, i, t), v in received.items() for ts in v]}))
     dups = sum(len(v) - 1 for v in received.values())
     unexpected = sum(1 for (kind, ident, tid) in received if tid not in sent
                      or (kind == "display" and dept_of[tid] not in display_depts.get(ident, ()))
@@ -530,14 +577,16 @@ def run_mode(mode: str, issue_s: float, calls_s: float) -> dict:
         from queue_server.config import load_config
 
         cfg = load_config(cfg_path)  # a bad bench config fails here, with its key path
-        kiosk = next(k.token for k in cfg.devices.kiosks)
-        figures: dict = {"config": source, "counters": len(cfg.counters), "services": len(cfg.services())}
+        kiosk = BENCH_KIOSK_TOKEN
+        printing = next((k.token for k in cfg.devices.kiosks if k.printer), None)
+        figures: dict = {"config": source, "counters": len(cfg.counters), "services": len(cfg.services()),
+                         "server_code": os.environ.get("QMS_BENCH_SERVER_ROOT", "this repository")}
         # Experiments: QMS_BENCH_ONLY=issue or =calls runs one phase (the full run needs both).
         only = os.environ.get("QMS_BENCH_ONLY", "")
         if only != "calls":
             raw = raw_commits(dir_, 3.0)
             figures.update({"raw_commits_per_s": raw["raw_commits_per_s"]})
-            figures.update(issue_phase(cfg_path, dir_, mode, issue_s, kiosk, list(cfg.services())))
+            figures.update(issue_phase(cfg_path, dir_, mode, issue_s, kiosk, list(cfg.services()), printing))
             figures["issue_over_raw"] = figures["issue_per_s"] / figures["raw_commits_per_s"]
             figures["meets_issue_target"] = figures["issue_per_s"] >= TARGETS["issue_per_s"]
         if only != "issue":
@@ -567,6 +616,7 @@ SUMMARY = [  # (figure, label, target text)
     ("issue_server_cpu_pct", "server CPU % (issue)", ""),
     ("issue_other_cpu_pct", "other processes CPU % (issue)", ""),
     ("issue_loadgen_cpu_pct", "load generator CPU % (issue)", ""),
+    ("issue_printed_server_cpu_ms_per_ticket", "server CPU ms per printed-slip ticket", ""),
     ("issue_duplicates", "duplicate tickets", "0"),
     ("issue_lost", "lost tickets", "0"),
     ("connect_s", "connect 2,000 clients, s", ""),
