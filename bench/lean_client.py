@@ -340,12 +340,11 @@ class HttpConn:
             if eol < 0:
                 return None
             size = int(bytes(buf[pos:eol]).split(b";")[0], 16)
-            if size == 0:
+            if size == 0:  # the last chunk, then optional trailers and a blank line
                 tail = buf.find(b"\r\n\r\n", eol)
-                if tail < 0 and buf[eol:eol + 4] != b"\r\n\r\n":
+                if tail < 0:
                     return None
-                stop = (tail if tail >= 0 else eol) + 4
-                del buf[:stop]
+                del buf[:tail + 4]
                 return status, bytes(body)
             if len(buf) < eol + 2 + size + 2:
                 return None

@@ -1,12 +1,14 @@
-"""The real server under load: `python -m bench server` (both async modes, a few minutes in all).
+"""The real server under load: `python -m bench server` (both async modes, about 4-5 minutes in all).
 
-For each async mode (eventlet, gevent; QMS_BENCH_MODES=eventlet to run one) a real `qms serve` process is
-started on 127.0.0.1 with a bench variant of the repository's config.yaml (see bench_centre), and:
+For each async mode (eventlet, gevent) a real `qms serve` process is started on 127.0.0.1 with a bench variant
+of the repository's config.yaml (bench_centre: always open, no caps, wide ranges, 132 counters, 20 hall
+displays, and a kiosk without a printer that carries the load), and:
 
 (d) raw SQLite first: WAL + synchronous=FULL, one INSERT + COMMIT per row, on the same disk (var/bench/);
 (a) issue throughput: 50 concurrent issuers (keep-alive HTTP connections in 2 processes) POST /api/v1/tickets
-    back to back with the kiosk token; afterwards the database is checked: no duplicate number, code, token
-    or sequence index, no gap, every acknowledged ticket present with its code (zero lost);
+    back to back; then 40 tickets from a kiosk with a printer, one at a time, to price a printed slip; then
+    the database is checked: no duplicate number, code, token or sequence index, no gap, every acknowledged
+    ticket present with its code (zero lost), nothing in it that was not acknowledged;
 (b) call-to-display latency on a fresh server: 2,000 Socket.IO clients (20 hall displays, 100 counter
     terminals, 1,880 phones each following its own ticket) held by 4 lean client processes; a driver
     process presses "next" at 100 counters, 20 calls/s in all, over REST keep-alive. Latency = the time a
@@ -15,6 +17,12 @@ started on 127.0.0.1 with a bench variant of the repository's config.yaml (see b
     its counter terminal and the phone following the ticket; missing and duplicate deliveries are counted;
 (c) the server's RSS (VmRSS, peak VmHWM) and CPU (utime+stime from /proc/<pid>/stat) in each phase, next to
     the load generator's own CPU and the rest of the machine's, since all share the same 2 cores.
+
+Environment (experiments; a plain run needs none): QMS_BENCH_MODES=eventlet (one mode), QMS_BENCH_ONLY=issue
+or calls (one phase), QMS_BENCH_PROFILE=<dir> (py-spy the server in each timed window), QMS_BENCH_DUMP=<dir>
+(every call and reception as JSON), QMS_BENCH_KEEP=1 (keep the scratch directory with the server's log),
+QMS_BENCH_SERVER_ROOT=<dir> (run the queue_server package found in <dir>, e.g. a patched copy; with
+QMS_BENCH_LABEL=<text> naming it in the results).
 """
 from __future__ import annotations
 
@@ -580,7 +588,7 @@ def run_mode(mode: str, issue_s: float, calls_s: float) -> dict:
         kiosk = BENCH_KIOSK_TOKEN
         printing = next((k.token for k in cfg.devices.kiosks if k.printer), None)
         figures: dict = {"config": source, "counters": len(cfg.counters), "services": len(cfg.services()),
-                         "server_code": os.environ.get("QMS_BENCH_SERVER_ROOT", "this repository")}
+                         "server_code": os.environ.get("QMS_BENCH_LABEL") or os.environ.get("QMS_BENCH_SERVER_ROOT", "this repository")}
         # Experiments: QMS_BENCH_ONLY=issue or =calls runs one phase (the full run needs both).
         only = os.environ.get("QMS_BENCH_ONLY", "")
         if only != "calls":

@@ -15,10 +15,12 @@ Calls go out at once; queue counts and positions are coalesced per room on a sho
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 log = logging.getLogger(__name__)
+PHONE_POSITION_SECONDS = 1.0  # a phone's place in line: at most once a second
 
 CHANGE_OF = {
     "ticket.started": "started", "ticket.finished": "finished", "ticket.no_show": "no_show",
@@ -119,6 +121,8 @@ class Push:
         self.seen_seq = views.store.last_seq()
         self.followed: dict[int, int] = {}  # ticket id -> sockets of this process following it
         self._ticker = None
+        self.phone_dirty: set[str] = set()  # services whose phones are owed a position
+        self.phones_at = 0.0
         self._stop = False
 
     @property
@@ -127,7 +131,7 @@ class Push:
 
     # ------------------------------------------------------------ emit (the only calls to socketio.emit)
     def _emit(self, payload, room: str | None = None, to: str | None = None, local_only: bool = False) -> None:
-        data = asdict(payload)
+        data = {f.name: getattr(payload, f.name) for f in fields(payload)}  # shallow: payloads hold plain dicts
         target = to or room
         if local_only and not to:
             self.socketio.emit(payload.event, data, to=target, ignore_queue=True)
@@ -381,6 +385,15 @@ class Push:
 
     def tick(self) -> None:
         self._catch_up_foreign()
+        self._queue_tick()
+        now = time.monotonic()
+        if self.phone_dirty and now - self.phones_at >= PHONE_POSITION_SECONDS:
+            self.phones_at = now
+            dirty, self.phone_dirty = self.phone_dirty, set()
+            if self.followed:
+                self._send_positions(dirty, self.views.queue_state(sorted(dirty)), self.seen_seq)
+
+    def _queue_tick(self) -> None:
         if not self.dirty:
             return
         dirty, self.dirty = self.dirty, set()
@@ -400,8 +413,7 @@ class Push:
             mine = [s for s in c["services"] if s in dirty]
             if mine:
                 self._emit(QueueUpdated(as_of, {s: state[s] for s in mine}), room=f"counter:{c['id']}", local_only=True)
-        if self.followed:
-            self._send_positions(dirty, state, as_of)
+        self.phone_dirty |= dirty
 
     def _send_positions(self, dirty: set[str], state: dict, as_of: int) -> None:
         """Phones following tickets of the changed services get their place in line: one ordered read per
@@ -416,6 +428,7 @@ class Push:
                     f"SELECT id, service_id, status FROM tickets WHERE id IN ({marks})", chunk):
                 if sid in dirty:
                     followed.setdefault(sid, []).append((tid, status))
+        sent = 0
         for sid, tickets in followed.items():
             order = {tid: n for n, (tid,) in enumerate(v.store.conn.execute(
                 """SELECT id FROM tickets WHERE day = ? AND service_id = ? AND status = 'waiting'
@@ -424,6 +437,9 @@ class Push:
             for tid, status in tickets:
                 position = {"id": tid, "status": status, "waiting_ahead": order.get(tid), "serving_counters": serving}
                 self._emit(QueueUpdated(as_of, {sid: state[sid]}, position), room=ticket_room(tid), local_only=True)
+                sent += 1
+                if sent % 25 == 0:
+                    self.socketio.sleep(0)  # let calls and requests through between batches of phone updates
 
     def _catch_up_foreign(self) -> None:
         """Changes made by another process (the CLI, another writer) reach this process's clients too."""

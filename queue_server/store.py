@@ -462,8 +462,9 @@ class Store:
         return self._ahead(self.conn, replace(ticket_from_row_dict(ticket)))
 
     def counters(self) -> list[dict]:
+        known = {x.id for x in self.config.counters}
         return [self._counter_dict(self._counter_from_row(r)) for r in self.conn.execute("SELECT * FROM counters ORDER BY number")
-                if any(x.id == r["id"] for x in self.config.counters)]
+                if r["id"] in known]
 
     def counter(self, counter_id: str) -> dict:
         return self._counter_dict(self._counter(self.conn, counter_id))

@@ -1,6 +1,7 @@
 """Read models: what each kind of client is shown. Plain dicts built from the store; no Flask here."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from . import __version__
@@ -64,6 +65,13 @@ class Views:
 
     def serving_counters(self, service_id: str, counters: list[dict] | None = None) -> list[dict]:
         """Open counters serving the service (`counters`: store.counters() already read, for a loop)."""
+        if counters is None:  # read only the open counters whose service list names this service
+            known = {c.id for c in self.config.counters}
+            rows = self.store.conn.execute(
+                """SELECT id, services, services_override FROM counters WHERE state = 'open'
+                   AND instr(COALESCE(services_override, services), ?) > 0 ORDER BY number""", (json.dumps(service_id),))
+            return [self.counter_label(r["id"]) for r in rows
+                    if r["id"] in known and service_id in json.loads(r["services_override"] or r["services"])]
         return [self.counter_label(c["id"]) for c in (self.store.counters() if counters is None else counters)
                 if service_id in c["services"] and c["state"] == "open"]
 
