@@ -46,7 +46,7 @@
     never_reported: 'never reported',
   });
 
-  const S = { state: null, offset: 0, editing: null, socket: null, timer: null, alerts: null };
+  const S = { state: null, offset: 0, editing: null, choice: new Set(), socket: null, timer: null, alerts: null };
   const now = () => Date.now() + S.offset;
 
   function name(o, key) { return (Q.lang === 'en' && o[key + '_en']) || o[key]; }
@@ -165,16 +165,16 @@
   }
 
   function editor(c) {
-    const boxes = [];
     const sets = S.state.departments.map((d) => el('fieldset', {}, el('legend', { text: name(d, 'name') }),
       ...S.state.services.filter((s) => s.department === d.id).map((s) => {
-        const box = el('input', { type: 'checkbox', value: s.id, checked: c.services.includes(s.id), 'data-svc': s.id });
-        boxes.push(box);
+        // The choice lives in S.choice, not in the boxes: live updates re-render the card while the supervisor edits.
+        const box = el('input', { type: 'checkbox', value: s.id, checked: S.choice.has(s.id), 'data-svc': s.id,
+          onchange: (ev) => { if (ev.target.checked) S.choice.add(s.id); else S.choice.delete(s.id); } });
         return el('label', {}, box, ' ', name(s, 'name'));
       })));
     return el('div', { class: 'editor' }, ...sets, el('div', { class: 'buttons' },
       el('button', { type: 'button', class: 'primary small', 'data-act': 'save-services', text: t('save'), onclick: () => {
-        const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+        const chosen = S.state.services.map((x) => x.id).filter((id) => S.choice.has(id));
         if (!chosen.length) { Q.toast(t('need_one'), true); return; }
         assign(c, chosen);
       } }),
@@ -199,7 +199,7 @@
         c.reassigned ? el('div', { class: 'reassigned', text: t('reassigned') }) : null,
         S.editing === c.id ? editor(c)
           : el('button', { type: 'button', class: 'small', 'data-act': 'reassign', text: t('reassign'),
-            onclick: () => { S.editing = c.id; renderCounters(); } }));
+            onclick: () => { S.editing = c.id; S.choice = new Set(c.services); renderCounters(); } }));
     });
     $('#counters').replaceChildren(...cards);
     tick();
