@@ -87,7 +87,7 @@ def run(seconds: float = 3.0) -> dict:
     figures.update(_summary("index", _latencies(lambda q: index.search(q, 20), qs, seconds)))
 
     # The REST handler in-process (no network): index + service states + JSON.
-    from queue_server.app import create_app
+    from queue_server.web.app import create_app
     from ticket_printer.catalogue_store import ProcedureStore
 
     WORK.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from queue_server.config import CentreConfig, parse_config
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"

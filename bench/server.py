@@ -229,7 +229,7 @@ class Server:
     def start(self, timeout: float = 30.0) -> "Server":
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.entry", "serve", "--config", str(self.config), "--db", str(self.db),
+            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(self.config), "--db", str(self.db),
              "--host", "127.0.0.1", "--port", str(self.port), "--async-mode", self.mode],
             stdout=self._logf, stderr=subprocess.STDOUT, cwd=self.cwd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + timeout

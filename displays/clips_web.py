@@ -14,9 +14,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, send_file
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
-from .voice import CHIME, announcement, pack_vocabulary, phrase_tokens
+from queue_server.core.voice import CHIME, announcement, pack_vocabulary, phrase_tokens
 
 log = logging.getLogger(__name__)
 

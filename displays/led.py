@@ -29,8 +29,8 @@ try:
 except ImportError:  # Windows: no termios
     termios = None
 
-from . import modbus
-from .led_values import BLANK, Shown, register_values
+from displays import modbus
+from displays.led_values import BLANK, Shown, register_values
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +334,6 @@ class LedDriver:
 
 
 if __name__ == "__main__":
-    from .led_agent import main
+    from displays.led_agent import main
 
     raise SystemExit(main())

@@ -25,8 +25,8 @@ import socketio
 
 from queue_server.config import LedBoard
 
-from .led import DEFAULT_RECONNECT_MAX, LedDriver, backoff
-from .led_values import Shown, shown_for_counter
+from displays.led import DEFAULT_RECONNECT_MAX, LedDriver, backoff
+from displays.led_values import Shown, shown_for_counter
 
 log = logging.getLogger("displays.led_agent")
 

@@ -15,10 +15,10 @@ import time
 
 from flask import Blueprint, current_app, jsonify
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
-from .led import LedDriver
-from .led_values import shown_for
+from displays.led import LedDriver
+from displays.led_values import shown_for
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ DEFAULT_POLL = 0.5
 @bp.get("/api/v1/led_boards")
 def led_boards():
     """The LED boards the calling agent drives (supervisors: every board)."""
-    from queue_server.api import principal
+    from queue_server.web.toolkit import principal
 
     ctx = current_app.extensions["qms"]
     cfg = ctx.config

@@ -15,8 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .agent import KeypadAgent, KeypadSpec
-from .delivery import Backoff, HttpTransport, http_status_sender
+from feedback_buttons.agent import KeypadAgent, KeypadSpec
+from feedback_buttons.delivery import Backoff, HttpTransport, http_status_sender
 
 log = logging.getLogger("feedback_buttons")
 

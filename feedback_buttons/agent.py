@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable
 
-from . import decoders as D
-from .delivery import Backoff, Delivery, Outbox, StatusReporter, new_rating
+from feedback_buttons import decoders as D
+from feedback_buttons.delivery import Backoff, Delivery, Outbox, StatusReporter, new_rating
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ import logging
 import tempfile
 from pathlib import Path
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
-from .agent import KeypadAgent, KeypadSpec
-from .delivery import DELIVERED, DUPLICATE, REJECTED, RETRY
-from .recorder import RatingIn, RatingRecorder
+from feedback_buttons.agent import KeypadAgent, KeypadSpec
+from feedback_buttons.delivery import DELIVERED, DUPLICATE, REJECTED, RETRY
+from feedback_buttons.recorder import RatingIn, RatingRecorder
 
 log = logging.getLogger(__name__)
 

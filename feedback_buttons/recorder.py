@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from queue_server.errors import DomainError
-from queue_server.events import RatingRecorded
-from queue_server.views import iso_local
+from queue_server.core.errors import DomainError
+from queue_server.push import RatingRecorded
+from queue_server.read_models import iso_local
 
-from . import ratings as R
+from queue_server.core import rating as R
 
 MAX_AGE_MS = 7 * 24 * 3600 * 1000
 

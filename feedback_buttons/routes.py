@@ -19,10 +19,10 @@ import re
 from flask import Blueprint, current_app, jsonify, render_template, request
 from pydantic import Field
 
-from queue_server.api import Body, body, ctx, lang, principal
-from queue_server.errors import DomainError
+from queue_server.web.toolkit import Body, body, ctx, lang, principal
+from queue_server.core.errors import DomainError
 
-from .recorder import RatingIn, RatingRecorder
+from feedback_buttons.recorder import RatingIn, RatingRecorder
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def post_reason(rating_id: str):
 
 @bp.get("/api/v1/ratings")
 def get_ratings():
-    ctx().service.need_supervisor(principal())
+    ctx().commands.need_supervisor(principal())
     day = request.args.get("day") or ctx().store.today()
     if not DAY.match(day):
         raise DomainError("bad_request", detail="day must be YYYY-MM-DD")
@@ -139,7 +139,7 @@ def get_ratings():
 
 @bp.get("/api/v1/tickets/<int:ticket_id>/rating")
 def get_ticket_rating(ticket_id: int):
-    ctx().service.need_staff(principal())
+    ctx().commands.need_staff(principal())
     return jsonify(recorder().of_ticket(ticket_id))
 
 
@@ -150,7 +150,7 @@ def get_keypads():
         raise DomainError("unauthenticated")
     cfg = ctx().config
     if p.kind == "staff":
-        ctx().service.need_supervisor(p)
+        ctx().commands.need_supervisor(p)
         mine = list(cfg.devices.keypads)
     elif p.device_kind == "agent":
         _agent_may_read(p, None)
@@ -190,7 +190,7 @@ def init_app(app, *, start_background: bool = True) -> None:
     app.extensions["qms_ratings"] = RatingRecorder(qms.store, qms.push)
     app.register_blueprint(bp)
     if start_background:
-        from .inserver import start_in_server
+        from feedback_buttons.inserver import start_in_server
 
         try:
             app.extensions["qms_keypads"] = start_in_server(qms, app.extensions["qms_ratings"])

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .config import CentreConfig
-from .db import Writer
+from queue_server.config import CentreConfig
+from queue_server.store.db import Writer
 
 ROLES = ("admin", "supervisor", "staff")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from .errors import DomainError
+from queue_server.core.errors import DomainError
 
 KINDS = ("kiosk", "printer", "display", "led_board", "keypad", "agent", "dispenser")
 STATE_PATTERN = re.compile(r"^[a-z][a-z_]{1,23}$")

@@ -10,7 +10,7 @@ import csv
 import io
 from datetime import datetime
 
-from .reports import COLUMNS, GROUP_HEADERS, WEEKDAYS_EN, WEEKDAYS_VI
+from queue_server.reports import COLUMNS, GROUP_HEADERS, WEEKDAYS_EN, WEEKDAYS_VI
 
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from .report_math import (COUNT_FIELDS, LEG_COLUMNS, Group, Leg, ReportError, _data, check_range, derive_legs,
+from queue_server.core.report_math import (COUNT_FIELDS, LEG_COLUMNS, Group, Leg, ReportError, _data, check_range, derive_legs,
                           group_legs, group_ratings, pack, percentile, period, share, summary, summary_of_sorted)
 
 __all__ = ["build_report", "ensure_days", "ensure_legs", "warm", "derive_day", "ReportError", "period", "percentile",

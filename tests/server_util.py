@@ -51,7 +51,7 @@ class ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "queue_server.entry", "serve", "--config", str(self.config), "--db", str(self.db),
+            [sys.executable, "-m", "queue_server.cli", "serve", "--config", str(self.config), "--db", str(self.db),
              "--host", "127.0.0.1", "--port", str(self.port), "--async-mode", self.mode],
             stdout=self._logf, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         deadline = time.monotonic() + timeout

@@ -250,7 +250,7 @@ def writer_main(argv: list[str]) -> None:
                 if rnd.random() < 0.5:
                     store.finish(called.ticket["id"], counter)
             except Exception as exc:  # noqa: BLE001 - only domain refusals are expected here
-                from queue_server.errors import DomainError
+                from queue_server.core.errors import DomainError
 
                 if not isinstance(exc, DomainError):
                     raise

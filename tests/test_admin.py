@@ -205,7 +205,7 @@ def test_reload(server, admin):
         assert "land" in services and services["cccd"]["name"] == "Cấp đổi căn cước"  # the running config is kept
         # the CLI refuses a bad file before it asks the server
         server.config.write_text(original.replace("daily_cap: 4", "daily_cap: -4"), encoding="utf-8")
-        cli = subprocess.run([sys.executable, "-m", "queue_server.entry", "reload", "--config", str(server.config),
+        cli = subprocess.run([sys.executable, "-m", "queue_server.cli", "reload", "--config", str(server.config),
                               "--url", server.url, "--password", "test-admin"], capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert cli.returncode == 2 and "daily_cap" in cli.stderr
         # a good file: a service renamed, a counter added, the server section changed (applies at restart)
@@ -214,7 +214,7 @@ def test_reload(server, admin):
             d["counters"].append({"id": "99", "number": 99, "department": "police", "services": ["passport"]})
             d["server"]["coalesce_ms"] = 200
         _edit_config(server, original, change)
-        cli = subprocess.run([sys.executable, "-m", "queue_server.entry", "reload", "--config", str(server.config),
+        cli = subprocess.run([sys.executable, "-m", "queue_server.cli", "reload", "--config", str(server.config),
                               "--url", server.url, "--user", "admin", "--password", "test-admin"],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert cli.returncode == 0, cli.stderr
@@ -228,7 +228,7 @@ def test_reload(server, admin):
         hello.close()
         logged = [t for t, _, _ in audit_types(server)]
         assert logged.count("admin.config_refused") == 2 and logged.count("admin.config_reloaded") == 1
-        cli = subprocess.run([sys.executable, "-m", "queue_server.entry", "reload", "--config", str(server.config),
+        cli = subprocess.run([sys.executable, "-m", "queue_server.cli", "reload", "--config", str(server.config),
                               "--url", server.url, "--user", "super", "--password", "test-super"],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert cli.returncode == 2 and "admins only" in cli.stderr

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from queue_server.app import create_app
-from queue_server.events import EVENT_NAMES
+from queue_server.web.app import create_app
+from queue_server.push import EVENT_NAMES
 
 DOC = (Path(__file__).parent.parent / "docs" / "api.md").read_text(encoding="utf-8")
 FIXTURE = Path(__file__).parent / "fixtures" / "centre.yaml"

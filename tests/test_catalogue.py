@@ -329,7 +329,7 @@ def test_demo_catalogue_is_complete_and_valid():
 
 # ------------------------------------------------------------------ qms import-procedures
 def qms(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "queue_server.entry", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "queue_server.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
 
 
@@ -470,7 +470,7 @@ def test_import_on_start_never_replaces_a_catalogue(store, tmp_path):
 
 
 def test_server_starts_with_a_bad_catalogue_file(tmp_path, caplog):
-    from queue_server.app import create_app
+    from queue_server.web.app import create_app
 
     cfg = catalogue_server_config(tmp_path, catalogue=HEADER + "1.001193,Đăng ký khai sinh,Hộ tịch,justice,nope,,\n")
     app = create_app(cfg, db_path=str(tmp_path / "qms.sqlite3"), async_mode="threading", start_background=False)

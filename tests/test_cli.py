@@ -16,7 +16,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "centre.yaml"
 
 
 def qms(*args, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "queue_server.entry", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "queue_server.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, input=input, timeout=60)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 from queue_server.store import Store
 from storecheck import check_invariants, config_data, config_variant
 

@@ -327,10 +327,10 @@ def test_qms_dispenser_process(server, tmp_path):
                                       "agent": "agent-1"}]
     cfg = tmp_path / "dispenser.yaml"
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    r = subprocess.run([sys.executable, "-m", "queue_server.entry", "dispenser", "nope", "--config", str(cfg)],
+    r = subprocess.run([sys.executable, "-m", "queue_server.cli", "dispenser", "nope", "--config", str(cfg)],
                        capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert r.returncode == 2 and "no dispenser 'nope'" in r.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "queue_server.entry", "dispenser", "disp-1", "--config", str(cfg),
+    proc = subprocess.Popen([sys.executable, "-m", "queue_server.cli", "dispenser", "disp-1", "--config", str(cfg),
                              "--server", server.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, text=True)
     try:
         first = proc.stdout.readline()

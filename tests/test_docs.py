@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from queue_server.config import documented_keys
-from queue_server.engine import Status
+from queue_server.core.rules import Status
 
 DOCS = Path(__file__).parent.parent / "docs"
 BACKTICKED = re.compile(r"`([^`\n]+)`")

@@ -6,9 +6,9 @@ from datetime import datetime, time
 
 import pytest
 
-from queue_server import engine as E
-from queue_server.engine import Counter, CounterState, NumberRange, ServiceRules, Status, Ticket
-from queue_server.errors import DomainError, MESSAGES
+from queue_server.core import rules as E
+from queue_server.core.rules import Counter, CounterState, NumberRange, ServiceRules, Status, Ticket
+from queue_server.core.errors import DomainError, MESSAGES
 
 
 def T(id, service="a", queued=0, *, priority=False, status=Status.WAITING, counter=None, target=None):

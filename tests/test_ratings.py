@@ -11,12 +11,12 @@ import pytest
 import requests
 import yaml
 
-from feedback_buttons import ratings as R
+from queue_server.core import rating as R
 from feedback_buttons.decoders import qms_frame
 from feedback_buttons.recorder import RatingIn, RatingRecorder
 from keypad_util import FakeKeypad, Listener, keypad_config, wait_until
 from queue_server.config import parse_config
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 from server_util import KIOSK, ROOT, ServerProcess
 
 W = 60_000
@@ -429,7 +429,7 @@ def test_http_rules_for_ratings(site):
 
 def test_rating_page_with_a_required_token(tmp_path):
     """rating.tablet_token_required: the page needs an agent token or the counter's own counter-display token."""
-    from queue_server.app import create_app
+    from queue_server.web.app import create_app
 
     cfg = keypad_config(tmp_path, [], rating={"tablet_token_required": True})
     app = create_app(cfg, db_path=tmp_path / "t.sqlite3", async_mode="threading", start_background=False)

@@ -19,7 +19,7 @@ from conftest import FIXTURES, Clock
 from queue_server import reports as R
 from queue_server.accounts import Accounts
 from queue_server.config import parse_config
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 from queue_server.store import Store
 
 ROOT = Path(__file__).parent.parent
@@ -484,7 +484,7 @@ def test_stale_close_does_not_count_as_todays_close(tmp_path, clock):
 
 # ------------------------------------------------------------------ the CLI: qms report and qms close-day
 def qms(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "queue_server.entry", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "queue_server.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
 
 
@@ -531,7 +531,7 @@ def test_cli_report_and_close_day(tmp_path):
     [sorted((i * 7919) % 1000 for i in range(k, k + 37)) for k in range(0, 300, 37)],
 ])
 def test_percentile_of_sorted_lists_equals_merged(lists):
-    from queue_server.report_math import percentile_of_sorted, summary_of_sorted
+    from queue_server.core.report_math import percentile_of_sorted, summary_of_sorted
 
     merged = sorted(x for part in lists for x in part)
     for q in (0, 10, 50, 90, 100):

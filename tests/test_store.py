@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 from queue_server.store import Store
 from storecheck import check_invariants, config_variant, dump
 

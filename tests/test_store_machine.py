@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from queue_server.config import load_config
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 from queue_server.store import Store
 from storecheck import check_invariants, config_variant, dump
 

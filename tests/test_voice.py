@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from displays import voice as V
+from queue_server.core import voice as V
 from displays.clips_web import CLIPS_DIR, clip_file, missing_clips, needed_clips
 from server_util import Listener, KIOSK, ServerProcess, server_config
 

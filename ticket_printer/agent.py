@@ -29,8 +29,8 @@ from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 
-from .printers import PrinterSettings, print_slip
-from .slip import SlipData, render
+from ticket_printer.printers import PrinterSettings, print_slip
+from ticket_printer.slip import SlipData, render
 
 log = logging.getLogger("ticket_printer.agent")
 

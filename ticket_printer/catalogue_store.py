@@ -10,7 +10,7 @@ import logging
 import threading
 from pathlib import Path
 
-from .catalogue import CatalogueError, CatalogueIndex, Procedure, RowProblem, decode, format_of, parse
+from ticket_printer.catalogue import CatalogueError, CatalogueIndex, Procedure, RowProblem, decode, format_of, parse
 
 log = logging.getLogger(__name__)
 

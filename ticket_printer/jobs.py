@@ -1,6 +1,6 @@
 """Print jobs on the server: a durable job per slip, printed by the server or handed to a printer agent.
 
-When a kiosk issues a ticket (QueueService.after_issue, called after the issue has committed and been
+When a kiosk issues a ticket (Commands.after_issue, called after the issue has committed and been
 published), a job row is written to `print_jobs` for the kiosk's printer (devices.kiosks[].printer) in its own
 short transaction. The ticket never depends on the slip: a failed job leaves the ticket as it is, and the
 kiosk keeps the number on screen with an "In lại" (reprint) button, which makes a new job marked reprint.
@@ -29,10 +29,10 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
-from .printers import PrinterSettings, PrinterState, backend_for, build_job, png_bytes
-from .slip import SlipData, render
+from ticket_printer.printers import PrinterSettings, PrinterState, backend_for, build_job, png_bytes
+from ticket_printer.slip import SlipData, render
 
 log = logging.getLogger(__name__)
 
@@ -136,14 +136,14 @@ class PrintJobs:
             centre=(c.name_en or c.name) if en else c.name, address=c.address,
             department=(dept.name_en or dept.name) if en else dept.name,
             service=(svc.name_en or svc.name) if en else svc.name,
-            code=ticket["code"], issued_ms=ticket["issued_ms"], status_url=self.ctx.views.status_url(ticket),
+            code=ticket["code"], issued_ms=ticket["issued_ms"], status_url=self.ctx.read.status_url(ticket),
             footer=c.slip_footer_en if en else c.slip_footer, timezone=c.timezone, lang="en" if en else "vi",
             waiting_ahead=waiting_ahead, estimated_wait_minutes=estimated, priority=bool(ticket["priority"]),
             priority_label=label, reprint=reprint, printed_ms=self.store.now_ms() if reprint else None)
 
     # ------------------------------------------------------------ making jobs
     def on_issued(self, p, result, out: dict) -> None:
-        """QueueService.after_issue: a kiosk with a printer issued a ticket (already committed)."""
+        """Commands.after_issue: a kiosk with a printer issued a ticket (already committed)."""
         if p.kind != "device" or p.device_kind != "kiosk":
             return
         kiosk = self.kiosk(p.device_id)
@@ -162,7 +162,7 @@ class PrintJobs:
             return "vi"
         sid = getattr(request, "sid", None)
         if sid is None:  # REST: ?lang=, else the Accept-Language the kiosk page sends with its language
-            from queue_server.api import lang
+            from queue_server.web.toolkit import lang
 
             return lang()
         client = self.ctx.sockets.clients.get(sid) if self.ctx.sockets else None
@@ -210,7 +210,7 @@ class PrintJobs:
             lang = last["lang"] if last else self.request_lang()
         ahead = self.store.position(ticket)
         job = self.create(ticket, kiosk, reprint=True, lang=lang, waiting_ahead=ahead,
-                          estimated=self.ctx.views.estimated_wait(ticket["service_id"], ahead))
+                          estimated=self.ctx.read.estimated_wait(ticket["service_id"], ahead))
         return self.view(job)
 
     def create(self, ticket: dict, kiosk_id: str, *, reprint: bool, lang: str, waiting_ahead: int | None,

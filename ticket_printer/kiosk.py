@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
-from .catalogue_store import ProcedureStore, import_on_start
-from .status_page import bp as status_bp
+from ticket_printer.catalogue_store import ProcedureStore, import_on_start
+from ticket_printer.status_page import bp as status_bp
 
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ticket-printer/static")
@@ -84,11 +84,11 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _service_states(service_ids: set[str]) -> dict[str, dict]:
-    """State, waiting and estimated wait of a few services (those a search found), as views.services() gives
+    """State, waiting and estimated wait of a few services (those a search found), as read.services() gives
     them for all; reading only these keeps a search fast."""
     if not service_ids:
         return {}
-    store, views = ctx().store, ctx().views
+    store, read = ctx().store, ctx().read
     day = store.today()
     waiting = store.waiting_counts()
     counters = store.counters()
@@ -97,7 +97,7 @@ def _service_states(service_ids: set[str]) -> dict[str, dict]:
         st = store._service_status(store.conn, sid, day)
         out[sid] = {"state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason,
                     "opens_at": st.opens_at, "waiting": waiting[sid],
-                    "estimated_wait_minutes": views.estimated_wait(sid, waiting[sid], counters)}
+                    "estimated_wait_minutes": read.estimated_wait(sid, waiting[sid], counters)}
     return out
 
 

@@ -8,10 +8,10 @@ from typing import Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
-from queue_server.api import Body, body, principal
-from queue_server.errors import DomainError
+from queue_server.web.toolkit import Body, body, principal
+from queue_server.core.errors import DomainError
 
-from .jobs import STATES, PrintJobs
+from ticket_printer.jobs import STATES, PrintJobs
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def ticket_jobs(ticket_id: int):
 @bp.get("/print-jobs")
 def recent_jobs():
     pj = jobs()
-    pj.ctx.service.need_staff(principal())
+    pj.ctx.commands.need_staff(principal())
     state = request.args.get("state")
     if state is not None and state not in STATES:
         raise DomainError("bad_request", detail=f"state must be one of {', '.join(STATES)}")
@@ -65,7 +65,7 @@ def install(app, ctx, *, start_background: bool = True) -> PrintJobs:
     start watching the printers."""
     pj = PrintJobs(ctx)
     app.extensions["qms_printing"] = pj
-    ctx.service.after_issue.append(pj.on_issued)
+    ctx.commands.after_issue.append(pj.on_issued)
     if ctx.sockets is not None:
         ctx.sockets.room_kinds["printer"] = pj
 

@@ -11,7 +11,7 @@ import io
 
 from flask import Blueprint, Response, current_app, make_response, render_template
 
-from queue_server.errors import DomainError
+from queue_server.core.errors import DomainError
 
 bp = Blueprint("ticket_status", __name__)
 
@@ -47,7 +47,7 @@ def status_page(token: str):
     cfg = ctx.config
     page = {
         "token": token,
-        "ticket": ctx.views.ticket_public(ticket),
+        "ticket": ctx.read.ticket_public(ticket),
         "centre": {"name": cfg.centre.name, "name_en": cfg.centre.name_en, "timezone": cfg.centre.timezone},
         "rate_url": "/rate/",
     }
@@ -64,7 +64,7 @@ def status_qr(token: str):
         ticket = ctx.store.ticket_by_token(token)
     except DomainError:
         return _not_found(token)
-    img = qrcode.make(ctx.views.status_url(ticket), image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    img = qrcode.make(ctx.read.status_url(ticket), image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
     buf = io.BytesIO()
     img.save(buf)
     return _private(Response(buf.getvalue(), mimetype="image/svg+xml"))

@@ -22,7 +22,7 @@ import tempfile
 import wave
 from pathlib import Path
 
-from displays.voice import CHIME, pack_vocabulary
+from queue_server.core.voice import CHIME, pack_vocabulary
 
 HERE = Path(__file__).parent
 RATE = 16000

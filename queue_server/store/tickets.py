@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import engine as E
-from .config import CentreConfig
-from .db import Writer, connect, migrate
-from .engine import Counter, CounterState, Status, Ticket
-from .errors import DomainError
+from queue_server.core import rules as E
+from queue_server.config import CentreConfig
+from queue_server.store.db import Writer, connect, migrate
+from queue_server.core.rules import Counter, CounterState, Status, Ticket
+from queue_server.core.errors import DomainError
 
 TICKET_COLUMNS = [f for f in Ticket.__dataclass_fields__]
 _WEEKDAY = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}

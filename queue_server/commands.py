@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 
-from .accounts import Principal
-from .errors import DomainError
-from .engine import UNSET
+from queue_server.accounts import Principal
+from queue_server.core.errors import DomainError
+from queue_server.core.rules import UNSET
 
 COUNTER_OPS = ("next", "call", "recall", "no_show", "start", "finish", "transfer", "park", "resume",
                "open", "break", "close")
@@ -23,11 +23,11 @@ TICKET_OPS = ("recall", "no_show", "start", "finish", "transfer", "park", "resum
 log = logging.getLogger(__name__)
 
 
-class QueueService:
-    def __init__(self, store, push, views, accounts):
+class Commands:
+    def __init__(self, store, push, read, accounts):
         self.store = store
         self.push = push
-        self.views = views
+        self.read = read
         self.accounts = accounts
         # Called after an issue has committed and been published: hook(principal, result, answer). The printing
         # of slips (ticket_printer.jobs) hooks in here; a hook may add to the answer, never undo the ticket.
@@ -43,7 +43,7 @@ class QueueService:
 
     @staticmethod
     def need_supervisor(p: Principal) -> None:
-        QueueService.need_staff(p)
+        Commands.need_staff(p)
         if not p.is_supervisor:
             raise DomainError("forbidden", reason="supervisors only")
 
@@ -57,7 +57,7 @@ class QueueService:
         if op == "open":
             if counter["state"] != "closed" and counter["staff_id"] not in (None, p.staff_id):
                 raise DomainError("counter_taken", counter=counter["number"],
-                                  staff=self.views.store_staff_name(counter["staff_id"]))
+                                  staff=self.read.store_staff_name(counter["staff_id"]))
             return counter
         if counter["staff_id"] != p.staff_id:
             raise DomainError("not_signed_in", counter=counter["number"])
@@ -83,7 +83,7 @@ class QueueService:
         result = self.store.issue(service, priority=wants_priority, priority_group=priority_group, source=source,
                                   staff_id=p.staff_id, actor=p.name)
         self._done(result)
-        out = self.views.issued(result)
+        out = self.read.issued(result)
         out["issued_by"] = p.device_id if p.kind == "device" else p.username
         for hook in self.after_issue:
             try:
@@ -137,10 +137,10 @@ class QueueService:
 
     def op_answer(self, result, counter_id: str | None) -> dict:
         t = result.ticket
-        out = {"ticket": self.views.ticket_staff(t) if t else None, "repeated": result.repeated,
+        out = {"ticket": self.read.ticket_staff(t) if t else None, "repeated": result.repeated,
                "seq": max((e["seq"] for e in result.events), default=None)}
         if counter_id is not None:
-            out["counter"] = self.views.counter_state(self.store.counter(counter_id))
+            out["counter"] = self.read.counter_state(self.store.counter(counter_id))
         return out
 
     # ------------------------------------------------------------ supervision
@@ -149,10 +149,10 @@ class QueueService:
         manual = {"open": "open", "closed": "closed", "auto": "auto", None: None}[state]
         result = self.store.set_service_state(service_id, manual=manual, cap_override=cap, staff_id=p.staff_id, actor=p.name)
         self._done(result)
-        return next(s for s in self.views.services() if s["id"] == service_id)
+        return next(s for s in self.read.services() if s["id"] == service_id)
 
     def assign_services(self, p: Principal, counter_id: str, services: list[str] | None) -> dict:
         self.need_supervisor(p)
         result = self.store.assign_services(counter_id, services, staff_id=p.staff_id, actor=p.name)
         self._done(result)
-        return self.views.counter_state(self.store.counter(counter_id))
+        return self.read.counter_state(self.store.counter(counter_id))

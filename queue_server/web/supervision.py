@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import exports, reports
-from .api import lang, principal
-from .errors import DomainError
+from queue_server import exports
+from queue_server import reports
+from queue_server.web.toolkit import lang, principal
+from queue_server.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("supervision", __name__)
@@ -35,7 +36,7 @@ def ctx():
 
 def need_supervisor():
     p = principal()
-    ctx().service.need_supervisor(p)
+    ctx().commands.need_supervisor(p)
     return p
 
 
@@ -107,14 +108,14 @@ def device_states(c) -> tuple[list[dict], str]:
 
 
 def dashboard_state(c) -> dict:
-    store, views = c.store, c.views
+    store, read = c.store, c.read
     now, day = store.now_ms(), store.today()
     seq = store.last_seq()
-    services = views.services()
+    services = read.services()
     joined = oldest_waiting(store, day)
     manual = {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT service_id, manual, cap_override FROM service_state")}
     overrides = {r[0]: r[1] for r in store.conn.execute("SELECT id, services_override FROM counters")}
-    counters = [views.counter_state(k) for k in store.counters()]
+    counters = [read.counter_state(k) for k in store.counters()]
     connected = terminal_counters(c)
     serving_by_service: dict[str, list[int]] = {}
     for k in counters:
@@ -136,7 +137,7 @@ def dashboard_state(c) -> dict:
         s["configured_cap"] = c.config.service(s["id"]).daily_cap
         s["open_counters"] = serving_by_service.get(s["id"], [])
     devices, source = device_states(c)
-    return {"now_ms": now, "day": day, "seq": seq, "services": services, "departments": views.departments(),
+    return {"now_ms": now, "day": day, "seq": seq, "services": services, "departments": read.departments(),
             "counters": counters, "devices": devices, "devices_source": source,
             "alerts": alerts(services, devices, now)}
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, CentreConfig, load_config
+from queue_server.config import ConfigError, CentreConfig, load_config
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -31,7 +31,7 @@ def cmd_check_config(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    from .store import Store
+    from queue_server.store import Store
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
@@ -57,7 +57,7 @@ def summary(cfg: CentreConfig, store) -> str:
 
 
 def cmd_summary(args) -> int:
-    from .store import Store
+    from queue_server.store import Store
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
@@ -67,7 +67,7 @@ def cmd_summary(args) -> int:
 
 
 def cmd_close_day(args) -> int:
-    from .store import Store
+    from queue_server.store import Store
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
@@ -126,14 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args) -> int:
-    from .serve import serve
+    from queue_server.cli.serve import serve
 
     return serve(args.config, host=args.host, port=args.port, db=args.db, async_mode=args.async_mode)
 
 
 def cmd_user(args) -> int:
-    from .accounts import AccountError, Accounts
-    from .store import Store
+    from queue_server.accounts import AccountError, Accounts
+    from queue_server.store import Store
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
@@ -161,8 +161,8 @@ def cmd_user(args) -> int:
 
 
 def cmd_device_token(args) -> int:
-    from .accounts import AccountError, Accounts
-    from .store import Store
+    from queue_server.accounts import AccountError, Accounts
+    from queue_server.store import Store
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
@@ -211,9 +211,10 @@ def add_server_commands(sub) -> None:
 
 def cmd_report(args) -> int:
     """`qms report`: the report of a day, week, month or range (docs/reports.md), as a table, CSV or XLSX."""
-    from . import exports, reports
-    from .accounts import Accounts
-    from .store import Store
+    from queue_server import exports
+    from queue_server import reports
+    from queue_server.accounts import Accounts
+    from queue_server.store import Store
 
     cfg = _load(args.config)
     if args.format == "xlsx" and not args.out:
@@ -305,7 +306,7 @@ def cmd_reload(args) -> int:
 
 
 def add_supervision_commands(sub) -> None:
-    from .reports import GROUPINGS
+    from queue_server.reports import GROUPINGS
 
     r = sub.add_parser("report", help="report of a day, week, month or range (table, CSV or XLSX)")
     r.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="first local day (default: today)")

@@ -20,10 +20,10 @@ from typing import Literal
 from flask import Blueprint, current_app, jsonify, render_template, request
 from pydantic import Field
 
-from .accounts import ROLES, AccountError, Principal
-from .api import Body, body, principal
-from .config import CentreConfig, ConfigError, load_config
-from .errors import DomainError
+from queue_server.accounts import ROLES, AccountError, Principal
+from queue_server.web.toolkit import Body, body, principal
+from queue_server.config import CentreConfig, ConfigError, load_config
+from queue_server.core.errors import DomainError
 
 bp = Blueprint("admin", __name__)
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
@@ -36,7 +36,7 @@ def ctx():
 
 def need_admin() -> Principal:
     p = principal()
-    ctx().service.need_staff(p)
+    ctx().commands.need_staff(p)
     if p.role != "admin":
         raise DomainError("forbidden", reason="admins only")
     return p

@@ -31,13 +31,13 @@ def _mode_from_argv(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "serve":
-        from .serve import patch
+        from queue_server.cli.serve import patch
 
         mode = _mode_from_argv(argv[1:])
         patch(mode)
         if not any(a.startswith("--async-mode") for a in argv):
             argv = [*argv, "--async-mode", mode]
-    from .cli import main as cli_main
+    from queue_server.cli.commands import main as cli_main
 
     return cli_main(argv)
 

@@ -11,9 +11,9 @@ import logging
 from flask import request
 from flask_socketio import ConnectionRefusedError, join_room
 
-from .accounts import ANONYMOUS, Principal
-from .engine import UNSET
-from .errors import DomainError
+from queue_server.accounts import ANONYMOUS, Principal
+from queue_server.core.rules import UNSET
+from queue_server.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,12 @@ class Sockets:
             counter = self.ctx.store.counter(ident)
             if p.kind == "device" and p.device_kind == "agent":
                 return room, None
-            self.ctx.service.need_staff(p)
+            self.ctx.commands.need_staff(p)
             if not p.is_supervisor and ident not in p.counters:
                 raise DomainError("forbidden", reason=f"counter {counter['number']} is not assigned to you")
             return room, None
         if kind == "supervisors":
-            self.ctx.service.need_supervisor(p)
+            self.ctx.commands.need_supervisor(p)
             return room, None
         if kind in self.room_kinds:
             self.room_kinds[kind].authorize(p, ident)
@@ -158,7 +158,7 @@ class Sockets:
         if unknown:
             raise DomainError("bad_request", detail=f"unknown field(s) {sorted(unknown)}")
         op = data.get("op")
-        svc = self.ctx.service
+        svc = self.ctx.commands
         if op == "issue":
             return {"ticket": svc.issue(p, _str(data, "service"), bool(data.get("priority", False)), data.get("priority_group"))}
         if op == "cancel":

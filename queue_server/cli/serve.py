@@ -54,9 +54,9 @@ def nodelay_gevent() -> None:
 
 
 def serve(config_path: str, *, host: str | None, port: int | None, db: str | None, async_mode: str) -> int:
-    from .accounts import demo_secrets_in_use
-    from .app import create_app
-    from .config import ConfigError, load_config
+    from queue_server.accounts import demo_secrets_in_use
+    from queue_server.web.app import create_app
+    from queue_server.config import ConfigError, load_config
 
     try:
         cfg = load_config(config_path)

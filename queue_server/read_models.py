@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from . import __version__
-from .config import CentreConfig
-from .store import Store
+from queue_server import __version__
+from queue_server.config import CentreConfig
+from queue_server.store import Store
 
 
 def iso_local(ms: int | None, config: CentreConfig) -> str | None:
@@ -15,7 +15,7 @@ def iso_local(ms: int | None, config: CentreConfig) -> str | None:
     return datetime.fromtimestamp(ms / 1000, config.tz).isoformat(timespec="seconds")
 
 
-class Views:
+class ReadModels:
     def __init__(self, store: Store):
         self.store = store
 
@@ -166,7 +166,7 @@ class Views:
 
     def voice_of(self, code: str, counter: dict | None, announce_en: bool) -> dict | None:
         """The announcement of a call: clip names to play and the sentence (displays/voice.py, docs/voice.md)."""
-        from displays.voice import announcement
+        from queue_server.core.voice import announcement
 
         spoken_counter = counter["number"] if counter and counter["number"] is not None else (counter or {}).get("id", "")
         try:

@@ -110,15 +110,15 @@ def ticket_room(ticket_id: int) -> str:
 class Push:
     """Turns committed changes into Socket.IO messages for the rooms that need them."""
 
-    def __init__(self, socketio, views, *, coalesce_ms: int = 500, shared_queue: bool = False):
+    def __init__(self, socketio, read, *, coalesce_ms: int = 500, shared_queue: bool = False):
         self.socketio = socketio
-        self.views = views
+        self.read = read
         self.coalesce_s = coalesce_ms / 1000
         self.shared_queue = shared_queue  # several server processes share rooms through a message queue
         self.dirty: set[str] = set()
         self.local_seqs: deque[int] = deque(maxlen=5000)
         self.local_set: set[int] = set()
-        self.seen_seq = views.store.last_seq()
+        self.seen_seq = read.store.last_seq()
         self.followed: dict[int, int] = {}  # ticket id -> sockets of this process following it
         self._ticker = None
         self.phone_dirty: set[str] = set()  # services whose phones are owed a position
@@ -127,7 +127,7 @@ class Push:
 
     @property
     def config(self):
-        return self.views.config
+        return self.read.config
 
     # ------------------------------------------------------------ emit (the only calls to socketio.emit)
     def _emit(self, payload, room: str | None = None, to: str | None = None, local_only: bool = False) -> None:
@@ -161,7 +161,7 @@ class Push:
     def notice_of(self, display) -> dict:
         """A display's notice: the one an admin set for it, else the one for every display ('*'), else config."""
         try:
-            rows = {r[0]: (r[1], r[2]) for r in self.views.store.conn.execute(
+            rows = {r[0]: (r[1], r[2]) for r in self.read.store.conn.execute(
                 "SELECT display_id, text, text_en FROM display_notices WHERE display_id IN (?, '*')", (display.id,))}
         except Exception:  # noqa: BLE001 - no notices table (an old database): the config's notice
             rows = {}
@@ -238,7 +238,7 @@ class Push:
         t = tickets.get(tid)
         if t is None:
             try:
-                t = self.views.store.ticket(tid)
+                t = self.read.store.ticket(tid)
             except Exception:  # noqa: BLE001 - a vanished ticket cannot happen, but must not stop the push
                 log.warning("event %s names missing ticket %s", e["seq"], tid)
                 return None
@@ -251,14 +251,14 @@ class Push:
             if sid:
                 self.dirty.add(sid)
         if t is not None:
-            staff_view = self.views.ticket_staff(t)
+            staff_view = self.read.ticket_staff(t)
             dept = self.dept_of_service(t["service_id"])
             if etype == "ticket.issued":
                 rooms = ["supervisors"]
                 payload = TicketIssued(e["seq"], staff_view)
             elif etype in ("ticket.called", "ticket.resumed"):
                 recall = bool(e["data"].get("recall"))
-                call = self.views.call_view(e["seq"], e["ts_ms"], t["code"], e["counter_id"], t["service_id"], recall)
+                call = self.read.call_view(e["seq"], e["ts_ms"], t["code"], e["counter_id"], t["service_id"], recall)
                 payload = TicketCalled(e["seq"], call, staff_view, recall, replayed)
                 rooms = [f"dept:{dept}", f"counter:{e['counter_id']}", ticket_room(t["id"]), "supervisors"]
             elif etype in CHANGE_OF:
@@ -287,7 +287,7 @@ class Push:
 
     def _publish_counter(self, counter_id: str, seq: int, replayed: bool = False, to: str | None = None) -> None:
         try:
-            state = self.views.counter_state(self.views.store.counter(counter_id))
+            state = self.read.counter_state(self.read.store.counter(counter_id))
         except Exception:  # noqa: BLE001
             log.warning("counter %s vanished from config", counter_id)
             return
@@ -302,8 +302,8 @@ class Push:
 
     # ------------------------------------------------------------ connect: hello, snapshot or catch-up
     def greet(self, sid: str, room: str, last_seq: int | None, ticket: dict | None = None) -> None:
-        self.send_to(sid, Hello(**self.views.hello(room)))
-        store = self.views.store
+        self.send_to(sid, Hello(**self.read.hello(room)))
+        store = self.read.store
         if last_seq is not None and 0 <= store.last_seq() - last_seq <= 500:
             missed = store.events_since(last_seq, limit=500)
             joined = set(self.rooms_for(room))
@@ -329,7 +329,7 @@ class Push:
         return bool(rooms & joined)
 
     def snapshot(self, room: str, ticket: dict | None = None) -> dict:
-        v = self.views
+        v = self.read
         kind, _, ident = room.partition(":")
         if kind == "display":
             depts = self.display_departments(ident) or set()
@@ -391,13 +391,13 @@ class Push:
             self.phones_at = now
             dirty, self.phone_dirty = self.phone_dirty, set()
             if self.followed:
-                self._send_positions(dirty, self.views.queue_state(sorted(dirty)), self.seen_seq)
+                self._send_positions(dirty, self.read.queue_state(sorted(dirty)), self.seen_seq)
 
     def _queue_tick(self) -> None:
         if not self.dirty:
             return
         dirty, self.dirty = self.dirty, set()
-        v = self.views
+        v = self.read
         as_of = self.seen_seq
         known = self.config.services()
         dirty = {s for s in dirty if s in known}
@@ -418,7 +418,7 @@ class Push:
     def _send_positions(self, dirty: set[str], state: dict, as_of: int) -> None:
         """Phones following tickets of the changed services get their place in line: one ordered read per
         service, not one count per phone."""
-        v = self.views
+        v = self.read
         ids = list(self.followed)
         followed: dict[str, list[tuple[int, str]]] = {}
         for i in range(0, len(ids), 500):
@@ -443,7 +443,7 @@ class Push:
 
     def _catch_up_foreign(self) -> None:
         """Changes made by another process (the CLI, another writer) reach this process's clients too."""
-        store = self.views.store
+        store = self.read.store
         now = store.now_ms()
         for e in store.events_since(self.seen_seq, limit=2000):
             if e["seq"] in self.local_set:

@@ -7,20 +7,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from flask_socketio import SocketIO
-from werkzeug.exceptions import HTTPException
 
-from . import __version__
-from .accounts import Accounts
-from .config import CentreConfig, load_config
-from .devices import Devices
-from .errors import DomainError
-from .events import Push
-from .service import QueueService
-from .sockets import Sockets
-from .store import Store, utc_now
-from .views import Views
+from queue_server import __version__
+from queue_server.accounts import Accounts
+from queue_server.config import CentreConfig, load_config
+from queue_server.devices import Devices
+from queue_server.push import Push
+from queue_server.web.toolkit import install_error_handlers
+from queue_server.commands import Commands
+from queue_server.web.sockets import Sockets
+from queue_server.store import Store, utc_now
+from queue_server.read_models import ReadModels
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,9 @@ class Context:
     config: CentreConfig
     store: Store
     accounts: Accounts
-    views: Views
+    read: ReadModels
     push: Push
-    service: QueueService
+    commands: Commands
     socketio: SocketIO
     devices: Devices | None = None
     sockets: Sockets | None = None
@@ -44,7 +43,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
                clock: Callable[[], datetime] = utc_now, start_background: bool = True) -> Flask:
     if not isinstance(config, CentreConfig):
         config = load_config(config)
-    app = Flask(__name__)
+    app = Flask("queue_server")  # the package: its templates/ and static/ folders
     app.config["SECRET_KEY"] = config.server.secret_key
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
@@ -57,15 +56,15 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     socketio = SocketIO(app, async_mode=async_mode or config.server.async_mode,
                         message_queue=config.server.message_queue, cors_allowed_origins=[],
                         ping_interval=10, ping_timeout=10, max_http_buffer_size=64_000)
-    views = Views(store)
-    push = Push(socketio, views, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
-    service = QueueService(store, push, views, accounts)
-    ctx = Context(config, store, accounts, views, push, service, socketio, devices=Devices(store, push))
+    read = ReadModels(store)
+    push = Push(socketio, read, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
+    commands = Commands(store, push, read, accounts)
+    ctx = Context(config, store, accounts, read, push, commands, socketio, devices=Devices(store, push))
     app.extensions["qms"] = ctx
     ctx.sockets = Sockets(socketio, ctx)
 
-    from .api import bp as api_bp, lang
-    from .pages import bp as pages_bp
+    from queue_server.web.api import bp as api_bp
+    from queue_server.web.pages import bp as pages_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
@@ -73,10 +72,10 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     from ticket_printer.print_routes import install as install_printing; install_printing(app, ctx, start_background=start_background)  # noqa: E702,E501 - slips, printers, printer agents
     from displays.clips_web import bp as clips_bp; app.register_blueprint(clips_bp)  # noqa: E702 - voice clip packs
     from displays.led_server import bp as led_bp; app.register_blueprint(led_bp)  # noqa: E702 - LED boards
-    from .terminal import bp as terminal_bp; app.register_blueprint(terminal_bp)  # noqa: E702 - counter terminal
+    from queue_server.web.terminal import bp as terminal_bp; app.register_blueprint(terminal_bp)  # noqa: E702 - counter terminal
     from displays.pages import bp as display_pages_bp; app.register_blueprint(display_pages_bp)  # noqa: E702 - display pages
-    from .supervision import bp as supervision_bp; app.register_blueprint(supervision_bp)  # noqa: E702 - supervisor, reports
-    from .admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702 - admin
+    from queue_server.web.supervision import bp as supervision_bp; app.register_blueprint(supervision_bp)  # noqa: E702 - supervisor, reports
+    from queue_server.web.admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702 - admin
     from feedback_buttons.routes import init_app as init_ratings; init_ratings(app, start_background=start_background)  # noqa: E702,E501 - ratings, keypads, rating page
 
     @app.get("/healthz")
@@ -88,27 +87,12 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
                                                           "last_seq": store.last_seq(), "today": store.today()},
                        async_mode=socketio.async_mode), (200 if ok else 503)
 
-    @app.errorhandler(DomainError)
-    def domain_error(err: DomainError):
-        return jsonify(err.to_dict(lang())), err.http_status
-
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException):
-        code = {404: "not_found", 405: "method_not_allowed"}.get(err.code)
-        if code:
-            e = DomainError(code)
-            return jsonify(e.to_dict(lang())), err.code
-        return jsonify(error="bad_request", message=err.description), err.code
-
-    @app.errorhandler(Exception)
-    def unexpected(err: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        return jsonify(error="internal", message="internal error; it was logged"), 500
+    install_error_handlers(app)
 
     if start_background:
         push.start()
         socketio.start_background_task(_day_keeper, ctx)
-        from .supervision import start as start_supervision; start_supervision(ctx)  # noqa: E702 - alerts, report days
+        from queue_server.web.supervision import start as start_supervision; start_supervision(ctx)  # noqa: E702 - alerts, report days
         from displays.led_server import start_in_server; start_in_server(ctx)  # noqa: E702 - LED boards run_in: server
     return app
 

@@ -11,7 +11,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Iterable, Sequence
 
-from .errors import DomainError
+from queue_server.core.errors import DomainError
 
 
 class Status(StrEnum):

@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from flask import Blueprint, current_app, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from flask import Blueprint, jsonify, request
+from pydantic import Field
 
-from .accounts import ANONYMOUS, Principal
-from .engine import UNSET
-from .errors import DomainError
+from queue_server.core.rules import UNSET
+from queue_server.core.errors import DomainError
+from queue_server.web.toolkit import Body, bearer, body, ctx, lang, principal  # noqa: F401 - re-exported for older imports
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LoginBody(Body):
@@ -63,61 +59,6 @@ class DeviceStatusBody(Body):
     detail: str = Field("", max_length=300)
 
 
-def ctx():
-    return current_app.extensions["qms"]
-
-
-def lang() -> str:
-    if request.args.get("lang") in ("vi", "en"):
-        return request.args["lang"]
-    return request.accept_languages.best_match(["vi", "en"], default="vi")
-
-
-def bearer() -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        return auth[7:].strip() or None
-    return None
-
-
-def principal() -> Principal:
-    """The caller; an invalid or expired token is an error, no token is anonymous."""
-    if "principal" not in g:
-        token = bearer()
-        if token is None:
-            g.principal = ANONYMOUS
-        else:
-            p = ctx().accounts.principal_for(token)
-            if p is None:
-                raise DomainError("unauthenticated")
-            g.principal = p
-    return g.principal
-
-
-def body(model: type[Body], *, optional: bool = False) -> Body:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        if optional:
-            return model()
-        raise DomainError("bad_request", detail="a JSON body is required")
-    if not request.is_json:
-        raise DomainError("bad_request", detail="send JSON with Content-Type: application/json")
-    data = request.get_json(silent=True)
-    if data is None and raw.strip() != b"null":
-        raise DomainError("bad_request", detail="the body is not valid JSON")
-    if not isinstance(data, dict):
-        raise DomainError("bad_request", detail="the body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            where = ".".join(str(x) for x in err["loc"]) or "body"
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            parts.append(f"{where}: {msg}")
-        raise DomainError("bad_request", detail="; ".join(parts)) from None
-
-
 # ------------------------------------------------------------------ accounts
 @bp.post("/login")
 def login():
@@ -126,7 +67,7 @@ def login():
     if got is None:
         raise DomainError("invalid_credentials")
     token, p = got
-    counters = [ctx().views.counter_state(ctx().store.counter(c)) for c in p.counters]
+    counters = [ctx().read.counter_state(ctx().store.counter(c)) for c in p.counters]
     return jsonify(token=token, staff=p.public(), counters=counters)
 
 
@@ -147,22 +88,22 @@ def me():
 # ------------------------------------------------------------------ public reads
 @bp.get("/services")
 def services():
-    return jsonify(services=ctx().views.services())
+    return jsonify(services=ctx().read.services())
 
 
 @bp.get("/departments")
 def departments():
-    return jsonify(departments=ctx().views.departments())
+    return jsonify(departments=ctx().read.departments())
 
 
 @bp.get("/tickets/<int:ticket_id>")
 def ticket(ticket_id: int):
-    return jsonify(ctx().views.ticket_public(ctx().store.ticket(ticket_id)))
+    return jsonify(ctx().read.ticket_public(ctx().store.ticket(ticket_id)))
 
 
 @bp.get("/status/<token>")
 def ticket_by_token(token: str):
-    return jsonify(ctx().views.ticket_public(ctx().store.ticket_by_token(token)))
+    return jsonify(ctx().read.ticket_public(ctx().store.ticket_by_token(token)))
 
 
 @bp.get("/displays/<display_id>")
@@ -180,15 +121,15 @@ def state():
     if p.kind == "anonymous":
         raise DomainError("unauthenticated")
     seq = ctx().store.last_seq()
-    return jsonify(seq=seq, services=ctx().views.services(), departments=ctx().views.departments(),
-                   counters=[ctx().views.counter_state(c) for c in ctx().store.counters()])
+    return jsonify(seq=seq, services=ctx().read.services(), departments=ctx().read.departments(),
+                   counters=[ctx().read.counter_state(c) for c in ctx().store.counters()])
 
 
 @bp.get("/counters")
 def counters():
     if principal().kind == "anonymous":
         raise DomainError("unauthenticated")
-    return jsonify(counters=[ctx().views.counter_state(c) for c in ctx().store.counters()])
+    return jsonify(counters=[ctx().read.counter_state(c) for c in ctx().store.counters()])
 
 
 @bp.get("/counters/<counter_id>")
@@ -206,7 +147,7 @@ def _known_counter(counter_id: str) -> bool:
 @bp.get("/events")
 def events():
     p = principal()
-    ctx().service.need_staff(p)
+    ctx().commands.need_staff(p)
     try:
         since = int(request.args.get("since", "0"))
         limit = min(1000, max(1, int(request.args.get("limit", "500"))))
@@ -219,7 +160,7 @@ def events():
 @bp.post("/tickets")
 def issue():
     b = body(IssueBody)
-    out = ctx().service.issue(principal(), b.service, b.priority, b.priority_group)
+    out = ctx().commands.issue(principal(), b.service, b.priority, b.priority_group)
     return jsonify(out), 201
 
 
@@ -228,19 +169,19 @@ def issue():
 def call_next(counter_id: str):
     b = body(NextBody, optional=True)
     expect = b.current if "current" in b.model_fields_set else UNSET
-    return jsonify(ctx().service.counter_op(principal(), counter_id, "next", expect_current=expect))
+    return jsonify(ctx().commands.counter_op(principal(), counter_id, "next", expect_current=expect))
 
 
 @bp.post("/counters/<counter_id>/call")
 def call_code(counter_id: str):
     b = body(CallBody)
-    return jsonify(ctx().service.counter_op(principal(), counter_id, "call", code=b.code, service=b.service))
+    return jsonify(ctx().commands.counter_op(principal(), counter_id, "call", code=b.code, service=b.service))
 
 
 def _counter_state_route(op: str):
     def view(counter_id: str):
         body(TicketActionBody, optional=True)
-        return jsonify(ctx().service.counter_op(principal(), counter_id, op))
+        return jsonify(ctx().commands.counter_op(principal(), counter_id, op))
     view.__name__ = f"counter_{op}"
     bp.add_url_rule(f"/counters/<counter_id>/{op}", view_func=view, methods=["POST"])
 
@@ -253,10 +194,10 @@ def _ticket_route(path: str, op: str):
     def view(ticket_id: int):
         if op == "transfer":
             b = body(TransferBody)
-            return jsonify(ctx().service.ticket_op(principal(), ticket_id, op, counter=b.counter, service=b.service,
+            return jsonify(ctx().commands.ticket_op(principal(), ticket_id, op, counter=b.counter, service=b.service,
                                                    to_counter=b.to_counter, go_last=b.go_last))
         b = body(TicketActionBody, optional=True)
-        return jsonify(ctx().service.ticket_op(principal(), ticket_id, op, counter=b.counter))
+        return jsonify(ctx().commands.ticket_op(principal(), ticket_id, op, counter=b.counter))
     view.__name__ = f"ticket_{op}"
     bp.add_url_rule(f"/tickets/<int:ticket_id>/{path}", view_func=view, methods=["POST"])
 
@@ -271,13 +212,13 @@ for _path, _op in (("recall", "recall"), ("no-show", "no_show"), ("start", "star
 def set_service(service_id: str):
     b = body(ServiceBody)
     cap = None if b.reset_cap else (b.daily_cap if "daily_cap" in b.model_fields_set else "keep")
-    return jsonify(ctx().service.set_service(principal(), service_id, state=b.state, cap=cap))
+    return jsonify(ctx().commands.set_service(principal(), service_id, state=b.state, cap=cap))
 
 
 @bp.put("/counters/<counter_id>/services")
 def assign(counter_id: str):
     b = body(AssignBody)
-    return jsonify(ctx().service.assign_services(principal(), counter_id, b.services))
+    return jsonify(ctx().commands.assign_services(principal(), counter_id, b.services))
 
 
 # ------------------------------------------------------------------ devices
@@ -297,5 +238,5 @@ def device_status(kind: str, device_id: str):
 
 @bp.get("/devices")
 def devices():
-    ctx().service.need_staff(principal())
+    ctx().commands.need_staff(principal())
     return jsonify(devices=ctx().devices.states())
