@@ -283,7 +283,7 @@ TICKET_COLS = ("id", "day", "service_id", "seq_key", "seq_index", "number", "cod
 def generate(path: Path, cfg, total: int) -> dict:
     """Write a year into a fresh database at `path`; returns counts."""
     store = Store(path, cfg, clock=lambda: datetime(YEAR, 1, 1, 0, 0, tzinfo=timezone.utc))
-    accounts = Accounts(store.conn, store.writer, cfg, store.now_ms)
+    accounts = Accounts(store, cfg)
     accounts.seed_from_config()
     gen = Generator(cfg)
     with store.writer.transaction() as c:
@@ -346,7 +346,7 @@ def run(seconds: float = 3.0) -> dict:
         clock = lambda: datetime(YEAR + 1, 1, 12, 2, 0, tzinfo=timezone.utc)  # noqa: E731 - every 2025 day is finished
         store = Store(path, cfg, clock=clock)
         try:
-            names = Accounts(store.conn, store.writer, cfg, store.now_ms).staff_name
+            names = Accounts(store, cfg).staff_name
             first, last = f"{YEAR}-01-01", f"{YEAR}-12-31"
             t0 = time.perf_counter()
             derived = reports.ensure_legs(store, first, last)

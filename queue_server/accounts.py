@@ -9,13 +9,14 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass, field
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from queue_server.config import CentreConfig
-from queue_server.store.db import Writer
+from queue_server.store import accounts as rows
+from queue_server.store.accounts import AccountError  # noqa: F401 - raised by the account changes
+from queue_server.store.event_log import Audit
 
 ROLES = ("admin", "supervisor", "staff")
 
@@ -57,24 +58,27 @@ class Principal:
 ANONYMOUS = Principal(kind="anonymous")
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
+    """What is stored of a token: its SHA-256 (also a device token's id)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class AccountError(Exception):
-    pass
+_digest = token_digest
 
 
 @dataclass
 class Accounts:
-    conn: sqlite3.Connection
-    writer: Writer
-    config: CentreConfig
-    now_ms: callable
+    """Sign-in, tokens and account changes; the rows live in queue_server/store/accounts.py."""
+
+    store: object  # queue_server.store.Store
+    config: CentreConfig | None = None
     _config_devices: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.load_config_devices(self.config)
+        self.load_config_devices(self.config or self.store.config)
+
+    def now_ms(self) -> int:
+        return self.store.now_ms()
 
     def load_config_devices(self, config: CentreConfig) -> None:
         self.config = config
@@ -91,78 +95,50 @@ class Accounts:
     # ---------------------------------------------------------------- staff
     def seed_from_config(self) -> list[str]:
         """Create the accounts config.yaml lists that do not exist yet (passwords are not overwritten)."""
-        made = []
-        now = self.now_ms()
-        with self.writer.transaction() as c:
-            for s in self.config.staff:
-                row = c.execute("SELECT id FROM staff WHERE username = ?", (s.username,)).fetchone()
-                if row is None:
-                    c.execute("""INSERT INTO staff (username, full_name, role, password_hash, counters, from_config,
-                                 created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, 1, ?, ?)""",
-                              (s.username, s.full_name, s.role, generate_password_hash(s.password),
-                               json.dumps(s.counters), now, now))
-                    made.append(s.username)
-                else:
-                    c.execute("UPDATE staff SET counters = ?, role = ?, full_name = ? WHERE id = ? AND from_config = 1",
-                              (json.dumps(s.counters), s.role, s.full_name, row["id"]))
-        return made
+        passwords = {s.username: s.password for s in self.config.staff}
+        return rows.seed_staff(self.store, [{"username": s.username, "full_name": s.full_name, "role": s.role,
+                                             "counters": list(s.counters)} for s in self.config.staff],
+                               lambda username: generate_password_hash(passwords[username]), self.now_ms())
 
-    def add_user(self, username: str, password: str, role: str = "staff", counters: list[str] | None = None,
-                 full_name: str = "", audit=None) -> int:
-        if role not in ROLES:
-            raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        if len(password) < 6:
-            raise AccountError("password must have at least 6 characters")
+    def _check_counters(self, counters: list[str] | None) -> None:
         known = {c.id for c in self.config.counters}
         for c in counters or []:
             if c not in known:
                 raise AccountError(f"unknown counter {c!r}")
-        now = self.now_ms()
-        with self.writer.transaction() as c:
-            if c.execute("SELECT 1 FROM staff WHERE username = ?", (username,)).fetchone():
-                raise AccountError(f"user {username!r} exists already")
-            cur = c.execute("""INSERT INTO staff (username, full_name, role, password_hash, counters, created_ms, updated_ms)
-                               VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                            (username, full_name, role, generate_password_hash(password), json.dumps(counters or []), now, now))
-            if audit is not None:  # the admin's audit event, in the same transaction
-                audit(c, cur.lastrowid)
-            return cur.lastrowid
 
-    def set_password(self, username: str, password: str, audit=None) -> None:
+    def add_user(self, username: str, password: str, role: str = "staff", counters: list[str] | None = None,
+                 full_name: str = "", audit: Audit | None = None) -> int:
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if len(password) < 6:
             raise AccountError("password must have at least 6 characters")
-        with self.writer.transaction() as c:
-            cur = c.execute("UPDATE staff SET password_hash = ?, updated_ms = ?, from_config = 0 WHERE username = ?",
-                            (generate_password_hash(password), self.now_ms(), username))
-            if cur.rowcount == 0:
-                raise AccountError(f"no user {username!r}")
-            # A new password ends every session of that user.
-            c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = (SELECT id FROM staff WHERE username = ?)",
-                      (username,))
-            if audit is not None:
-                audit(c, username)
+        self._check_counters(counters)
+        return rows.add_staff(self.store, username=username, full_name=full_name, role=role,
+                              password_hash=generate_password_hash(password), counters=list(counters or []),
+                              audit=audit)
 
-    def staff_principal(self, row: sqlite3.Row) -> Principal:
+    def set_password(self, username: str, password: str, audit: Audit | None = None) -> None:
+        if len(password) < 6:
+            raise AccountError("password must have at least 6 characters")
+        rows.set_password(self.store, username, generate_password_hash(password), audit=audit)
+
+    def staff_principal(self, row) -> Principal:
         return Principal(kind="staff", role=row["role"], staff_id=row["id"], username=row["username"],
                          full_name=row["full_name"], counters=tuple(json.loads(row["counters"])))
 
     def login(self, username: str, password: str) -> tuple[str, Principal] | None:
-        row = self.conn.execute("SELECT * FROM staff WHERE username = ? AND active = 1", (username,)).fetchone()
+        row = rows.staff_by_username(self.store, username)
         # Check a hash even for an unknown user, so timing does not tell which usernames exist.
         stored = row["password_hash"] if row else generate_password_hash("not-a-user")
         if not check_password_hash(stored, password) or row is None:
             return None
         token = secrets.token_urlsafe(32)
-        now = self.now_ms()
         hours = self.config.server.token_hours
-        with self.writer.transaction() as c:
-            c.execute("INSERT INTO auth_tokens (token_hash, staff_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
-                      (_digest(token), row["id"], now, now + int(hours * 3600_000)))
+        rows.add_auth_token(self.store, _digest(token), row["id"], self.now_ms() + int(hours * 3600_000))
         return token, self.staff_principal(row)
 
     def logout(self, token: str) -> None:
-        with self.writer.transaction() as c:
-            c.execute("UPDATE auth_tokens SET revoked = 1 WHERE token_hash = ?", (_digest(token),))
+        rows.revoke_auth_token(self.store, _digest(token))
 
     def principal_for(self, token: str | None) -> Principal | None:
         """The staff member or device a bearer token belongs to; None for an unknown or expired token."""
@@ -172,77 +148,53 @@ class Accounts:
         for known, (kind, dev_id) in self._config_devices.items():
             if hmac.compare_digest(known, digest):
                 return Principal(kind="device", device_kind=kind, device_id=dev_id)
-        row = self.conn.execute("""SELECT s.* FROM auth_tokens t JOIN staff s ON s.id = t.staff_id
-                                   WHERE t.token_hash = ? AND t.revoked = 0 AND t.expires_ms > ? AND s.active = 1""",
-                                (digest, self.now_ms())).fetchone()
+        row = rows.staff_of_token(self.store, digest, self.now_ms())
         if row is not None:
             return self.staff_principal(row)
-        row = self.conn.execute("SELECT * FROM device_tokens WHERE token_hash = ? AND revoked = 0", (digest,)).fetchone()
+        row = rows.live_device_token(self.store, digest)
         if row is not None:
             return Principal(kind="device", device_kind=row["device_kind"], device_id=row["device_id"])
         return None
 
-    def add_device_token(self, kind: str, device_id: str, note: str = "", audit=None) -> str:
+    def add_device_token(self, kind: str, device_id: str, note: str = "", audit: Audit | None = None) -> str:
+        """A new device token (shown once); the audit event gets its id's first 12 characters."""
         if kind not in ("kiosk", "display", "agent"):
             raise AccountError("device kind must be kiosk, display or agent")
         token = secrets.token_urlsafe(24)
-        with self.writer.transaction() as c:
-            c.execute("INSERT INTO device_tokens (token_hash, device_kind, device_id, created_ms, note) VALUES (?, ?, ?, ?, ?)",
-                      (_digest(token), kind, device_id, self.now_ms(), note))
-            if audit is not None:
-                audit(c, _digest(token))
+        rows.add_device_token(self.store, _digest(token), kind, device_id, note, audit=audit)
         return token
 
     def staff_name(self, staff_id: int | None) -> str:
         if staff_id is None:
             return ""
-        row = self.conn.execute("SELECT full_name, username FROM staff WHERE id = ?", (staff_id,)).fetchone()
+        row = rows.staff_by_id(self.store, staff_id)
         return (row["full_name"] or row["username"]) if row else ""
 
-    # ---------------------------------------------------------------- administration (queue_server/admin.py)
+    # ---------------------------------------------------------------- administration (queue_server/web/admin.py)
     def users(self) -> list[dict]:
         return [{"id": r["id"], "username": r["username"], "full_name": r["full_name"], "role": r["role"],
                  "counters": json.loads(r["counters"]), "active": bool(r["active"]), "from_config": bool(r["from_config"]),
                  "created_ms": r["created_ms"], "updated_ms": r["updated_ms"]}
-                for r in self.conn.execute("SELECT * FROM staff ORDER BY username")]
+                for r in rows.all_staff(self.store)]
 
     def update_user(self, username: str, *, full_name: str | None = None, role: str | None = None,
-                    counters: list[str] | None = None, active: bool | None = None, audit=None) -> None:
+                    counters: list[str] | None = None, active: bool | None = None, audit: Audit | None = None) -> None:
         """Change an account (the database version wins over config.yaml from now on). Disabling ends its sessions."""
         if role is not None and role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        known = {c.id for c in self.config.counters}
-        for c in counters or []:
-            if c not in known:
-                raise AccountError(f"unknown counter {c!r}")
-        sets = {"full_name": full_name, "role": role, "counters": None if counters is None else json.dumps(counters),
-                "active": None if active is None else int(active)}
-        sets = {k: v for k, v in sets.items() if v is not None}
-        with self.writer.transaction() as c:
-            row = c.execute("SELECT id FROM staff WHERE username = ?", (username,)).fetchone()
-            if row is None:
-                raise AccountError(f"no user {username!r}")
-            c.execute(f"UPDATE staff SET {', '.join(f'{k} = ?' for k in sets)}{', ' if sets else ''}updated_ms = ?, "
-                      "from_config = 0 WHERE id = ?", (*sets.values(), self.now_ms(), row["id"]))
-            if active is False:
-                c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = ?", (row["id"],))
-            if audit is not None:
-                audit(c, row["id"])
+        self._check_counters(counters)
+        changes = {"full_name": full_name, "role": role, "counters": counters, "active": active}
+        rows.update_staff(self.store, username, {k: v for k, v in changes.items() if v is not None},
+                          end_sessions=active is False, audit=audit)
 
     def device_tokens(self) -> list[dict]:
         """Tokens made with the CLI or by an admin (never the token itself; `id` is its SHA-256)."""
         return [{"id": r["token_hash"], "kind": r["device_kind"], "device_id": r["device_id"], "note": r["note"],
                  "created_ms": r["created_ms"], "revoked": bool(r["revoked"])}
-                for r in self.conn.execute("SELECT * FROM device_tokens ORDER BY created_ms, token_hash")]
+                for r in rows.device_tokens(self.store)]
 
-    def revoke_device_token(self, token_id: str, audit=None) -> dict:
-        with self.writer.transaction() as c:
-            row = c.execute("SELECT * FROM device_tokens WHERE token_hash = ?", (token_id,)).fetchone()
-            if row is None:
-                raise AccountError(f"no device token {token_id[:12]}")
-            c.execute("UPDATE device_tokens SET revoked = 1 WHERE token_hash = ?", (token_id,))
-            if audit is not None:
-                audit(c, token_id)
+    def revoke_device_token(self, token_id: str, audit: Audit | None = None) -> dict:
+        row = rows.revoke_device_token(self.store, token_id, audit=audit)
         return {"kind": row["device_kind"], "device_id": row["device_id"]}
 
 

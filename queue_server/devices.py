@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from queue_server.core.errors import DomainError
+from queue_server.store import devices as device_rows
 
 KINDS = ("kiosk", "printer", "display", "led_board", "keypad", "agent", "dispenser")
 STATE_PATTERN = re.compile(r"^[a-z][a-z_]{1,23}$")
@@ -31,7 +32,10 @@ class DeviceUpdated:
     event = "device.updated"
 
 
-class Devices:
+class DeviceStates:
+    """The state of every device, as reported and as configured (config.devices lists them; `Devices` in
+    config.py is that list, this is what they last said)."""
+
     def __init__(self, store, push):
         self.store = store
         self.push = push
@@ -64,25 +68,10 @@ class Devices:
         if not isinstance(device_id, str) or not device_id or len(device_id) > 60:
             raise DomainError("bad_request", detail="device id must be text of at most 60 characters")
         detail = str(detail or "")[:300]
-        store = self.store
-        seq = None
-        with store.writer.transaction() as c:
-            now = store.now_ms()
-            row = c.execute("SELECT state, detail, changed_ms FROM device_status WHERE kind = ? AND device_id = ?",
-                            (kind, device_id)).fetchone()
-            changed = row is None or row["state"] != state or row["detail"] != detail
-            changed_ms = now if changed else row["changed_ms"]
-            c.execute("""INSERT INTO device_status (kind, device_id, state, detail, last_seen_ms, changed_ms)
-                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, device_id) DO UPDATE SET
-                         state = excluded.state, detail = excluded.detail, last_seen_ms = excluded.last_seen_ms,
-                         changed_ms = excluded.changed_ms""", (kind, device_id, state, detail, now, changed_ms))
-            if changed:
-                seq = store._log(c, "device.state", now=now, day=store.today(), ticket=None, counter_id=None,
-                                 staff_id=None, actor=actor,
-                                 data={"kind": kind, "device": device_id, "state": state, "detail": detail},
-                                 result=None)
-        payload = DeviceUpdated(kind, device_id, state, detail, now, changed_ms, state in PROBLEM_STATES, seq)
-        if changed:
+        w = device_rows.report(self.store, kind, device_id, state, detail, actor=actor)
+        payload = DeviceUpdated(kind, device_id, state, detail, w.last_seen_ms, w.changed_ms, state in PROBLEM_STATES,
+                                w.seq)
+        if w.changed:
             self.push.send_device(payload)
         return asdict(payload)
 
@@ -90,7 +79,7 @@ class Devices:
         """Every configured or reporting device with its state; silent ones past the limit are missing."""
         now = self.store.now_ms()
         limit = self.missing_after_ms()
-        rows = {(r["kind"], r["device_id"]): dict(r) for r in self.store.conn.execute("SELECT * FROM device_status")}
+        rows: dict = device_rows.all_states(self.store)
         out = []
         names = {}
         for kind, dev_id, name in self.configured():
@@ -112,18 +101,17 @@ class Devices:
         """Mark devices silent for too long as missing (those with a live socket here are not silent)."""
         now = self.store.now_ms()
         limit = self.missing_after_ms()
-        stale = [(r["kind"], r["device_id"], r["last_seen_ms"]) for r in self.store.conn.execute(
-            "SELECT kind, device_id, state, last_seen_ms FROM device_status") if r["state"] not in PROBLEM_STATES
-            and now - r["last_seen_ms"] > limit and (r["kind"], r["device_id"]) not in connected]
+        stale = [(kind, dev_id, r["last_seen_ms"]) for (kind, dev_id), r in device_rows.all_states(self.store).items()
+                 if r["state"] not in PROBLEM_STATES and now - r["last_seen_ms"] > limit
+                 and (kind, dev_id) not in connected]
         out = []
         for kind, dev_id, seen in stale:
-            with self.store.writer.transaction() as c:
-                c.execute("UPDATE device_status SET state = 'missing', detail = ?, changed_ms = ? WHERE kind = ? AND device_id = ?",
-                          (f"not heard from since {seen}", now, kind, dev_id))
-                seq = self.store._log(c, "device.state", now=now, day=self.store.today(), ticket=None, counter_id=None,
-                                      staff_id=None, actor="sweep", data={"kind": kind, "device": dev_id, "state": "missing"},
-                                      result=None)
+            seq = device_rows.mark_missing(self.store, kind, dev_id, f"not heard from since {seen}", now)
             payload = DeviceUpdated(kind, dev_id, "missing", "not heard from", seen, now, True, seq)
             self.push.send_device(payload)
             out.append(asdict(payload))
         return out
+
+    def last_state(self, kind: str, device_id: str) -> dict | None:
+        """What a device last reported (its row), or None if it never did."""
+        return device_rows.state_of(self.store, kind, device_id)

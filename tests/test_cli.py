@@ -49,7 +49,7 @@ def test_user_add_passwd_and_device_token(tmp_path):
     token = r.stdout.strip()
     cfg = load_config(FIXTURE)
     store = Store(db, cfg)
-    accounts = Accounts(store.conn, store.writer, cfg, store.now_ms)
+    accounts = Accounts(store, cfg)
     assert accounts.login("canbo9", "secret-9") is None
     got = accounts.login("canbo9", "secret-10")
     assert got is not None and got[1].full_name == "Lê Thị Chín" and got[1].counters == ("1", "2")

@@ -112,7 +112,7 @@ def insert_ratings(store: Store, clock: Clock, tickets: dict) -> None:
 
 
 def run_scenario(store: Store, clock: Clock) -> dict:
-    accounts = Accounts(store.conn, store.writer, store.config, store.now_ms)
+    accounts = Accounts(store, store.config)
     accounts.seed_from_config()
     tickets: dict[str, int] = {}
     for at, op, name, args in STEPS:
@@ -150,7 +150,7 @@ def day_store(tmp_path, clock):
 
 
 def names(store):
-    accounts = Accounts(store.conn, store.writer, store.config, store.now_ms)
+    accounts = Accounts(store, store.config)
     return accounts.staff_name
 
 

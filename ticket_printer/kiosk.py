@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 
 from queue_server.core.errors import DomainError
+from queue_server.store import queue_reads
 
 from ticket_printer.catalogue_store import ProcedureStore, import_on_start
 from ticket_printer.status_page import bp as status_bp
@@ -94,7 +95,7 @@ def _service_states(service_ids: set[str]) -> dict[str, dict]:
     counters = store.counters()
     out = {}
     for sid in service_ids:
-        st = store._service_status(store.conn, sid, day)
+        st = queue_reads.service_status(store, sid, day)
         out[sid] = {"state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason,
                     "opens_at": st.opens_at, "waiting": waiting[sid],
                     "estimated_wait_minutes": read.estimated_wait(sid, waiting[sid], counters)}

@@ -137,7 +137,7 @@ def cmd_user(args) -> int:
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
-    accounts = Accounts(store.conn, store.writer, cfg, store.now_ms)
+    accounts = Accounts(store, cfg)
     accounts.seed_from_config()
     password = args.password
     if password is None:
@@ -167,7 +167,7 @@ def cmd_device_token(args) -> int:
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
     try:
-        token = Accounts(store.conn, store.writer, cfg, store.now_ms).add_device_token(args.kind, args.device_id, args.note or "")
+        token = Accounts(store, cfg).add_device_token(args.kind, args.device_id, args.note or "")
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -235,7 +235,7 @@ def cmd_report(args) -> int:
                 raise reports.ReportError(f"dates must be YYYY-MM-DD (a month YYYY-MM), got {on!r}") from None
         else:
             day_from, day_to = args.from_ or store.today(), args.to or args.from_ or store.today()
-        accounts = Accounts(store.conn, store.writer, cfg, store.now_ms)
+        accounts = Accounts(store, cfg)
         rep = reports.build_report(store, day_from, day_to, args.group_by, staff_names=accounts.staff_name, lang=args.lang)
     except reports.ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)

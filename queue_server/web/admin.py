@@ -11,7 +11,6 @@ reload answers 422 config_invalid with every problem, and the running config sta
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,11 @@ from typing import Literal
 from flask import Blueprint, current_app, jsonify, render_template, request
 from pydantic import Field
 
-from queue_server.accounts import ROLES, AccountError, Principal
+from queue_server.accounts import ROLES, AccountError, Principal, token_digest
+from queue_server.store import event_log as events
+from queue_server.store import queue_reads
+from queue_server.store import display_notices as notice_rows
+from queue_server.store.event_log import Audit
 from queue_server.web.toolkit import Body, body, principal
 from queue_server.config import CentreConfig, ConfigError, load_config
 from queue_server.core.errors import DomainError
@@ -42,27 +45,14 @@ def need_admin() -> Principal:
     return p
 
 
-def audit_writer(p: Principal, etype: str, data: dict, *, counter_id: str | None = None):
-    """An audit callback for Accounts: writes the admin.* event inside the account change's transaction."""
-    store = ctx().store
-
-    def write(c, ref=None):
-        payload = dict(data)
-        if etype == "admin.device_token_created" and ref:
-            payload["token_id"] = ref[:12]
-        if etype == "admin.staff_created" and ref is not None:
-            payload["id"] = ref
-        store._log(c, etype, now=store.now_ms(), day=store.today(), ticket=None, counter_id=counter_id,
-                   staff_id=p.staff_id, actor=p.name, data=payload, result=None)
-    return write
+def audit_of(p: Principal, etype: str, data: dict) -> Audit:
+    """The admin.* event of a change, written by the store in the change's own transaction."""
+    return Audit(etype, p.staff_id, p.name, data)
 
 
 def audit(p: Principal, etype: str, data: dict) -> int:
     """An audit event on its own (reload, refused reload)."""
-    store = ctx().store
-    with store.writer.transaction() as c:
-        return store._log(c, etype, now=store.now_ms(), day=store.today(), ticket=None, counter_id=None,
-                          staff_id=p.staff_id, actor=p.name, data=data, result=None)
+    return events.record(ctx().store, etype, data=data, actor=p.name, staff_id=p.staff_id)
 
 
 # ------------------------------------------------------------------ page
@@ -126,7 +116,7 @@ def staff_create():
     data = {"username": b.username, "full_name": b.full_name, "role": b.role, "counters": b.counters}
     try:
         ctx().accounts.add_user(b.username, b.password, b.role, b.counters, b.full_name,
-                                audit=audit_writer(p, "admin.staff_created", data))
+                                audit=audit_of(p, "admin.staff_created", data))
     except AccountError as exc:
         raise DomainError("account_invalid", detail=str(exc)) from None
     return jsonify(_user(b.username)), 201
@@ -150,7 +140,7 @@ def staff_change(username: str):
     etype = "admin.staff_disabled" if changes == {"active": False} else (
         "admin.staff_enabled" if changes == {"active": True} else "admin.staff_updated")
     try:
-        ctx().accounts.update_user(username, audit=audit_writer(p, etype, {"username": username, **changes}), **changes)
+        ctx().accounts.update_user(username, audit=audit_of(p, etype, {"username": username, **changes}), **changes)
     except AccountError as exc:
         raise DomainError("account_invalid", detail=str(exc)) from None
     return jsonify(_user(username))
@@ -162,7 +152,7 @@ def staff_password(username: str):
     b = body(PasswordBody)
     _user(username)
     try:
-        ctx().accounts.set_password(username, b.password, audit=audit_writer(p, "admin.password_reset", {"username": username}))
+        ctx().accounts.set_password(username, b.password, audit=audit_of(p, "admin.password_reset", {"username": username}))
     except AccountError as exc:
         raise DomainError("account_invalid", detail=str(exc)) from None
     return jsonify(ok=True, username=username, sessions_ended=True)
@@ -200,13 +190,10 @@ def token_create():
              "agent": ctx().config.devices.agents}[b.kind]
     if not any(x.id == b.device_id for x in known):
         raise DomainError("bad_request", detail=f"device_id: config.yaml has no {b.kind} {b.device_id!r}")
-    holder = {}
-
-    def write(c, token_id):
-        holder["id"] = token_id
-        audit_writer(p, "admin.device_token_created", {"kind": b.kind, "device": b.device_id, "note": b.note})(c, token_id)
-    token = ctx().accounts.add_device_token(b.kind, b.device_id, b.note, audit=write)
-    return jsonify(token=token, id=holder["id"], kind=b.kind, device_id=b.device_id, note=b.note,
+    token = ctx().accounts.add_device_token(
+        b.kind, b.device_id, b.note,
+        audit=audit_of(p, "admin.device_token_created", {"kind": b.kind, "device": b.device_id, "note": b.note}))
+    return jsonify(token=token, id=token_digest(token), kind=b.kind, device_id=b.device_id, note=b.note,
                    shown_once=True), 201
 
 
@@ -217,7 +204,7 @@ def token_revoke(token_id: str):
         raise DomainError("device_token_unknown", token=token_id[:12])
     try:
         dev = ctx().accounts.revoke_device_token(
-            token_id, audit=lambda c, ref: audit_writer(p, "admin.device_token_revoked", {"token_id": ref[:12]})(c))
+            token_id, audit=audit_of(p, "admin.device_token_revoked", {"token_id": token_id[:12]}))
     except AccountError:
         raise DomainError("device_token_unknown", token=token_id[:12]) from None
     return jsonify(ok=True, id=token_id, **dev)
@@ -239,8 +226,7 @@ class NoticeUpdated:
 
 def notices() -> list[dict]:
     c = ctx()
-    rows = {r[0]: {"text": r[1], "text_en": r[2], "updated_ms": r[3]} for r in c.store.conn.execute(
-        "SELECT display_id, text, text_en, updated_ms FROM display_notices")}
+    rows = notice_rows.all_notices(c.store)
     out = [{"display": ALL_DISPLAYS, "name": "Tất cả màn hình / every display", **rows.get("*", {"text": "", "text_en": ""})}]
     for d in c.config.devices.displays:
         shown = c.push.notice_of(d)
@@ -263,18 +249,10 @@ def notice_set(display_id: str):
     if display_id != ALL_DISPLAYS and not any(d.id == display_id for d in c.config.devices.displays):
         raise DomainError("display_unknown", display=display_id)
     key = "*" if display_id == ALL_DISPLAYS else display_id
-    store = c.store
-    with store.writer.transaction() as tx:
-        now = store.now_ms()
-        if b.text.strip() or b.text_en.strip():
-            tx.execute("""INSERT INTO display_notices (display_id, text, text_en, staff_id, updated_ms) VALUES (?, ?, ?, ?, ?)
-                          ON CONFLICT (display_id) DO UPDATE SET text = excluded.text, text_en = excluded.text_en,
-                          staff_id = excluded.staff_id, updated_ms = excluded.updated_ms""",
-                       (key, b.text.strip(), b.text_en.strip(), p.staff_id, now))
-        else:  # an empty notice returns the display to the next one down (every display's, then config.yaml's)
-            tx.execute("DELETE FROM display_notices WHERE display_id = ?", (key,))
-        store._log(tx, "admin.notice_set", now=now, day=store.today(), ticket=None, counter_id=None, staff_id=p.staff_id,
-                   actor=p.name, data={"display": key, "text": b.text.strip(), "text_en": b.text_en.strip()}, result=None)
+    text, text_en = b.text.strip(), b.text_en.strip()
+    # an empty notice returns the display to the next one down (every display's, then config.yaml's)
+    notice_rows.set_notice(c.store, key, text, text_en, staff_id=p.staff_id,
+                           audit=audit_of(p, "admin.notice_set", {"display": key, "text": text, "text_en": text_en}))
     targets = c.config.devices.displays if key == "*" else [d for d in c.config.devices.displays if d.id == key]
     for d in targets:
         shown = c.push.notice_of(d)
@@ -296,12 +274,11 @@ def reload_problems(running: CentreConfig, new: CentreConfig, store) -> tuple[li
         problems.append(f"centre.timezone: changing the time zone ({running.centre.timezone} -> {new.centre.timezone}) "
                         "needs a restart after the day is closed")
     kept = set(new.services())
-    for sid, n in store.conn.execute("""SELECT service_id, COUNT(*) FROM tickets
-                                        WHERE status IN ('waiting','called','serving','parked') GROUP BY service_id"""):
+    for sid, n in queue_reads.active_tickets_by_service(store).items():
         if sid not in kept:
             problems.append(f"departments: service {sid!r} is removed but has {n} active ticket(s); close the day first")
     counters = {c.id for c in new.counters}
-    for row in store.conn.execute("SELECT id, state, current_ticket_id FROM counters"):
+    for row in queue_reads.counter_rows(store):
         if row["id"] not in counters and any(c.id == row["id"] for c in running.counters) and (
                 row["state"] != "closed" or row["current_ticket_id"] is not None):
             problems.append(f"counters: counter {row['id']!r} is removed but is {row['state']}; close it first")
@@ -354,10 +331,4 @@ def audit_log():
         limit = min(500, max(1, int(request.args.get("limit", "100"))))
     except ValueError:
         raise DomainError("bad_request", detail="limit must be a whole number") from None
-    rows = ctx().store.conn.execute(
-        """SELECT id, ts_ms, type, actor, staff_id, counter_id, service_id, data FROM events
-           WHERE type GLOB 'admin.*' OR type IN ('service.updated', 'counter.services')
-           ORDER BY id DESC LIMIT ?""", (limit,)).fetchall()  # the partial index events_audit
-    return jsonify(events=[{"seq": r["id"], "ts_ms": r["ts_ms"], "type": r["type"], "actor": r["actor"],
-                            "staff_id": r["staff_id"], "counter_id": r["counter_id"], "service_id": r["service_id"],
-                            "data": json.loads(r["data"])} for r in rows])
+    return jsonify(events=events.audit_log(ctx().store, limit))

@@ -13,12 +13,12 @@ from flask_socketio import SocketIO
 from queue_server import __version__
 from queue_server.accounts import Accounts
 from queue_server.config import CentreConfig, load_config
-from queue_server.devices import Devices
+from queue_server.devices import DeviceStates
 from queue_server.push import Push
 from queue_server.web.toolkit import install_error_handlers
 from queue_server.commands import Commands
 from queue_server.web.sockets import Sockets
-from queue_server.store import Store, utc_now
+from queue_server.store import Store, meta, utc_now
 from queue_server.read_models import ReadModels
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Context:
     push: Push
     commands: Commands
     socketio: SocketIO
-    devices: Devices | None = None
+    devices: DeviceStates | None = None
     sockets: Sockets | None = None
 
 
@@ -51,7 +51,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
 
     store = Store(db_path or config.server.db_path, config, clock=clock)
     store.close_stale_days()
-    accounts = Accounts(store.conn, store.writer, config, store.now_ms)
+    accounts = Accounts(store, config)
     accounts.seed_from_config()
     socketio = SocketIO(app, async_mode=async_mode or config.server.async_mode,
                         message_queue=config.server.message_queue, cors_allowed_origins=[],
@@ -59,7 +59,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     read = ReadModels(store)
     push = Push(socketio, read, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
     commands = Commands(store, push, read, accounts)
-    ctx = Context(config, store, accounts, read, push, commands, socketio, devices=Devices(store, push))
+    ctx = Context(config, store, accounts, read, push, commands, socketio, devices=DeviceStates(store, push))
     app.extensions["qms"] = ctx
     ctx.sockets = Sockets(socketio, ctx)
 
@@ -80,10 +80,9 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
 
     @app.get("/healthz")
     def healthz():
-        row = store.conn.execute("PRAGMA quick_check").fetchone()[0]
-        journal = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
-        ok = row == "ok"
-        return jsonify(ok=ok, version=__version__, store={"path": store.path, "integrity": row, "journal_mode": journal,
+        health = meta.health(store)
+        ok = health["integrity"] == "ok"
+        return jsonify(ok=ok, version=__version__, store={"path": store.path, **health,
                                                           "last_seq": store.last_seq(), "today": store.today()},
                        async_mode=socketio.async_mode), (200 if ok else 503)
 
@@ -105,8 +104,7 @@ def _day_keeper(ctx: Context) -> None:
             store = ctx.store
             result = store.close_stale_days()
             now = store.local_now()
-            last = store.conn.execute("SELECT value FROM meta WHERE key = 'last_close'").fetchone()
-            closed_today = last is not None and f'"day": "{store.today()}"' in last[0]
+            closed_today = meta.last_close_day(store) == store.today()
             if not closed_today and now.time() >= ctx.config.hours.close_day_at:
                 result = store.close_day(actor="schedule")
             if result.events:

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from queue_server import exports
 from queue_server import reports
+from queue_server.store import queue_reads
 from queue_server.web.toolkit import lang, principal
 from queue_server.core.errors import DomainError
 
@@ -59,21 +60,6 @@ def reports_page():
 
 
 # ------------------------------------------------------------------ dashboard state
-def oldest_waiting(store, day: str) -> dict[str, int]:
-    """Per service, when its longest-waiting ticket joined the queue (issue, or its last transfer)."""
-    out: dict[str, int] = {}
-    for sid, first in store.conn.execute(
-            """SELECT service_id, MIN(issued_ms) FROM tickets WHERE day = ? AND status = 'waiting' AND transfer_count = 0
-               GROUP BY service_id""", (day,)):
-        out[sid] = first
-    for sid, joined in store.conn.execute(
-            """SELECT t.service_id, (SELECT MAX(e.ts_ms) FROM events e WHERE e.ticket_id = t.id AND e.type = 'ticket.transferred')
-               FROM tickets t WHERE t.day = ? AND t.status = 'waiting' AND t.transfer_count > 0""", (day,)):
-        if joined is not None and (sid not in out or joined < out[sid]):
-            out[sid] = joined
-    return out
-
-
 def terminal_counters(c) -> set[str]:
     """Counters with a counter terminal (a staff member's socket) connected to this server process."""
     out = set()
@@ -112,9 +98,9 @@ def dashboard_state(c) -> dict:
     now, day = store.now_ms(), store.today()
     seq = store.last_seq()
     services = read.services()
-    joined = oldest_waiting(store, day)
-    manual = {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT service_id, manual, cap_override FROM service_state")}
-    overrides = {r[0]: r[1] for r in store.conn.execute("SELECT id, services_override FROM counters")}
+    joined = queue_reads.oldest_waiting(store, day)
+    manual = queue_reads.service_overrides(store)
+    overrides = {r["id"]: r["services_override"] for r in queue_reads.counter_rows(store)}
     counters = [read.counter_state(k) for k in store.counters()]
     connected = terminal_counters(c)
     serving_by_service: dict[str, list[int]] = {}
@@ -190,7 +176,7 @@ def current_alerts(c) -> list[dict]:
     """The alerts without building the whole dashboard (the background check)."""
     store = c.store
     now, day = store.now_ms(), store.today()
-    joined = oldest_waiting(store, day)
+    joined = queue_reads.oldest_waiting(store, day)
     waiting = store.waiting_counts(day)
     services = []
     for d in c.config.departments:

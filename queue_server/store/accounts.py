@@ -1,0 +1,144 @@
+"""Staff accounts, sign-in tokens and device tokens: the rows of queue_server/accounts.py.
+
+Only digests of tokens and hashes of passwords reach this module; each write is one short transaction that
+also logs the admin's audit event (store/events.Audit) when one is given.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from queue_server.store.event_log import Audit, log_audit
+
+
+class AccountError(Exception):
+    """A change the accounts cannot take (an unknown user, a duplicate username, a bad value)."""
+
+
+def _staff(row) -> dict | None:
+    return dict(row) if row is not None else None
+
+
+# ---------------------------------------------------------------- staff
+def seed_staff(store, accounts: list[dict], password_hash: Callable[[str], str], now: int) -> list[str]:
+    """Accounts listed in config.yaml: create the missing ones (`password_hash(username)` gives their hash),
+    refresh counters, role and name of those still owned by the file. Returns the usernames created."""
+    made = []
+    with store.writer.transaction() as c:
+        for s in accounts:
+            row = c.execute("SELECT id FROM staff WHERE username = ?", (s["username"],)).fetchone()
+            if row is None:
+                c.execute("""INSERT INTO staff (username, full_name, role, password_hash, counters, from_config,
+                             created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, 1, ?, ?)""",
+                          (s["username"], s["full_name"], s["role"], password_hash(s["username"]),
+                           json.dumps(s["counters"]), now, now))
+                made.append(s["username"])
+            else:
+                c.execute("UPDATE staff SET counters = ?, role = ?, full_name = ? WHERE id = ? AND from_config = 1",
+                          (json.dumps(s["counters"]), s["role"], s["full_name"], row["id"]))
+    return made
+
+
+def add_staff(store, *, username: str, full_name: str, role: str, password_hash: str, counters: list[str],
+              audit: Audit | None = None) -> int:
+    now = store.now_ms()
+    with store.writer.transaction() as c:
+        if c.execute("SELECT 1 FROM staff WHERE username = ?", (username,)).fetchone():
+            raise AccountError(f"user {username!r} exists already")
+        cur = c.execute("""INSERT INTO staff (username, full_name, role, password_hash, counters, created_ms, updated_ms)
+                           VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                        (username, full_name, role, password_hash, json.dumps(counters), now, now))
+        log_audit(store, c, audit, id=cur.lastrowid)
+        return cur.lastrowid
+
+
+def set_password(store, username: str, password_hash: str, audit: Audit | None = None) -> None:
+    """A new password (the database's from now on) ends every session of that user."""
+    with store.writer.transaction() as c:
+        cur = c.execute("UPDATE staff SET password_hash = ?, updated_ms = ?, from_config = 0 WHERE username = ?",
+                        (password_hash, store.now_ms(), username))
+        if cur.rowcount == 0:
+            raise AccountError(f"no user {username!r}")
+        c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = (SELECT id FROM staff WHERE username = ?)",
+                  (username,))
+        log_audit(store, c, audit)
+
+
+def update_staff(store, username: str, changes: dict, *, end_sessions: bool, audit: Audit | None = None) -> int:
+    """Change some of full_name, role, counters (a list), active (a bool); the database version wins over
+    config.yaml from now on. `end_sessions` revokes the user's sign-in tokens. Returns the staff id."""
+    sets = {k: json.dumps(v) if k == "counters" else int(v) if k == "active" else v for k, v in changes.items()}
+    unknown = set(sets) - {"full_name", "role", "counters", "active"}
+    if unknown:
+        raise AccountError(f"cannot change {', '.join(sorted(unknown))}")
+    with store.writer.transaction() as c:
+        row = c.execute("SELECT id FROM staff WHERE username = ?", (username,)).fetchone()
+        if row is None:
+            raise AccountError(f"no user {username!r}")
+        c.execute(f"UPDATE staff SET {''.join(f'{k} = ?, ' for k in sets)}updated_ms = ?, from_config = 0 WHERE id = ?",
+                  (*sets.values(), store.now_ms(), row["id"]))
+        if end_sessions:
+            c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = ?", (row["id"],))
+        log_audit(store, c, audit)
+        return row["id"]
+
+
+def staff_by_username(store, username: str, *, active_only: bool = True) -> dict | None:
+    q = "SELECT * FROM staff WHERE username = ?" + (" AND active = 1" if active_only else "")
+    return _staff(store.conn.execute(q, (username,)).fetchone())
+
+
+def staff_by_id(store, staff_id: int) -> dict | None:
+    return _staff(store.conn.execute("SELECT * FROM staff WHERE id = ?", (staff_id,)).fetchone())
+
+
+def all_staff(store) -> list[dict]:
+    return [dict(r) for r in store.conn.execute("SELECT * FROM staff ORDER BY username")]
+
+
+# ---------------------------------------------------------------- sign-in tokens
+def add_auth_token(store, digest: str, staff_id: int, expires_ms: int) -> None:
+    with store.writer.transaction() as c:
+        c.execute("INSERT INTO auth_tokens (token_hash, staff_id, created_ms, expires_ms) VALUES (?, ?, ?, ?)",
+                  (digest, staff_id, store.now_ms(), expires_ms))
+
+
+def revoke_auth_token(store, digest: str) -> None:
+    with store.writer.transaction() as c:
+        c.execute("UPDATE auth_tokens SET revoked = 1 WHERE token_hash = ?", (digest,))
+
+
+def staff_of_token(store, digest: str, now_ms: int) -> dict | None:
+    """The active staff member a live (not revoked, not expired) sign-in token belongs to."""
+    return _staff(store.conn.execute("""SELECT s.* FROM auth_tokens t JOIN staff s ON s.id = t.staff_id
+                                        WHERE t.token_hash = ? AND t.revoked = 0 AND t.expires_ms > ? AND s.active = 1""",
+                                     (digest, now_ms)).fetchone())
+
+
+# ---------------------------------------------------------------- device tokens
+def add_device_token(store, digest: str, kind: str, device_id: str, note: str = "",
+                     audit: Audit | None = None) -> None:
+    with store.writer.transaction() as c:
+        c.execute("INSERT INTO device_tokens (token_hash, device_kind, device_id, created_ms, note) VALUES (?, ?, ?, ?, ?)",
+                  (digest, kind, device_id, store.now_ms(), note))
+        log_audit(store, c, audit, token_id=digest[:12])
+
+
+def live_device_token(store, digest: str) -> dict | None:
+    return _staff(store.conn.execute("SELECT * FROM device_tokens WHERE token_hash = ? AND revoked = 0",
+                                     (digest,)).fetchone())
+
+
+def device_tokens(store) -> list[dict]:
+    return [dict(r) for r in store.conn.execute("SELECT * FROM device_tokens ORDER BY created_ms, token_hash")]
+
+
+def revoke_device_token(store, digest: str, audit: Audit | None = None) -> dict:
+    """Returns the token's row (as it was)."""
+    with store.writer.transaction() as c:
+        row = c.execute("SELECT * FROM device_tokens WHERE token_hash = ?", (digest,)).fetchone()
+        if row is None:
+            raise AccountError(f"no device token {digest[:12]}")
+        c.execute("UPDATE device_tokens SET revoked = 1 WHERE token_hash = ?", (digest,))
+        log_audit(store, c, audit)
+    return dict(row)
