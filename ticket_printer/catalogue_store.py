@@ -1,20 +1,19 @@
 """The procedure catalogue in the database: an import replaces it in one transaction; searches use an index
 kept in memory and rebuilt when the catalogue changed (also by the CLI, in another process).
 
-All SQLite access goes through the Store's connection (reads) and its writer (the one write transaction).
+The rows are the store's (queue_server/store/procedures.py); this module parses files and searches.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
 
+from queue_server.store import procedures as procedure_rows
+
 from ticket_printer.catalogue import CatalogueError, CatalogueIndex, Procedure, RowProblem, decode, format_of, parse
 
 log = logging.getLogger(__name__)
-
-COLUMNS = ("code", "name", "name_en", "field", "department_id", "service_id", "processing_time", "fee", "agency", "level")
 
 
 def service_map(config) -> dict[str, str]:
@@ -46,27 +45,13 @@ class ProcedureStore:
     def replace(self, procedures: list[Procedure], *, source: str, actor: str, only_if_empty: bool = False) -> dict | None:
         """Replace the whole catalogue in one transaction and log `catalogue.imported`. With `only_if_empty`,
         do nothing (None) when a catalogue is already there (checked inside the transaction)."""
-        store = self.store
-        with store.writer.transaction() as c:
-            before = c.execute("SELECT COUNT(*) FROM procedures").fetchone()[0]
-            if only_if_empty and before:
-                return None
-            now = store.now_ms()
-            c.execute("DELETE FROM procedures")
-            c.executemany(f"INSERT INTO procedures (position, imported_ms, {', '.join(COLUMNS)}) "
-                          f"VALUES (?, ?, {', '.join('?' * len(COLUMNS))})",
-                          [(i, now, p.code, p.name, p.name_en, p.field, p.department, p.service, p.processing_time,
-                            p.fee, p.agency, p.level) for i, p in enumerate(procedures)])
-            per_service: dict[str, int] = {}
-            for p in procedures:
-                per_service[p.service] = per_service.get(p.service, 0) + 1
-            data = {"count": len(procedures), "replaced": before, "source": source, "services": len(per_service)}
-            seq = store._log(c, "catalogue.imported", now=now, day=store.today(), ticket=None, counter_id=None,
-                             staff_id=None, actor=actor, data=data, result=None)
-            c.execute("INSERT INTO meta (key, value) VALUES ('catalogue', ?) "
-                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                      (json.dumps({"seq": seq, "count": len(procedures), "ts_ms": now}),))
-        return {**data, "seq": seq}
+        per_service: dict[str, int] = {}
+        for p in procedures:
+            per_service[p.service] = per_service.get(p.service, 0) + 1
+        return procedure_rows.replace_all(
+            self.store, [(p.code, p.name, p.name_en, p.field, p.department, p.service, p.processing_time, p.fee,
+                          p.agency, p.level) for p in procedures],
+            data={"source": source, "services": len(per_service)}, actor=actor, only_if_empty=only_if_empty)
 
     def import_file(self, path: str | Path, *, actor: str, only_if_empty: bool = False) -> dict | None:
         procedures = read_catalogue(path, self.store.config)
@@ -74,14 +59,13 @@ class ProcedureStore:
 
     # ------------------------------------------------------------ reading
     def count(self) -> int:
-        return self.store.conn.execute("SELECT COUNT(*) FROM procedures").fetchone()[0]
+        return procedure_rows.count(self.store)
 
     def version(self) -> str:
-        row = self.store.conn.execute("SELECT value FROM meta WHERE key = 'catalogue'").fetchone()
-        return row[0] if row else ""
+        return procedure_rows.version(self.store)
 
     def all(self) -> list[Procedure]:
-        rows = self.store.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM procedures ORDER BY position").fetchall()
+        rows = procedure_rows.all_rows(self.store)
         return [Procedure(code=r["code"], name=r["name"], name_en=r["name_en"], field=r["field"],
                           department=r["department_id"], service=r["service_id"], processing_time=r["processing_time"],
                           fee=r["fee"], agency=r["agency"], level=r["level"]) for r in rows]
