@@ -1,6 +1,6 @@
 """Storing ratings: one short write transaction per rating (the ratings row and its `rating.recorded` event),
-then a push to the counter's room and the supervisors. The rules are in ratings.py; this module only loads
-what they need and writes what they decide. Uses the store's connection and writer, nothing else.
+then a push to the counter's room and the supervisors. The rules are in queue_server/core/rating.py; this module only loads
+what they need and writes what they decide, through queue_server/store/ratings.py.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from queue_server.core.errors import DomainError
 from queue_server.push import RatingRecorded
 from queue_server.read_models import iso_local
+from queue_server.store import ratings as rating_rows
 
 from queue_server.core import rating as R
 
@@ -61,22 +62,10 @@ class RatingRecorder:
                 return k
         raise DomainError("keypad_unknown", keypad=keypad_id)
 
-    def _candidates(self, c, counter_id: str, pressed_ms: int) -> list[R.Candidate]:
-        called_by, finished_after = R.query_bounds(pressed_ms, self.thresholds().window_ms)
-        rows = c.execute("""SELECT t.id, t.status, t.called_ms, t.started_ms, t.finished_ms,
-                                   (SELECT COUNT(*) FROM ratings r WHERE r.ticket_id = t.id) AS presses,
-                                   EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = t.id AND r.status = 'attributed') AS rated
-                            FROM tickets t WHERE t.counter_id = ? AND t.called_ms <= ?
-                              AND t.status IN ('called', 'serving', 'done')
-                              AND (t.finished_ms IS NULL OR t.finished_ms >= ?)""",
-                         (counter_id, called_by, finished_after)).fetchall()
-        return [R.Candidate(r["id"], r["status"], r["called_ms"], r["started_ms"], r["finished_ms"], bool(r["rated"]),
-                            r["presses"]) for r in rows]
-
     # ------------------------------------------------------------ recording
     def record(self, rin: RatingIn) -> tuple[dict, bool]:
         """Store one rating. Returns (its view, created); a known id returns the stored rating unchanged."""
-        store, cfg = self.store, self.config
+        cfg = self.config
         try:
             counter = cfg.counter(rin.counter)
         except KeyError:
@@ -87,13 +76,8 @@ class RatingRecorder:
             raise DomainError("bad_request", detail="age_ms is longer than the rating window")
         level = self.level_of(rin.button, rin.level)
         t = self.thresholds()
-        with store.writer.transaction() as c:
-            row = c.execute("SELECT * FROM ratings WHERE id = ?", (rin.id,)).fetchone()
-            if row is not None:
-                return self.view(dict(row)), False
-            now = store.now_ms()
-            pressed = now - rin.age_ms
-            cands = self._candidates(c, counter.id, pressed)
+
+        def decide(pressed: int, cands: list[R.Candidate]) -> R.Decision:
             if rin.ticket is not None:
                 decision = R.attribute_to(rin.ticket, pressed, cands, t)
                 if decision is None:
@@ -102,29 +86,16 @@ class RatingRecorder:
                 decision = R.attribute(pressed, cands, t)
             if rin.anonymous and decision.status == R.UNATTRIBUTED:
                 raise DomainError("nothing_to_rate", counter=counter.number)
-            ticket = store._ticket(c, decision.ticket_id) if decision.ticket_id is not None else None
-            if ticket is not None and decision.presses >= cfg.rating.flags.max_presses_recorded:
-                raise DomainError("too_many_presses", code=ticket.code)
-            service = ticket.service_id if ticket else None
-            dept = cfg.services()[service][0].id if service in cfg.services() else None
-            flags = list(decision.flags) + list(R.delivery_flags(rin.age_ms))
-            values = {"id": rin.id, "day": store.day_of_ms(pressed), "ticket_id": ticket.id if ticket else None,
-                      "counter_id": counter.id, "staff_id": ticket.staff_id if ticket else None, "service_id": service,
-                      "department_id": dept, "level": level, "button": rin.button, "source": rin.source,
-                      "pressed_ms": pressed, "received_ms": now, "status": decision.status,
-                      "flags": json.dumps(flags), "reason": None, "actor": rin.actor}
-            c.execute(f"INSERT INTO ratings ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                      tuple(values.values()))
-            seq = store._log(c, "rating.recorded", now=now, day=store.today(), ticket=ticket, counter_id=counter.id,
-                             staff_id=None, actor=rin.actor,
-                             data={"rating": rin.id, "level": level, "status": decision.status, "flags": flags,
-                                   "source": rin.source, "officer": values["staff_id"], "pressed_ms": pressed,
-                                   "service": service},
-                             result=None)
-        view = self.view(values)
-        if self.push is not None:
+            return decision
+
+        press = rating_rows.Press(rin.id, counter.id, level, rin.button, rin.source, rin.age_ms, rin.actor,
+                                  R.delivery_flags(rin.age_ms))
+        row, created, seq = rating_rows.record(self.store, press, window_ms=t.window_ms, decide=decide,
+                                               max_presses=cfg.rating.flags.max_presses_recorded)
+        view = self.view(row)
+        if created and self.push is not None:
             self.push.send_rating(RatingRecorded(seq, view), counter.id)
-        return view, True
+        return view, created
 
     def set_reason(self, rating_id: str, reason: str, *, anonymous: bool, actor: str | None) -> dict:
         """The reason a citizen gives for a low rating, once, shortly after the rating."""
@@ -132,14 +103,8 @@ class RatingRecorder:
         if reason not in cfg.rating.low_reasons:
             raise DomainError("rating_reason_refused", reason="not one of rating.low_reasons")
         positive = {lv.value for lv in cfg.rating.levels if lv.positive}
-        store = self.store
-        with store.writer.transaction() as c:
-            row = c.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
-            if row is None:
-                raise DomainError("rating_unknown", rating=rating_id)
-            if row["reason"] == reason:
-                return self.view(dict(row))
-            now = store.now_ms()
+
+        def check(row: dict, now: int) -> None:
             if row["reason"] is not None:
                 raise DomainError("rating_reason_refused", reason="a reason is already recorded")
             if row["level"] in positive:
@@ -148,12 +113,8 @@ class RatingRecorder:
                 raise DomainError("forbidden", reason="the rating page may give reasons only for its own ratings")
             if now - row["received_ms"] > cfg.rating.window_seconds * 1000:
                 raise DomainError("rating_reason_refused", reason="too late")
-            c.execute("UPDATE ratings SET reason = ? WHERE id = ?", (reason, rating_id))
-            ticket = store._ticket(c, row["ticket_id"]) if row["ticket_id"] is not None else None
-            store._log(c, "rating.reason", now=now, day=store.today(), ticket=ticket, counter_id=row["counter_id"],
-                       staff_id=None, actor=actor, data={"rating": rating_id, "reason": reason}, result=None)
-            row = c.execute("SELECT * FROM ratings WHERE id = ?", (rating_id,)).fetchone()
-        return self.view(dict(row))
+
+        return self.view(rating_rows.set_reason(self.store, rating_id, reason, actor=actor, check=check))
 
     # ------------------------------------------------------------ reads
     def view(self, r: dict) -> dict:
@@ -162,8 +123,7 @@ class RatingRecorder:
         lv = levels.get(r["level"])
         code = None
         if r["ticket_id"] is not None:
-            got = self.store.conn.execute("SELECT code FROM tickets WHERE id = ?", (r["ticket_id"],)).fetchone()
-            code = got["code"] if got else None
+            code = rating_rows.ticket_code(self.store, r["ticket_id"])
         try:
             c = cfg.counter(r["counter_id"])
             counter = {"id": c.id, "number": c.number, "name": c.name or f"Quầy {c.number}"}
@@ -179,20 +139,17 @@ class RatingRecorder:
 
     def of_ticket(self, ticket_id: int) -> dict:
         self.store.ticket(ticket_id)  # ticket_unknown
-        rows = [dict(r) for r in self.store.conn.execute(
-            "SELECT * FROM ratings WHERE ticket_id = ? ORDER BY pressed_ms, received_ms", (ticket_id,))]
+        rows = rating_rows.of_ticket(self.store, ticket_id)
         counted = next((r for r in rows if r["status"] == R.ATTRIBUTED), None)
         return {"ticket": ticket_id, "rating": self.view(counted) if counted else None,
                 "repeats": sum(r["status"] == R.REPEAT for r in rows), "presses": len(rows)}
 
     def day(self, day: str) -> dict:
         cfg = self.config
-        rows = [dict(r) for r in self.store.conn.execute("SELECT * FROM ratings WHERE day = ? ORDER BY pressed_ms, id",
-                                                         (day,))]
+        rows = rating_rows.of_day(self.store, day)
         for r in rows:
             r["flags"] = json.loads(r["flags"])
-        finished = {cid: n for cid, n in self.store.conn.execute(
-            "SELECT counter_id, COUNT(*) FROM tickets WHERE day = ? AND status = 'done' GROUP BY counter_id", (day,))}
+        finished = rating_rows.finished_by_counter(self.store, day)
         fr = cfg.rating.flags
         summary = R.summarize(rows, positive_levels={lv.value for lv in cfg.rating.levels if lv.positive},
                               finished=finished, keypads=[(k.id, k.counter) for k in cfg.devices.keypads],
@@ -210,12 +167,7 @@ class RatingRecorder:
             raise DomainError("counter_unknown", counter=counter_id) from None
         now = self.store.now_ms()
         window = cfg.rating.window_seconds * 1000
-        row = self.store.conn.execute(
-            """SELECT id, code, finished_ms, EXISTS (SELECT 1 FROM ratings r WHERE r.ticket_id = t.id
-                                                     AND r.status = 'attributed') AS rated
-               FROM tickets t WHERE counter_id = ? AND status = 'done' AND finished_ms >= ?
-                 AND (? IS NULL OR token = ?)
-               ORDER BY finished_ms DESC, id DESC LIMIT 1""", (c.id, now - window, ticket_token, ticket_token)).fetchone()
+        row = rating_rows.last_finished(self.store, c.id, now - window, ticket_token)
         target = None
         if row is not None:
             target = {"ticket": row["id"], "code": row["code"], "finished_ms": row["finished_ms"],
