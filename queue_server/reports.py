@@ -1,24 +1,23 @@
 """Reports: tickets, waiting and serving times, satisfaction, busiest hours, for any range of local days.
 
-The maths is pure (queue_server/report_math.py). This module reads and writes around it, on the store's
-connection: `ensure_days` derives each local day from the event log once it is finished (its legs in
-`report_legs`, its per-group sums with every waiting and serving time in `report_groups`, its satisfaction
-presses in `report_ratings`); a day still open (today) is derived again at each report, and a finished day
-again when presses for it arrive late. `build_report` then adds up the days of a range with SQL and computes
-the medians and percentiles from the days' times, so a year reads a few thousand rows, not every ticket.
+The maths is pure (queue_server/core/report_math.py, report_days.py); the tables are the store's
+(queue_server/store/reports.py). `ensure_days` derives each local day from the event log once it is finished
+(its legs in `report_legs`, its per-group sums with every waiting and serving time in `report_groups`, its
+satisfaction presses in `report_ratings`); a day still open (today) is derived again at each report, and a
+finished day again when presses for it arrive late. `build_report` then adds up the days of a range with SQL and
+computes the medians and percentiles from the days' times, so a year reads a few thousand rows, not every ticket.
 Every definition is written in docs/reports.md; change one and raise DEFINITIONS_VERSION so days are
 derived again.
 """
 from __future__ import annotations
 
-from array import array
-from bisect import bisect_right
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from queue_server.core.report_math import (COUNT_FIELDS, LEG_COLUMNS, Group, Leg, ReportError, _data, check_range, derive_legs,
-                          group_legs, group_ratings, pack, percentile, period, share, summary, summary_of_sorted)
+from queue_server.core.report_math import (COUNT_FIELDS, Group, Leg, ReportError, check_range, derive_legs, percentile,
+                                           period, share, summary, summary_of_sorted)
+from queue_server.store import reports as report_rows
 
 __all__ = ["build_report", "ensure_days", "ensure_legs", "warm", "derive_day", "ReportError", "period", "percentile",
            "derive_legs", "summary", "share", "check_range", "GROUPINGS", "COLUMNS", "GROUP_HEADERS", "NOT_CALLED",
@@ -69,70 +68,13 @@ def legs_version(tz_name: str) -> str:
     return f"{DEFINITIONS_VERSION}|{tz_name}"
 
 
-def derive_day(conn, day: str, tz: ZoneInfo) -> list[Leg]:
-    """Every leg of the tickets of one local day, from the event log (a read on `conn`)."""
-    tickets = {r[0]: {"id": r[0], "day": r[1], "service_id": r[2], "priority": r[3], "staff_id": r[4], "issued_ms": r[5]}
-               for r in conn.execute("SELECT id, day, service_id, priority, staff_id, issued_ms FROM tickets WHERE day = ?",
-                                     (day,))}
-    officer_at = counter_officers(conn, day)
-    legs: list[Leg] = []
-    rows = conn.execute("""SELECT e.ticket_id, e.type, e.ts_ms, e.counter_id, e.service_id, e.staff_id, e.data
-                           FROM tickets t JOIN events e ON e.ticket_id = t.id
-                           WHERE t.day = ? ORDER BY e.ticket_id, e.id""", (day,))
-    current, evs = None, []
-    for tid, etype, ts, counter_id, service_id, staff_id, data in rows:
-        if tid != current:
-            if current is not None:
-                legs.extend(derive_legs(tickets[current], evs, tz, officer_at))
-            current, evs = tid, []
-        evs.append({"type": etype, "ts_ms": ts, "counter_id": counter_id, "service_id": service_id,
-                    "staff_id": staff_id, "data": data if etype in ("ticket.transferred", "ticket.called") else None})
-    if current is not None:
-        legs.extend(derive_legs(tickets[current], evs, tz, officer_at))
-    for tid in set(tickets) - {leg.ticket_id for leg in legs}:  # no events at all (cannot happen; keep it counted)
-        legs.extend(derive_legs(tickets[tid], [], tz) or [_bare_leg(tickets[tid], tz)])
-    return legs
+def derive_day(store, day: str, tz: ZoneInfo) -> list[Leg]:
+    """Every leg of the tickets of one local day, from the event log."""
+    return report_rows.derive_day(store, day, tz)
 
 
-def counter_officers(conn, day: str) -> Callable[[str | None, int], int | None]:
-    """Who was signed in at each counter during a day, from its counter.state events (open sets the officer,
-    a break keeps them, closing clears them)."""
-    timeline: dict[str, tuple[list[int], list[int | None]]] = {}
-    current: dict[str, int | None] = {}
-    for cid, ts, staff_id, data in conn.execute(
-            "SELECT counter_id, ts_ms, staff_id, data FROM events WHERE day = ? AND type = 'counter.state' ORDER BY id",
-            (day,)):
-        to = _data(data).get("to")
-        if to == "open":
-            current[cid] = staff_id
-        elif to == "closed":
-            current[cid] = None
-        times, who = timeline.setdefault(cid, ([], []))
-        times.append(ts)
-        who.append(current.get(cid))
-
-    def at(counter_id: str | None, ms: int) -> int | None:
-        if counter_id not in timeline:
-            return None
-        times, who = timeline[counter_id]
-        i = bisect_right(times, ms)
-        return who[i - 1] if i else None
-    return at
-
-
-def _bare_leg(t: dict, tz: ZoneInfo) -> Leg:
-    local = datetime.fromtimestamp(t["issued_ms"] / 1000, tz)
-    return Leg(ticket_id=t["id"], leg=1, day=t["day"], service_id=t["service_id"], started_by="issued",
-               queued_ms=t["issued_ms"], priority=bool(t["priority"]), hour=local.hour, weekday=local.weekday())
-
-
-def ratings_available(conn) -> bool:
-    cols = {r[1] for r in conn.execute("PRAGMA table_info(ratings)")}
-    return RATING_COLUMNS <= cols
-
-
-RATING_COLUMNS = {"day", "ticket_id", "counter_id", "staff_id", "service_id", "department_id", "level", "status",
-                  "flags", "pressed_ms"}
+def ratings_available(store) -> bool:
+    return report_rows.ratings_available(store)
 
 
 def _targets(config) -> dict[str, int]:
@@ -142,81 +84,30 @@ def _targets(config) -> dict[str, int]:
 DEFAULT_TARGET_MS = 30 * 60_000  # a service no longer in config.yaml: the default target_wait_minutes
 
 
-def _derive_one(store, c, day: str, today: str, version: str, has_ratings: bool) -> None:
-    """One day, inside the caller's write transaction: legs, group sums, presses, and the day's row."""
-    tz = store.config.tz
-    active = c.execute("SELECT COUNT(*) FROM tickets WHERE day = ? AND status IN ('waiting','called','serving','parked')",
-                       (day,)).fetchone()[0]
-    legs = derive_day(c, day, tz)
-    sums = group_legs(legs, _targets(store.config), DEFAULT_TARGET_MS, store.now_ms())
-    presses = []
-    if has_ratings:
-        presses = [dict(zip(("department_id", "service_id", "counter_id", "staff_id", "pressed_ms", "level", "status",
-                             "flags", "ticket_id"), r)) for r in c.execute(
-            """SELECT department_id, service_id, counter_id, staff_id, pressed_ms, level, status, flags, ticket_id
-               FROM ratings WHERE day = ?""", (day,))]
-    for table in ("report_legs", "report_groups", "report_ratings"):
-        c.execute(f"DELETE FROM {table} WHERE day = ?", (day,))
-    c.executemany(f"INSERT INTO report_legs ({', '.join(LEG_COLUMNS)}) VALUES ({', '.join('?' * len(LEG_COLUMNS))})",
-                  [leg.row() for leg in legs])
-    marks = ", ".join("?" * (len(COUNT_FIELDS) + 5))
-    # times stored sorted: a range's report joins sorted runs, which sorting merges quickly
-    rows = [(dim, day, key, *g.counts, pack(array("I", sorted(g.waits))), pack(array("I", sorted(g.serves))))
-            for (dim, key), g in sums["groups"].items()]
-    rows += [("arrival", day, f"{wd}:{hour}", n, n, *([0] * (len(COUNT_FIELDS) - 2)), None, None)
-             for (wd, hour), n in sums["arrivals"].items()]
-    c.executemany(f"INSERT INTO report_groups (dim, day, key, {', '.join(COUNT_FIELDS)}, waits, serves) VALUES ({marks})",
-                  rows)
-    c.executemany("""INSERT INTO report_ratings (dim, day, key, level, status, flagged, presses, tickets)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                  [(dim, day, key, level, status, flagged, n, t)
-                   for (dim, key, level, status, flagged), (n, t) in group_ratings(presses, tz).items()])
-    c.execute("""INSERT INTO report_days (day, final, legs, ratings, version, computed_ms) VALUES (?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (day) DO UPDATE SET final = excluded.final, legs = excluded.legs, ratings = excluded.ratings,
-                 version = excluded.version, computed_ms = excluded.computed_ms""",
-              (day, int(day < today and active == 0), len(legs), len(presses), version, store.now_ms()))
-
-
 def days_to_derive(store, day_from: str, day_to: str) -> list[str]:
     """Days of the range with tickets or presses that are not derived as final under this definition, or whose
     presses changed since (a rating can arrive days late). Newest first."""
-    conn = store.conn
-    version = legs_version(store.config.centre.timezone)
-    cached = {r[0]: r[1] for r in conn.execute(
-        "SELECT day, ratings FROM report_days WHERE day BETWEEN ? AND ? AND final = 1 AND version = ?",
-        (day_from, day_to, version))}
-    need = set()
-    d, last = date.fromisoformat(day_from), date.fromisoformat(day_to)
-    while d <= last:  # one indexed look-up per day not derived yet (a year: a few ms)
-        iso = d.isoformat()
-        if iso not in cached and conn.execute("SELECT 1 FROM tickets WHERE day = ? LIMIT 1", (iso,)).fetchone():
-            need.add(iso)
-        d += timedelta(days=1)
-    if ratings_available(conn):
-        for day, n in conn.execute("SELECT day, COUNT(*) FROM ratings WHERE day BETWEEN ? AND ? GROUP BY day",
-                                   (day_from, day_to)):
-            if cached.get(day) != n:
-                need.add(day)
-    return sorted(need, reverse=True)
+    return report_rows.days_to_derive(store, day_from, day_to, legs_version(store.config.centre.timezone))
 
 
 def ensure_days(store, day_from: str, day_to: str, *, max_days: int | None = None,
                 pause: Callable[[], None] | None = None) -> int:
     """Derive every day of the range that needs it (`days_to_derive`). Returns how many were derived.
 
-    `store` gives conn, writer, config and the clock. A day is final once it is before today and none of its
-    tickets is still active: its events can no longer change. Each day is one short write transaction;
-    `pause` runs between days (the server passes a cooperative sleep).
+    A day is final once it is before today and none of its tickets is still active: its events can no longer
+    change. Each day is one short write transaction of the store; `pause` runs between days (the server passes
+    a cooperative sleep).
     """
     days = days_to_derive(store, day_from, day_to)
     if max_days is not None:
         days = days[:max_days]
     version = legs_version(store.config.centre.timezone)
     today = store.today()
-    has_ratings = ratings_available(store.conn)
+    has_ratings = ratings_available(store)
+    targets = _targets(store.config)
     for day in days:
-        with store.writer.transaction() as c:
-            _derive_one(store, c, day, today, version, has_ratings)
+        report_rows.store_day(store, day, today=today, version=version, targets_ms=targets,
+                              default_target_ms=DEFAULT_TARGET_MS, has_ratings=has_ratings)
         if pause is not None:
             pause()
     return len(days)
@@ -229,7 +120,7 @@ def warm(store, *, max_days: int = 3, pause: Callable[[], None] | None = None) -
     """Derive a few finished days not derived yet (newest first): the server calls this in the background so a
     report over a long range finds its past days ready."""
     last = date.fromisoformat(store.today()) - timedelta(days=1)
-    first = store.conn.execute("SELECT MIN(day) FROM tickets").fetchone()[0]
+    first = report_rows.first_day(store)
     if first is None or first > last.isoformat():
         return 0
     return ensure_days(store, first, last.isoformat(), max_days=max_days, pause=pause)
@@ -265,7 +156,6 @@ def build_report(store, day_from: str, day_to: str, group_by: str = "service", *
     config = store.config
     if derive:
         ensure_days(store, day_from, day_to, pause=pause)
-    conn = store.conn
     svc_dept = {sid: d.id for sid, (d, _) in config.services().items()}
 
     # the whole centre is added up by service, then read across the services (no single list of every time)
@@ -285,17 +175,13 @@ def build_report(store, day_from: str, day_to: str, group_by: str = "service", *
     groups: dict = {}
     dim = _DIM_OF[inner]
     col = "day" if inner == "day" else "key"
-    sums = ", ".join(f"SUM({f})" for f in COUNT_FIELDS)
-    for k, *counts in conn.execute(f"""SELECT {col}, {sums} FROM report_groups WHERE dim = ? AND day BETWEEN ? AND ?
-                                       GROUP BY {col}""", (dim, day_from, day_to)):
+    for k, *counts in report_rows.group_sums(store, dim, col, day_from, day_to):
         g = group_of(k, k)
         acc = groups.get(g)
         if acc is None:
             acc = groups[g] = _Acc()
         acc.merge(counts, None, None)
-    for k, waits, serves in conn.execute(f"""SELECT {col}, waits, serves FROM report_groups WHERE dim = ?
-                                             AND day BETWEEN ? AND ? AND (waits IS NOT NULL OR serves IS NOT NULL)""",
-                                         (dim, day_from, day_to)):
+    for k, waits, serves in report_rows.group_times(store, dim, col, day_from, day_to):
         acc = groups[group_of(k, k)]
         if waits is not None:
             acc.waits.frombytes(waits)
@@ -310,9 +196,8 @@ def build_report(store, day_from: str, day_to: str, group_by: str = "service", *
     total.serve_lists = [acc.serves for acc in groups.values() if acc.serves]
 
     positive = {lv.value for lv in config.rating.levels if lv.positive}
-    for day, key, level, status, flagged, presses, tickets in conn.execute(
-            """SELECT day, key, level, status, flagged, presses, tickets FROM report_ratings
-               WHERE dim = ? AND day BETWEEN ? AND ?""", (_RATING_DIM_OF[inner], day_from, day_to)):
+    for day, key, level, status, flagged, presses, tickets in report_rows.rating_groups(
+            store, _RATING_DIM_OF[inner], day_from, day_to):
         if key == "" and inner != "day":
             g = NO_GROUP
         elif inner == "department":
@@ -348,11 +233,11 @@ def build_report(store, day_from: str, day_to: str, group_by: str = "service", *
         "generated_ms": store.now_ms(),
         "rating_levels": [{"value": lv.value, "label": lv.label, "label_en": lv.label_en, "positive": lv.positive}
                           for lv in config.rating.levels],
-        "ratings_available": ratings_available(conn),
+        "ratings_available": ratings_available(store),
         "columns": [{"key": k, "label": en if lang == "en" else vi, "kind": kind} for k, vi, en, kind in COLUMNS],
         "rows": rows, "total": {"key": "all", "label": GROUP_HEADERS["total"][1 if lang == "en" else 0],
                                 **_figures(total, config)},
-        "heatmap": _heatmap(conn, day_from, day_to),
+        "heatmap": _heatmap(report_rows.arrivals(store, day_from, day_to)),
     }
 
 
@@ -418,11 +303,10 @@ def _labels(config, group_by: str, staff_names, lang: str) -> Callable:
     return label
 
 
-def _heatmap(conn, day_from: str, day_to: str) -> dict:
-    """Tickets issued by weekday and hour of arrival, and the busiest cells."""
+def _heatmap(arrivals: dict[str, int]) -> dict:
+    """Tickets issued by weekday and hour of arrival ('weekday:hour' -> issued), and the busiest cells."""
     counts = [[0] * 24 for _ in range(7)]
-    for key, n in conn.execute("""SELECT key, SUM(issued) FROM report_groups WHERE dim = 'arrival' AND day BETWEEN ? AND ?
-                                  GROUP BY key""", (day_from, day_to)):
+    for key, n in arrivals.items():
         wd, hour = (int(x) for x in key.split(":"))
         counts[wd][hour] = n
     hours = [h for h in range(24) if any(counts[wd][h] for wd in range(7))]
