@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 from queue_server.core.errors import DomainError
+from queue_server.store import print_jobs as job_rows
 
 from ticket_printer.local_printing import job_file_name
 from ticket_printer.printers import PrinterSettings, PrinterState
@@ -78,10 +79,7 @@ class AgentLink:
         if printer is not None:
             self.refresh_printer(printer.id)
         now = self.store.now_ms()
-        for row in self.store.conn.execute(
-                "SELECT j.*, t.code FROM print_jobs j JOIN tickets t ON t.id = j.ticket_id WHERE j.kiosk = ? "
-                "AND j.via_agent = 1 AND j.state IN ('queued', 'printing') ORDER BY j.id", (kiosk_id,)).fetchall():
-            job = dict(row)
+        for job in job_rows.open_for_agent(self.store, kiosk_id):
             printer = self.printer(job["printer"])
             limit = (printer.agent_timeout_seconds if printer else 20) * 1000
             if now - job["created_ms"] <= limit:
