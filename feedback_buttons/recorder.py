@@ -105,14 +105,11 @@ class RatingRecorder:
         positive = {lv.value for lv in cfg.rating.levels if lv.positive}
 
         def check(row: dict, now: int) -> None:
-            if row["reason"] is not None:
-                raise DomainError("rating_reason_refused", reason="a reason is already recorded")
-            if row["level"] in positive:
-                raise DomainError("rating_reason_refused", reason="reasons are asked for low ratings only")
-            if anonymous and not row["source"].startswith("tablet:"):
-                raise DomainError("forbidden", reason="the rating page may give reasons only for its own ratings")
-            if now - row["received_ms"] > cfg.rating.window_seconds * 1000:
-                raise DomainError("rating_reason_refused", reason="too late")
+            refused = R.reason_refusal(level=row["level"], recorded_reason=row["reason"], source=row["source"],
+                                       received_ms=row["received_ms"], now_ms=now, positive_levels=positive,
+                                       window_ms=cfg.rating.window_seconds * 1000, anonymous=anonymous)
+            if refused is not None:
+                raise DomainError(refused[0], reason=refused[1])
 
         return self.view(rating_rows.set_reason(self.store, rating_id, reason, actor=actor, check=check))
 

@@ -225,3 +225,19 @@ def summarize(ratings: list[Mapping], *, positive_levels: set[int], finished: Ma
             "officers": [{"staff_id": k, **v.out()} for k, v in sorted(by["staff_id"].items())],
             "services": [{"service": k, **v.out()} for k, v in sorted(by["service_id"].items())],
             "keypads": keypad_rows, "flags": flags}
+
+
+def reason_refusal(*, level: int, recorded_reason: str | None, source: str, received_ms: int, now_ms: int,
+                   positive_levels: set[int], window_ms: int, anonymous: bool) -> tuple[str, str] | None:
+    """Why the reason given for a rating is refused, as (error code, reason); None when it may be recorded.
+    A reason is asked once, for a low rating, within the rating window; the public rating page (anonymous)
+    may give one only for a rating made on a rating page."""
+    if recorded_reason is not None:
+        return "rating_reason_refused", "a reason is already recorded"
+    if level in positive_levels:
+        return "rating_reason_refused", "reasons are asked for low ratings only"
+    if anonymous and not source.startswith("tablet:"):
+        return "forbidden", "the rating page may give reasons only for its own ratings"
+    if now_ms - received_ms > window_ms:
+        return "rating_reason_refused", "too late"
+    return None
