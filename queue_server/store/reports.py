@@ -104,9 +104,14 @@ def first_day(store) -> str | None:
 
 
 # ---------------------------------------------------------------- adding a range up
+def _check_col(col: str) -> None:
+    if col not in ("key", "day"):  # a column name goes into the SQL text: only these two
+        raise ValueError(f"group by key or day, not {col!r}")
+
+
 def group_sums(store, dim: str, col: str, day_from: str, day_to: str):
     """(key, *COUNT_FIELDS sums) per key (`col` 'key') or per day (`col` 'day') of one grouping."""
-    assert col in ("key", "day")
+    _check_col(col)
     sums = ", ".join(f"SUM({f})" for f in COUNT_FIELDS)
     return store.conn.execute(f"""SELECT {col}, {sums} FROM report_groups WHERE dim = ? AND day BETWEEN ? AND ?
                                   GROUP BY {col}""", (dim, day_from, day_to))
@@ -114,7 +119,7 @@ def group_sums(store, dim: str, col: str, day_from: str, day_to: str):
 
 def group_times(store, dim: str, col: str, day_from: str, day_to: str):
     """(key or day, packed waits, packed serves) of each day of one grouping that has times."""
-    assert col in ("key", "day")
+    _check_col(col)
     return store.conn.execute(f"""SELECT {col}, waits, serves FROM report_groups WHERE dim = ?
                                   AND day BETWEEN ? AND ? AND (waits IS NOT NULL OR serves IS NOT NULL)""",
                               (dim, day_from, day_to))
