@@ -249,11 +249,15 @@
       if (!Number.isNaN(server)) live.serverOffset = server - Date.now();
       live.configHash = h && h.config_hash;
     });
-    socket.on('snapshot', (m) => { if (m && typeof m.seq === 'number') live.lastSeq = m.seq; });
-    for (const [name, handler] of Object.entries(opts.on || {})) {
+    // A snapshot starts the count again (it may come from a new database); the page's handler still sees the
+    // highest seq before it in live.lastSeq. Any other event with a seq moves the count on.
+    const handlers = Object.assign({ snapshot: () => {} }, opts.on || {});
+    for (const [name, handler] of Object.entries(handlers)) {
       socket.on(name, (m, ...rest) => {
         if (m && name !== 'snapshot') live.seen(m.seq);
-        return handler(m, ...rest);
+        const out = handler(m, ...rest);
+        if (name === 'snapshot' && m && typeof m.seq === 'number') live.lastSeq = m.seq;
+        return out;
       });
     }
     live.resync = () => socket.emit('resync');
