@@ -87,6 +87,7 @@
 
   Q.words({
     username: 'Tên đăng nhập', password: 'Mật khẩu', signin: 'Đăng nhập', logout: 'Đăng xuất',
+    no_role: 'Tài khoản này không có quyền vào trang này.',
     conn_online: 'Đã kết nối', conn_offline: 'Mất kết nối', conn_connecting: 'Đang kết nối…',
     st_open: 'Đang mở', st_break: 'Tạm nghỉ', st_closed: 'Đóng', st_waiting: 'Đang chờ', st_called: 'Đã gọi',
     st_serving: 'Đang phục vụ', st_parked: 'Tạm giữ', st_done: 'Hoàn thành', st_no_show: 'Vắng',
@@ -96,6 +97,7 @@
     opens_at: 'mở lúc {time}', opens_on: 'mở lúc {time} {weekday} {date}',
   }, {
     username: 'Username', password: 'Password', signin: 'Sign in', logout: 'Sign out',
+    no_role: 'This account may not use this page.',
     conn_online: 'Connected', conn_offline: 'Connection lost', conn_connecting: 'Connecting…',
     st_open: 'Open', st_break: 'On break', st_closed: 'Closed', st_waiting: 'Waiting', st_called: 'Called',
     st_serving: 'Serving', st_parked: 'Parked', st_done: 'Done', st_no_show: 'No-show', st_cancelled: 'Cancelled',
@@ -200,6 +202,31 @@
     Q.saveSession(null);
     if (token) return Q.api('POST', '/logout', {}, { token }).catch(() => null);
     return Promise.resolve(null);
+  };
+
+  /** Wire the sign-in form (#signin-form with #username, #password, #signin-btn, #signin-error): signs in,
+   * refuses an account without one of `roles` (when given) and awaits onSignedIn({token, staff, counters}). */
+  Q.bindSignIn = function (onSignedIn, roles) {
+    Q.$('#signin-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const btn = Q.$('#signin-btn'), err = Q.$('#signin-error');
+      if (btn) btn.disabled = true;
+      err.textContent = '';
+      try {
+        const out = await Q.login(Q.$('#username').value.trim(), Q.$('#password').value);
+        if (roles && !roles.includes(out.staff.role)) {
+          Q.logout(out.token);
+          err.textContent = Q.t('no_role');
+          return;
+        }
+        Q.$('#password').value = '';
+        await onSignedIn(out);
+      } catch (e) {
+        err.textContent = e.message;
+      } finally {
+        if (btn) btn.disabled = false;
+      }
+    });
   };
 
   /** A device token handed over in the address (?token=...): taken out of the address bar and history. */
