@@ -6,7 +6,7 @@
   const Q = window.QMS;
   const PAGE = Q.page();
   const counter = PAGE.counter;
-  const { t } = Q;
+  const { el, t } = Q;
   Q.words({
       idle_title: "Cảm ơn quý khách", idle_text: "Sau khi được phục vụ, xin quý khách đánh giá mức độ hài lòng tại đây.",
       ticket: "Số", question: "Quý khách có hài lòng với việc phục vụ tại quầy?",
@@ -67,50 +67,19 @@
   function label(lv) { return Q.pick(lv, "label"); }
 
   function renderLevels() {
-    const box = $("levels");
-    box.textContent = "";
     const n = levels.length;
-    levels.forEach((lv, i) => {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "level tone-" + (n <= 1 ? 0 : Math.round((i * 4) / (n - 1)));
-      b.dataset.level = lv.value;
-      if (PAGE.scale === "stars") {
-        const face = document.createElement("span");
-        face.className = "face";
-        face.textContent = "★".repeat(lv.value);
-        b.appendChild(face);
-      }
-      const name = document.createElement("span");
-      name.textContent = label(lv);
-      b.appendChild(name);
-      if (keyOfLevel[lv.value] !== undefined) {
-        const key = document.createElement("span");
-        key.className = "key";
-        key.textContent = t("key") + " " + keyOfLevel[lv.value];
-        b.appendChild(key);
-      }
-      b.addEventListener("click", () => rate({ level: lv.value }));
-      box.appendChild(b);
-    });
+    $("levels").replaceChildren(...levels.map((lv, i) => el("button", {
+      type: "button", class: "level tone-" + (n <= 1 ? 0 : Math.round((i * 4) / (n - 1))), "data-level": lv.value,
+      onclick: () => rate({ level: lv.value }),
+    }, PAGE.scale === "stars" ? el("span", { class: "face", text: "★".repeat(lv.value) }) : null,
+    el("span", { text: label(lv) }),
+    keyOfLevel[lv.value] !== undefined ? el("span", { class: "key", text: t("key") + " " + keyOfLevel[lv.value] }) : null)));
   }
 
   function renderReasons() {
-    const box = $("reason-list");
-    box.textContent = "";
-    PAGE.low_reasons.forEach((r, i) => {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "reason";
-      b.dataset.reason = r;
-      const k = document.createElement("span");
-      k.className = "key";
-      k.textContent = t("key") + " " + (i + 1);
-      b.appendChild(k);
-      b.appendChild(document.createTextNode(r));
-      b.addEventListener("click", () => giveReason(r));
-      box.appendChild(b);
-    });
+    $("reason-list").replaceChildren(...PAGE.low_reasons.map((r, i) => el("button", {
+      type: "button", class: "reason", "data-reason": r, onclick: () => giveReason(r),
+    }, el("span", { class: "key", text: t("key") + " " + (i + 1) }), r)));
   }
 
   function show(next) {
