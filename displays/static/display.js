@@ -3,29 +3,28 @@
  * On connect the server sends `snapshot` (drawn, never announced) or, when we reconnect with `last_seq`, the
  * events we missed flagged `replayed` (applied, never announced). Live `ticket.called` events flash and are
  * announced once per seq. On disconnect the page keeps its last state under a "MẤT KẾT NỐI" banner and
- * socket.io-client reconnects with the highest seq applied (socket.auth.last_seq); after a reconnect the
+ * the shared connection (QMS.live) reconnects with the highest seq applied as last_seq; after a reconnect the
  * waiting counts and counter states are refreshed from GET /api/v1/displays/<id>.
  */
 (function () {
   'use strict';
 
-  const PAGE = JSON.parse(document.getElementById('qms-page').textContent);
+  const Q = window.QMS;
+  const PAGE = Q.page();
   const params = new URLSearchParams(location.search);
   const isCounter = PAGE.kind === 'counter';
   const FLASH_MS = 6000;
-  const WEEKDAYS = ['Chủ nhật', 'Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy'];
-  const STATE_WORDS = { open: 'Đang mở', break: 'Tạm nghỉ', closed: 'Đóng' };
-
-  const $ = (sel) => document.querySelector(sel);
-  function el(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === null || v === undefined || v === false) continue;
-      if (k === 'class') e.className = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
-    return e;
-  }
+  const { $, el, t } = Q;
+  // The boards speak Vietnamese, with fixed English subtitles in the page; ?lang=en only changes the server's words.
+  Q.words({
+    no_call_yet: 'Chưa có số nào được gọi hôm nay', counter_word: 'QUẦY', staff: 'Cán bộ: {name}', offline_for: '({s} giây)',
+    no_vi_voice: 'Trình duyệt không có giọng đọc tiếng Việt: dùng bộ âm thanh ghi sẵn.',
+  }, {
+    no_call_yet: 'No number called yet today', counter_word: 'COUNTER', staff: 'Officer: {name}', offline_for: '({s} s)',
+    no_vi_voice: 'The browser has no Vietnamese voice: using the recorded clips.',
+  });
+  const weekday = (i) => { const w = Q.WEEKDAYS[Q.lang][i]; return w[0].toUpperCase() + w.slice(1); };
+  const stateWord = (s) => (['open', 'break', 'closed'].includes(s) ? t('st_' + s) : '');
 
   // ------------------------------------------------------------------ voice
   let engine = params.get('voice') || PAGE.voice_engine || 'clips';
@@ -53,17 +52,11 @@
   // ------------------------------------------------------------------ state
   const D = {
     display: null, departments: [], services: {}, svcAsOf: {}, counters: {}, counterSeq: {}, calls: [],
-    centre: null, snapSeq: -1, lastSeq: null, conn: 'connecting', serverOffset: 0, configHash: null,
+    centre: null, snapSeq: -1, conn: 'connecting', serverOffset: 0, configHash: null,
     offlineSince: null, everConnected: false, flashSeq: null, catchups: 0,
     received: [],  // {seq, code, replayed, ms}: when each call reached this page (support and tests)
   };
   window.qmsDisplay = D;
-
-  function bumpSeq(seq) {
-    if (typeof seq !== 'number') return;
-    if (D.lastSeq === null || seq > D.lastSeq) D.lastSeq = seq;
-    if (socket) socket.auth.last_seq = D.lastSeq;  // socket.io-client sends this object again on reconnect
-  }
 
   function lastCallsLimit() { return (D.display && D.display.last_calls) || 8; }
 
@@ -83,10 +76,8 @@
   }
 
   function applySnapshot(seq, st) {
-    if (D.lastSeq !== null && seq < D.lastSeq) announcer.forget();  // a new database: old seqs mean nothing
+    if (live.lastSeq !== null && seq < live.lastSeq) announcer.forget();  // a new database: old seqs mean nothing
     D.snapSeq = seq;
-    D.lastSeq = null;
-    bumpSeq(seq);
     D.display = st.display;
     D.departments = st.departments || [];
     D.centre = st.centre;
@@ -124,7 +115,6 @@
 
   function onCalled(m) {
     if (m.seq <= D.snapSeq) return;
-    bumpSeq(m.seq);
     const call = m.call;
     D.received.push({ seq: m.seq, code: call.code, replayed: !!m.replayed, ms: Date.now() });
     if (D.received.length > 100) D.received.shift();
@@ -150,7 +140,6 @@
   const ENDS = ['finished', 'no_show', 'parked', 'transferred', 'cancelled', 'unserved'];
   function onUpdated(m) {
     if (m.seq <= D.snapSeq) return;
-    bumpSeq(m.seq);
     if (!ENDS.includes(m.change)) return;
     for (const c of Object.values(D.counters)) {
       if (c.current && c.current.id === m.ticket.id && (D.counterSeq[c.id] ?? -1) <= m.seq) {
@@ -163,7 +152,6 @@
 
   function onCounter(m) {
     if (m.seq <= D.snapSeq) return;
-    bumpSeq(m.seq);
     setCounter(m.counter, m.seq);
     render();
   }
@@ -192,49 +180,52 @@
   function updateSince() {
     if (D.offlineSince === null) return;
     const s = Math.round((Date.now() - D.offlineSince) / 1000);
-    $('#conn-since').textContent = s >= 5 ? '(' + s + ' giây)' : '';
+    $('#conn-since').textContent = s >= 5 ? t('offline_for', { s }) : '';
   }
 
   // ------------------------------------------------------------------ connection
-  const auth = { room: 'display:' + PAGE.display, lang: params.get('lang') === 'en' ? 'en' : 'vi' };
-  if (params.get('token')) auth.token = params.get('token');
-  const socket = io({ auth, reconnectionDelay: 500, reconnectionDelayMax: 5000, randomizationFactor: 0.3 });
-  D.socket = socket;
-
-  socket.on('connect', () => {
-    const again = D.everConnected;
-    D.everConnected = true;
-    setConn('online');
-    if (again && D.lastSeq !== null) setTimeout(refreshFeed, 300);
+  const live = Q.live({
+    room: 'display:' + PAGE.display, token: params.get('token') || null, lang: params.get('lang') === 'en' ? 'en' : 'vi',
+    catchUp: true, io: { randomizationFactor: 0.3 },
+    onState: (s) => {
+      if (s === 'online') {
+        const again = D.everConnected;
+        D.everConnected = true;
+        if (again && live.lastSeq !== null) setTimeout(refreshFeed, 300);
+      }
+      if (s !== 'connecting') setConn(s);
+    },
+    onRefused: (code, data) => {
+      setConn('offline');
+      if (data.message) $('#conn-since').textContent = data.message;
+      return true;
+    },
+    on: {
+      hello: (h) => {
+        D.serverOffset = live.serverOffset;
+        if (D.configHash && D.configHash !== h.config_hash) {
+          setTimeout(() => location.reload(), 1000);  // the centre's configuration changed: redraw from scratch
+        }
+        D.configHash = h.config_hash;
+      },
+      snapshot: (m) => applySnapshot(m.seq, m.state),
+      'ticket.called': onCalled,
+      'ticket.updated': onUpdated,
+      'counter.updated': onCounter,
+      'queue.updated': onQueue,
+      // an administrator changed this screen's notice (sent to every client: take only ours)
+      'notice.updated': (m) => {
+        if (!m || (m.display !== PAGE.display && m.display !== '*') || !D.display) return;
+        D.display = Object.assign({}, D.display, { notice: m.notice || '', notice_en: m.notice_en || '' });
+        renderNotice();
+      },
+      // the server reloaded config.yaml: draw again from a fresh page (a snapshot is never announced)
+      'config.reloaded': (m) => {
+        if (m && m.config_hash && m.config_hash !== D.configHash) setTimeout(() => location.reload(), 1000);
+      },
+    },
   });
-  socket.on('disconnect', () => setConn('offline'));
-  socket.on('connect_error', (err) => {
-    setConn('offline');
-    if (err && err.data && err.data.message) $('#conn-since').textContent = err.data.message;
-  });
-  socket.on('hello', (h) => {
-    const server = Date.parse(h.server_time);
-    if (!Number.isNaN(server)) D.serverOffset = server - Date.now();
-    if (D.configHash && D.configHash !== h.config_hash) {
-      setTimeout(() => location.reload(), 1000);  // the centre's configuration changed: redraw from scratch
-    }
-    D.configHash = h.config_hash;
-  });
-  socket.on('snapshot', (m) => applySnapshot(m.seq, m.state));
-  socket.on('ticket.called', onCalled);
-  socket.on('ticket.updated', onUpdated);
-  socket.on('counter.updated', onCounter);
-  socket.on('queue.updated', onQueue);
-  // an administrator changed this screen's notice (sent to every client: take only ours)
-  socket.on('notice.updated', (m) => {
-    if (!m || (m.display !== PAGE.display && m.display !== '*') || !D.display) return;
-    D.display = Object.assign({}, D.display, { notice: m.notice || '', notice_en: m.notice_en || '' });
-    renderNotice();
-  });
-  // the server reloaded config.yaml: draw again from a fresh page (a snapshot is never announced)
-  socket.on('config.reloaded', (m) => {
-    if (m && m.config_hash && m.config_hash !== D.configHash) setTimeout(() => location.reload(), 1000);
-  });
+  D.socket = live.socket;
 
   // ------------------------------------------------------------------ rendering
   function now() { return new Date(Date.now() + D.serverOffset); }
@@ -255,7 +246,7 @@
       $('#cs-time').textContent = hh + ':' + p.minute;
     } else {
       $('#clock-time').textContent = hh + ':' + p.minute + ':' + p.second;
-      $('#clock-date').textContent = WEEKDAYS[WD[p.weekday]] + ', ' + p.day + '/' + p.month + '/' + p.year;
+      $('#clock-date').textContent = weekday(WD[p.weekday]) + ', ' + p.day + '/' + p.month + '/' + p.year;
     }
     updateSince();
   }
@@ -284,7 +275,7 @@
     hl.dataset.seq = latest ? latest.seq : '';
     $('#hl-code').textContent = latest ? latest.code : '—';
     $('#hl-counter-number').textContent = latest && latest.counter ? (latest.counter.number ?? latest.counter.name) : '';
-    $('#hl-service').textContent = latest ? latest.service_name : 'Chưa có số nào được gọi hôm nay';
+    $('#hl-service').textContent = latest ? latest.service_name : t('no_call_yet');
     $('#hl-recall').hidden = !(latest && latest.recall);
     if (latest) flash(hl, latest.seq);
 
@@ -295,7 +286,7 @@
       const cur = c.current;
       const cell = el('div', { class: 'counter st-' + c.state + (cur ? ' busy' : ''), 'data-counter': c.id },
         el('div', { class: 'c-name', text: c.name }),
-        el('div', { class: 'c-code', text: cur ? cur.code : (c.state === 'open' ? '—' : STATE_WORDS[c.state] || '') }));
+        el('div', { class: 'c-code', text: cur ? cur.code : (c.state === 'open' ? '—' : stateWord(c.state)) }));
       if (latest && cur && latest.counter && latest.counter.id === c.id && latest.code === cur.code && D.flashSeq === latest.seq) {
         cell.classList.add('flash');
       }
@@ -360,13 +351,13 @@
   function renderCounterScreen() {
     const c = D.counters[PAGE.counter];
     const cs = $('#cs');
-    $('#cs-name').textContent = c ? c.name.toUpperCase() : 'QUẦY';
+    $('#cs-name').textContent = c ? c.name.toUpperCase() : t('counter_word');
     cs.dataset.state = c ? c.state : '';
     const cur = c && c.current;
     $('#cs-code').textContent = cur ? cur.code : '—';
     $('#cs-service').textContent = cur ? cur.service_name : '';
-    $('#cs-status').textContent = c && c.state !== 'open' ? (STATE_WORDS[c.state] || '').toUpperCase() : '';
-    $('#cs-staff').textContent = c && c.staff_name ? 'Cán bộ: ' + c.staff_name : '';
+    $('#cs-status').textContent = c && c.state !== 'open' ? stateWord(c.state).toUpperCase() : '';
+    $('#cs-staff').textContent = c && c.staff_name ? t('staff', { name: c.staff_name }) : '';
     const own = D.calls.find((x) => x.counter && x.counter.id === PAGE.counter);
     if (own && cur && own.code === cur.code) flash(cs, own.seq);
   }
@@ -376,6 +367,6 @@
   window.addEventListener('resize', () => render());
   announcer.probe();
   if (engine === 'browser') {
-    setTimeout(() => { if (!announcer.viVoice) note('Trình duyệt không có giọng đọc tiếng Việt: dùng bộ âm thanh ghi sẵn.'); }, 1500);
+    setTimeout(() => { if (!announcer.viVoice) note(t('no_vi_voice')); }, 1500);
   }
 })();

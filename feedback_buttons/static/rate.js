@@ -3,44 +3,39 @@
 // accepts keys, asks a reason for a low rating, thanks, and returns to idle after rating.tablet_idle_seconds.
 (function () {
   "use strict";
-  const PAGE = JSON.parse(document.getElementById("page-data").textContent);
+  const Q = window.QMS;
+  const PAGE = Q.page();
   const counter = PAGE.counter;
-  const T = {
-    vi: {
+  const { el, t } = Q;
+  Q.words({
       idle_title: "Cảm ơn quý khách", idle_text: "Sau khi được phục vụ, xin quý khách đánh giá mức độ hài lòng tại đây.",
       ticket: "Số", question: "Quý khách có hài lòng với việc phục vụ tại quầy?",
       keys_hint: "Chạm vào một ô, hoặc bấm phím số trên bàn phím đánh giá.",
       reason_title: "Xin quý khách cho biết lý do chưa hài lòng", skip: "Bỏ qua",
       thanks: "Cảm ơn quý khách đã đánh giá!", key: "Phím", counter: "Quầy số",
       failed: "Chưa gửi được đánh giá. Xin quý khách báo cán bộ tại quầy.", lang: "English",
-    },
-    en: {
+  }, {
       idle_title: "Thank you", idle_text: "After your service, please rate how satisfied you are here.",
       ticket: "Ticket", question: "Are you satisfied with the service at this counter?",
       keys_hint: "Touch a box, or press a number key on the rating keypad.",
       reason_title: "Please tell us why you are not satisfied", skip: "Skip",
       thanks: "Thank you for your rating!", key: "Key", counter: "Counter",
       failed: "The rating could not be sent. Please tell the officer at the counter.", lang: "Tiếng Việt",
-    },
-  };
-  let lang = new URLSearchParams(location.search).get("lang") || PAGE.lang || "vi";
-  if (!T[lang]) lang = "vi";
+  });
+  Q.setLang(new URLSearchParams(location.search).get("lang") || PAGE.lang || "vi");
 
   // A device token (?token=...) is kept by the page, then removed from the address bar.
   const TOKEN_KEY = "qms.rate.token." + counter.id;
-  const params = new URLSearchParams(location.search);
-  if (params.get("token")) {
-    localStorage.setItem(TOKEN_KEY, params.get("token"));
-    params.delete("token");
-    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
-  }
+  const fromUrl = Q.takeUrlToken();
+  if (fromUrl) localStorage.setItem(TOKEN_KEY, fromUrl);
   const token = localStorage.getItem(TOKEN_KEY);
+  const params = new URLSearchParams(location.search);
   // From the slip's status page on a phone: ?ticket=<the slip's secret token> rates that ticket only.
   const slip = params.get("ticket");
   const headers = { "Content-Type": "application/json" };
   if (token) headers.Authorization = "Bearer " + token;
 
-  const $ = (id) => document.getElementById(id);
+  const $ = Q.byId;
   const levels = PAGE.levels.slice();
   // Which keypad key gives which level: rating.buttons, or key N -> the level whose value is N.
   const keyOfLevel = {};
@@ -62,62 +57,29 @@
   let idleTimer = null;
 
   function text() {
-    const t = T[lang];
-    document.documentElement.lang = lang;
-    document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t[el.dataset.t] || ""; });
-    $("counter-name").textContent = t.counter + " " + counter.number;
-    $("lang").textContent = t.lang;
+    Q.applyI18n();
+    $("counter-name").textContent = t("counter") + " " + counter.number;
+    $("lang").textContent = t("lang");
     renderLevels();
     renderReasons();
   }
 
-  function label(lv) { return lang === "en" && lv.label_en ? lv.label_en : lv.label; }
+  function label(lv) { return Q.pick(lv, "label"); }
 
   function renderLevels() {
-    const box = $("levels");
-    box.textContent = "";
     const n = levels.length;
-    levels.forEach((lv, i) => {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "level tone-" + (n <= 1 ? 0 : Math.round((i * 4) / (n - 1)));
-      b.dataset.level = lv.value;
-      if (PAGE.scale === "stars") {
-        const face = document.createElement("span");
-        face.className = "face";
-        face.textContent = "★".repeat(lv.value);
-        b.appendChild(face);
-      }
-      const name = document.createElement("span");
-      name.textContent = label(lv);
-      b.appendChild(name);
-      if (keyOfLevel[lv.value] !== undefined) {
-        const key = document.createElement("span");
-        key.className = "key";
-        key.textContent = T[lang].key + " " + keyOfLevel[lv.value];
-        b.appendChild(key);
-      }
-      b.addEventListener("click", () => rate({ level: lv.value }));
-      box.appendChild(b);
-    });
+    $("levels").replaceChildren(...levels.map((lv, i) => el("button", {
+      type: "button", class: "level tone-" + (n <= 1 ? 0 : Math.round((i * 4) / (n - 1))), "data-level": lv.value,
+      onclick: () => rate({ level: lv.value }),
+    }, PAGE.scale === "stars" ? el("span", { class: "face", text: "★".repeat(lv.value) }) : null,
+    el("span", { text: label(lv) }),
+    keyOfLevel[lv.value] !== undefined ? el("span", { class: "key", text: t("key") + " " + keyOfLevel[lv.value] }) : null)));
   }
 
   function renderReasons() {
-    const box = $("reason-list");
-    box.textContent = "";
-    PAGE.low_reasons.forEach((r, i) => {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "reason";
-      b.dataset.reason = r;
-      const k = document.createElement("span");
-      k.className = "key";
-      k.textContent = T[lang].key + " " + (i + 1);
-      b.appendChild(k);
-      b.appendChild(document.createTextNode(r));
-      b.addEventListener("click", () => giveReason(r));
-      box.appendChild(b);
-    });
+    $("reason-list").replaceChildren(...PAGE.low_reasons.map((r, i) => el("button", {
+      type: "button", class: "reason", "data-reason": r, onclick: () => giveReason(r),
+    }, el("span", { class: "key", text: t("key") + " " + (i + 1) }), r)));
   }
 
   function show(next) {
@@ -181,7 +143,7 @@
       r = await post("/api/v1/ratings", body, 1);
     }
     if (!r || (r.status !== 200 && r.status !== 201)) {
-      let msg = T[lang].failed;
+      let msg = t("failed");
       if (r) { try { msg = (await r.json()).message || msg; } catch (e) { /* keep */ } }
       $("problem").textContent = msg;
       $("problem").hidden = false;
@@ -221,7 +183,7 @@
     }
   });
   $("skip").addEventListener("click", () => { lastRating = null; show("thanks"); restartIdle(Math.min(PAGE.idle_seconds, 3)); });
-  $("lang").addEventListener("click", () => { lang = lang === "vi" ? "en" : "vi"; text(); });
+  $("lang").addEventListener("click", () => { Q.setLang(Q.lang === "vi" ? "en" : "vi"); text(); });
 
   async function poll() {
     try {
@@ -229,8 +191,8 @@
       const r = await fetch("/api/v1/rate/" + encodeURIComponent(counter.id) + q, { headers: slip ? {} : headers });
       if (r.ok) {
         const s = await r.json();
-        const t = s.target;
-        if (mode === "idle" && t && !t.rated && t.expires_in_ms > 0 && !handled.has(t.ticket)) arm(t);
+        const target = s.target;
+        if (mode === "idle" && target && !target.rated && target.expires_in_ms > 0 && !handled.has(target.ticket)) arm(target);
       }
     } catch (e) { /* the server is away: try again on the next tick */ }
     setTimeout(poll, 1000);

@@ -46,7 +46,7 @@
     never_reported: 'never reported',
   });
 
-  const S = { state: null, offset: 0, editing: null, choice: new Set(), socket: null, timer: null, alerts: null };
+  const S = { state: null, offset: 0, editing: null, choice: new Set(), live: null, timer: null, alerts: null };
   const now = () => Date.now() + S.offset;
 
   function name(o, key) { return (Q.lang === 'en' && o[key + '_en']) || o[key]; }
@@ -64,28 +64,28 @@
   }
   function soon() { clearTimeout(S.timer); S.timer = setTimeout(refresh, 250); }
 
-  function connect(token) {
-    if (S.socket) S.socket.disconnect();
-    const socket = io({ auth: { room: 'supervisors', token, lang: Q.lang }, transports: ['websocket'] });
-    S.socket = socket;
+  function connect() {
+    if (S.live) S.live.close();
     const conn = $('#conn');
-    socket.on('connect', () => { conn.dataset.state = 'on'; conn.textContent = t('conn_on'); soon(); });
-    socket.on('disconnect', () => { conn.dataset.state = 'off'; conn.textContent = t('conn_off'); });
-    socket.on('connect_error', (err) => {
-      conn.dataset.state = 'off'; conn.textContent = t('conn_off');
-      if (err && err.data && err.data.error === 'unauthenticated') Q.signout();
-    });
-    socket.on('counter.updated', (m) => {
-      if (S.state) {
-        const i = S.state.counters.findIndex((c) => c.id === m.counter.id);
-        if (i >= 0) S.state.counters[i] = Object.assign({}, S.state.counters[i], m.counter);
-        renderCounters();
-      }
-      soon();
-    });
-    socket.on('alerts.updated', (m) => { S.alerts = m.alerts; renderAlerts(); soon(); });
+    const showConn = (on) => { conn.dataset.state = on ? 'on' : 'off'; conn.textContent = t(on ? 'conn_on' : 'conn_off'); };
+    const on = {
+      'counter.updated': (m) => {
+        if (S.state) {
+          const i = S.state.counters.findIndex((c) => c.id === m.counter.id);
+          if (i >= 0) S.state.counters[i] = Object.assign({}, S.state.counters[i], m.counter);
+          renderCounters();
+        }
+        soon();
+      },
+      'alerts.updated': (m) => { S.alerts = m.alerts; renderAlerts(); soon(); },
+    };
     for (const ev of ['snapshot', 'ticket.issued', 'ticket.called', 'ticket.updated', 'queue.updated', 'device.updated',
-      'config.reloaded', 'rating.recorded']) socket.on(ev, soon);
+      'config.reloaded', 'rating.recorded']) on[ev] = soon;
+    S.live = Q.live({
+      room: 'supervisors', token: Q.token, lang: () => Q.lang, io: { transports: ['websocket'] }, on,
+      onState: (s) => { if (s === 'online') { showConn(true); soon(); } else if (s === 'offline') showConn(false); },
+      onRefused: (code) => { showConn(false); if (code === 'unauthenticated') Q.signout(); return true; },
+    });
   }
 
   // ---------------------------------------------------------------- rendering
@@ -239,9 +239,9 @@
   }
 
   Q.onLang = () => { render(); };
-  Q.onSignout = () => { if (S.socket) S.socket.disconnect(); S.state = null; };
+  Q.onSignout = () => { if (S.live) S.live.close(); S.live = null; S.state = null; };
   Q.start(['supervisor', 'admin'], () => {
-    connect(Q.token());
+    connect();
     refresh();
   });
   setInterval(tick, 1000);

@@ -6,17 +6,16 @@
  */
 (function () {
   "use strict";
-  const PAGE = JSON.parse(document.getElementById("page").textContent);
+  const Q = window.QMS;
+  const PAGE = Q.page();
   const K = PAGE.kiosk;
-  const { el, fill, pick, reasonText } = window.QMS;
+  const { el, pick, t } = Q;
   const TOKEN_KEY = "qms.kiosk.token." + K.id;
-  const $ = (id) => document.getElementById(id);
+  const $ = Q.byId;
 
-  const STRINGS = {
-    vi: {
+  Q.words({
       choose_department: "Chọn cơ quan, đơn vị giải quyết", choose_service: "Chạm vào dịch vụ để lấy số thứ tự",
-      search_placeholder: "Tìm thủ tục theo tên hoặc mã (ví dụ: dang ky khai sinh, 1.001193)",
-      search_input: "Nhập tên hoặc mã thủ tục", back: "← Quay lại", clear: "Xóa", done: "Xong",
+      back: "← Quay lại", done: "Xong",
       waiting: "Đang chờ", people: "người", est: "Chờ khoảng {n} phút", services_open: "{open}/{total} dịch vụ đang nhận số",
       dept_closed: "Tạm ngừng nhận số", your_number: "Số thứ tự của bạn",
       ahead: "Số người đang chờ trước bạn: {n}", est_wait: "Thời gian chờ dự kiến: khoảng {n} phút",
@@ -28,15 +27,10 @@
       setup_title: "Cài đặt máy lấy số",
       setup_help: "Nhập mã thiết bị (token) của máy lấy số này: trong config.yaml (mục devices.kiosks) hoặc tạo bằng lệnh “qms device-token kiosk <mã máy>”.",
       setup_save: "Lưu", setup_bad: "Mã thiết bị không đúng cho máy lấy số này.",
-      no_results: "Không tìm thấy thủ tục phù hợp. Hãy thử từ khóa khác, hoặc quay lại và chọn cơ quan.",
-      results: "{n} thủ tục phù hợp", results_more: "{n} thủ tục phù hợp — {shown} thủ tục đầu tiên; gõ thêm để thu hẹp", type_more: "Gõ tên thủ tục (không cần dấu) hoặc mã thủ tục",
-      error_title: "Không lấy được số", network_error: "Không kết nối được máy chủ. Vui lòng thử lại.",
-      ok: "Đóng", processing: "Thời hạn: {t}", fee: "Phí, lệ phí: {f}", queue_in: "Lấy số: {s}",
-    },
-    en: {
+      error_title: "Không lấy được số", network_error: "Không kết nối được máy chủ. Vui lòng thử lại.", ok: "Đóng",
+  }, {
       choose_department: "Choose a department", choose_service: "Touch a service to take a number",
-      search_placeholder: "Search a procedure by name or code (e.g. birth registration, 1.001193)",
-      search_input: "Type a procedure name or code", back: "← Back", clear: "Clear", done: "Done",
+      back: "← Back", done: "Done",
       waiting: "Waiting", people: "people", est: "About {n} min wait", services_open: "{open}/{total} services issuing",
       dept_closed: "Not issuing now", your_number: "Your number",
       ahead: "People waiting ahead of you: {n}", est_wait: "Estimated wait: about {n} minutes",
@@ -48,19 +42,14 @@
       setup_title: "Set up this ticket machine",
       setup_help: "Enter this kiosk's device token: from config.yaml (devices.kiosks) or made with “qms device-token kiosk <id>”.",
       setup_save: "Save", setup_bad: "This device token does not belong to this kiosk.",
-      no_results: "No procedure found. Try other words, or go back and choose a department.",
-      results: "{n} matching procedures", results_more: "{n} matching procedures — the first {shown}; type more to narrow", type_more: "Type a procedure name (accents not needed) or its code",
-      error_title: "No ticket issued", network_error: "Cannot reach the server. Please try again.",
-      ok: "Close", processing: "Processing time: {t}", fee: "Fees: {f}", queue_in: "Queue: {s}",
-    },
-  };
+      error_title: "No ticket issued", network_error: "Cannot reach the server. Please try again.", ok: "Close",
+  });
 
   const state = {
-    lang: "vi", token: null, departments: [], services: {}, screen: "home", dept: null, ticket: null,
-    procedure: null, busy: false, socket: null, lastTouch: Date.now(), searchSeq: 0, results: [],
+    token: null, departments: [], services: {}, screen: "home", dept: null, ticket: null,
+    procedure: null, busy: false, live: null, lastTouch: Date.now(), searchSeq: 0, results: [],
     prints: new Map(), refreshTimer: null, refreshedAt: 0, catalogue: !!PAGE.catalogue, modalTimer: null, query: "",
   };
-  const t = (key, values) => fill(STRINGS[state.lang][key] || STRINGS.vi[key] || key, values || {});
 
   // ------------------------------------------------------------------ screens and language
   function show(screen) {
@@ -71,26 +60,25 @@
   }
 
   function applyTexts() {
-    document.documentElement.lang = state.lang;
-    for (const e of document.querySelectorAll("[data-t]")) e.textContent = t(e.dataset.t);
+    Q.applyI18n();
     $("search-input").placeholder = t("search_input");
-    $("centre-name").textContent = pick(PAGE.centre, "name", state.lang);
+    $("centre-name").textContent = pick(PAGE.centre, "name");
     $("kiosk-name").textContent = K.name || K.id;
-    $("lang-vi").setAttribute("aria-pressed", String(state.lang === "vi"));
-    $("lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
+    $("lang-vi").setAttribute("aria-pressed", String(Q.lang === "vi"));
+    $("lang-en").setAttribute("aria-pressed", String(Q.lang === "en"));
   }
 
   function setLang(lang) {
-    state.lang = lang;
+    Q.setLang(lang);
     applyTexts();
     render();
-    if (state.screen === "search" && state.query) search(state.query);
+    if (state.screen === "search" && state.query) finder.search(state.query);
   }
 
   function render() {
     if (state.screen === "home") renderDepartments();
     else if (state.screen === "services") renderServices();
-    else if (state.screen === "search") renderResults();
+    else if (state.screen === "search") finder.render();
     else if (state.screen === "ticket") renderTicket();
   }
 
@@ -112,7 +100,7 @@
         : t("dept_closed");
       box.appendChild(el("button", { type: "button", class: "tile" + (open.length ? "" : " off"), "data-department": d.id,
                                      onclick: () => openDepartment(d.id) },
-        [el("span", { class: "name", text: pick(d, "name", state.lang) }), el("span", { class: "meta", text: meta })]));
+        [el("span", { class: "name", text: pick(d, "name") }), el("span", { class: "meta", text: meta })]));
     }
   }
 
@@ -125,9 +113,9 @@
     const off = svc.state !== "open";
     const side = el("span", { class: "side" }, [
       el("span", { class: "n", text: String(svc.waiting || 0) }), t("waiting").toLowerCase()]);
-    const parts = [el("span", { class: "name", text: pick(svc, "name", state.lang) })];
+    const parts = [el("span", { class: "name", text: pick(svc, "name") })];
     for (const line of extra || []) if (line) parts.push(el("span", { class: "meta", text: line }));
-    if (off) parts.push(el("span", { class: "why", text: reasonText(svc, state.lang) }));
+    if (off) parts.push(el("span", { class: "why", text: Q.reasonText(svc, Q.lang) }));
     else if (svc.estimated_wait_minutes) parts.push(el("span", { class: "meta", text: t("est", { n: svc.estimated_wait_minutes }) }));
     parts.push(side);
     return el("button", { type: "button", class: "item" + (off ? " off" : ""), "data-service": svc.id,
@@ -140,87 +128,14 @@
     const box = $("services");
     box.replaceChildren();
     if (!d) return;
-    $("dept-title").textContent = pick(d, "name", state.lang);
+    $("dept-title").textContent = pick(d, "name");
     for (const id of d.services) {
       const svc = state.services[id];
       if (svc) box.appendChild(serviceButton(svc, [], () => issue(id, null)));
     }
   }
 
-  // ------------------------------------------------------------------ search (the catalogue)
-  const KEYS = ["1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm."];
-
-  function buildKeyboard() {
-    const kb = $("keyboard");
-    for (const row of KEYS) {
-      kb.appendChild(el("div", { class: "row" }, [...row].map((ch) =>
-        el("button", { type: "button", "data-key": ch, text: ch, onclick: () => typeKey(ch) }))));
-    }
-    kb.appendChild(el("div", { class: "row" }, [
-      el("button", { type: "button", class: "wide", "data-key": "space", text: "␣", onclick: () => typeKey(" ") }),
-      el("button", { type: "button", class: "wide", "data-key": "backspace", text: "⌫", onclick: () => typeKey("\b") }),
-    ]));
-  }
-
-  function typeKey(ch) {
-    const input = $("search-input");
-    input.value = ch === "\b" ? input.value.slice(0, -1) : input.value + ch;
-    onQuery();
-  }
-
-  let searchTimer = null;
-  function onQuery() {
-    touch();
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => search($("search-input").value), 120);
-  }
-
-  async function search(q) {
-    state.query = q;
-    const seq = ++state.searchSeq;
-    if (!q.trim()) {
-      state.results = [];
-      $("search-status").textContent = t("type_more");
-      renderResults();
-      return;
-    }
-    try {
-      const r = await fetch("/api/v1/procedures?limit=20&kiosk=" + encodeURIComponent(K.id) + "&q=" + encodeURIComponent(q),
-                            { headers: { "Accept-Language": state.lang } });
-      const body = await r.json();
-      if (seq !== state.searchSeq) return;  // a newer query is on its way
-      state.results = r.ok ? body.procedures : [];
-      $("search-status").textContent = r.ok ? (!body.count ? t("no_results") : body.matches > body.count
-        ? t("results_more", { n: body.matches, shown: body.count }) : t("results", { n: body.count })) : (body.message || "");
-      for (const p of state.results) {
-        if (!state.services[p.service]) {
-          state.services[p.service] = { id: p.service, name: p.service_name, name_en: p.service_name_en, state: p.state,
-                                        reason: p.reason, opens_at: p.opens_at, waiting: p.waiting,
-                                        estimated_wait_minutes: p.estimated_wait_minutes };
-        }
-      }
-      renderResults();
-    } catch (e) {
-      if (seq === state.searchSeq) $("search-status").textContent = t("network_error");
-    }
-  }
-
-  function renderResults() {
-    const box = $("search-results");
-    box.replaceChildren();
-    for (const p of state.results) {
-      const live = state.services[p.service] || p;
-      const svc = Object.assign({}, live, { id: p.service, name: p.name, name_en: p.name_en });
-      const dept = pick(p, "department_name", state.lang);
-      const extra = [p.code + (p.field ? " · " + p.field : ""),
-                     t("queue_in", { s: pick({ name: p.service_name, name_en: p.service_name_en }, "name", state.lang) + " — " + dept }),
-                     p.processing_time ? t("processing", { t: p.processing_time }) + (p.fee ? " · " + t("fee", { f: p.fee }) : "") : ""];
-      const b = serviceButton(svc, extra, () => issue(p.service, p));
-      b.dataset.procedure = p.code;
-      b.dataset.service = p.service;
-      box.appendChild(b);
-    }
-  }
+  const finder = Q.kioskSearch({ kiosk: K, state, serviceButton, issue: (id, p) => issue(id, p), touch: () => touch() });
 
   // ------------------------------------------------------------------ issuing and the ticket
   async function issue(serviceId, procedure) {
@@ -228,24 +143,13 @@
     state.busy = true;
     $("busy").hidden = false;
     try {
-      const r = await fetch("/api/v1/tickets", {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "Authorization": "Bearer " + state.token, "Accept-Language": state.lang },
-        body: JSON.stringify({ service: serviceId }),
-      });
-      const body = await r.json().catch(() => ({}));
-      if (r.status === 201) {
-        state.ticket = body;
-        state.procedure = procedure;
-        show("ticket");
-      } else if (r.status === 401) {
-        forgetToken(t("setup_bad"));
-      } else {
-        showError(body.message || t("network_error"));
-        refreshServices();
-      }
+      state.ticket = await Q.api("POST", "/tickets", { service: serviceId }, { token: state.token });
+      state.procedure = procedure;
+      show("ticket");
     } catch (e) {
-      showError(t("network_error"));
+      if (e.status === 401) forgetToken(t("setup_bad"));
+      else showError(failure(e));
+      if (e.status && e.status !== 401) refreshServices();
     } finally {
       state.busy = false;
       $("busy").hidden = true;
@@ -256,14 +160,14 @@
     const tk = state.ticket;
     if (!tk) return;
     $("ticket-code").textContent = tk.code;
-    $("ticket-service").textContent = pick(tk, "service_name", state.lang);
-    $("ticket-department").textContent = pick(tk, "department_name", state.lang);
-    $("ticket-procedure").textContent = state.procedure ? pick(state.procedure, "name", state.lang) + " (" + state.procedure.code + ")" : "";
+    $("ticket-service").textContent = pick(tk, "service_name");
+    $("ticket-department").textContent = pick(tk, "department_name");
+    $("ticket-procedure").textContent = state.procedure ? pick(state.procedure, "name") + " (" + state.procedure.code + ")" : "";
     $("ticket-ahead").textContent = t("ahead", { n: tk.waiting_ahead ?? 0 });
     $("ticket-wait").textContent = tk.waiting_ahead ? t("est_wait", { n: tk.estimated_wait_minutes ?? "?" }) : t("soon");
     const qr = "/t/" + encodeURIComponent(tk.token) + "/qr.svg";
     if ($("ticket-qr").getAttribute("src") !== qr) $("ticket-qr").setAttribute("src", qr);
-    $("ticket-footer").textContent = state.lang === "en" ? PAGE.footer_en : PAGE.footer;
+    $("ticket-footer").textContent = Q.lang === "en" ? PAGE.footer_en : PAGE.footer;
     renderPrint();
   }
 
@@ -288,7 +192,7 @@
     box.hidden = false;
     box.className = "print-status " + ev.state;
     box.dataset.state = ev.state;
-    const why = (state.lang === "en" ? ev.message_en : ev.message) || ev.message || ev.reason || "?";
+    const why = (Q.lang === "en" ? ev.message_en : ev.message) || ev.message || ev.reason || "?";
     box.textContent = ev.state === "failed" ? t("print_failed", { reason: why }) : t("print_" + ev.state);
   }
 
@@ -297,20 +201,13 @@
     if (!tk || state.busy) return;
     state.busy = true;
     try {
-      const r = await fetch("/api/v1/tickets/" + tk.id + "/reprint", {
-        method: "POST", headers: { "Authorization": "Bearer " + state.token, "Accept-Language": state.lang },
-      });
-      const body = await r.json().catch(() => ({}));
-      if (r.ok) {
-        if ((state.prints.get(tk.id) || {}).state === "failed") {
-          state.prints.set(tk.id, { ticket_id: tk.id, state: "queued", reprint: true });
-        }
-        renderPrint();
-      } else {
-        showError(body.message || t("network_error"));
+      await Q.api("POST", "/tickets/" + tk.id + "/reprint", undefined, { token: state.token });
+      if ((state.prints.get(tk.id) || {}).state === "failed") {
+        state.prints.set(tk.id, { ticket_id: tk.id, state: "queued", reprint: true });
       }
+      renderPrint();
     } catch (e) {
-      showError(t("network_error"));
+      showError(failure(e));
     } finally {
       state.busy = false;
     }
@@ -320,7 +217,7 @@
   function touch() { state.lastTouch = Date.now(); }
 
   function tick() {
-    $("clock").textContent = window.QMS.clock(PAGE.centre.timezone, state.lang, false);
+    $("clock").textContent = Q.clock(PAGE.centre.timezone, Q.lang, false);
     const resting = state.screen === "home" || state.screen === "setup";
     if (resting) return;
     const left = Math.ceil((K.idle_seconds * 1000 - (Date.now() - state.lastTouch)) / 1000);
@@ -340,6 +237,11 @@
   }
 
   // ------------------------------------------------------------------ errors
+  /** The server's own words for a refusal; "cannot reach the server" when there was no usable answer. */
+  function failure(err) {
+    return err.status && err.code !== "bad_response" ? err.message : t("network_error");
+  }
+
   function showError(text) {
     $("modal-title").textContent = t("error_title");
     $("modal-text").textContent = text;
@@ -371,9 +273,7 @@
   async function refreshServices() {
     checkCatalogue();
     try {
-      const r = await fetch("/api/v1/services", { headers: { "Accept-Language": state.lang } });
-      if (!r.ok) return;
-      setServices((await r.json()).services);
+      setServices((await Q.api("GET", "/services", undefined, { token: null })).services);
       state.refreshedAt = Date.now();
       render();
     } catch (e) { /* the socket banner says we are offline */ }
@@ -385,56 +285,55 @@
   }
 
   function connect() {
-    if (state.socket) state.socket.disconnect();
-    const socket = window.io({ auth: (cb) => cb({ room: "kiosk:" + K.id, token: state.token, lang: state.lang }) });
-    state.socket = socket;
-    socket.on("connect", () => banner(""));
-    socket.on("disconnect", () => banner(t("offline")));
-    socket.on("connect_error", (err) => {
-      const code = err && err.data && err.data.error;
-      if (code === "unauthenticated") { socket.disconnect(); forgetToken(t("setup_bad")); return; }
-      banner(t("offline"));
+    if (state.live) state.live.close();
+    state.live = Q.live({
+      room: "kiosk:" + K.id, token: () => state.token, lang: () => Q.lang, io: { reconnectionDelay: 1000 },
+      onState: (s) => banner(s === "offline" ? t("offline") : ""),
+      onRefused: (code) => {
+        if (code !== "unauthenticated") return false;
+        forgetToken(t("setup_bad"));
+        return true;
+      },
+      on: {
+        snapshot: (msg) => {
+          const st = (msg && msg.state) || {};
+          if (st.departments) state.departments = st.departments;
+          if (st.services) setServices(st.services);
+          render();
+        },
+        "queue.updated": (msg) => {
+          let changed = false;
+          for (const [id, q] of Object.entries((msg && msg.services) || {})) {
+            const svc = state.services[id];
+            if (!svc) continue;
+            if (svc.state !== q.state || svc.reason !== q.reason) changed = true;
+            Object.assign(svc, { waiting: q.waiting, state: q.state, reason: q.reason });
+            if (q.state === "open") svc.opens_at = null;
+          }
+          render();
+          // opens_at and the estimated waits come with the full service list: at once when a state changed,
+          // else at most every 10 s.
+          if (changed || Date.now() - state.refreshedAt > 10000) scheduleRefresh();
+        },
+        "print.status": onPrintStatus,
+      },
     });
-    socket.on("snapshot", (msg) => {
-      const st = (msg && msg.state) || {};
-      if (st.departments) state.departments = st.departments;
-      if (st.services) setServices(st.services);
-      render();
-    });
-    socket.on("queue.updated", (msg) => {
-      let changed = false;
-      for (const [id, q] of Object.entries((msg && msg.services) || {})) {
-        const svc = state.services[id];
-        if (!svc) continue;
-        if (svc.state !== q.state || svc.reason !== q.reason) changed = true;
-        Object.assign(svc, { waiting: q.waiting, state: q.state, reason: q.reason });
-        if (q.state === "open") svc.opens_at = null;
-      }
-      render();
-      // opens_at and the estimated waits come with the full service list: at once when a state changed,
-      // else at most every 10 s.
-      if (changed || Date.now() - state.refreshedAt > 10000) scheduleRefresh();
-    });
-    socket.on("print.status", onPrintStatus);
   }
 
   // ------------------------------------------------------------------ the token
   async function checkToken(token) {
     try {
-      const r = await fetch("/api/v1/me", { headers: { "Authorization": "Bearer " + token } });
-      if (r.status === 401) return false;
-      if (!r.ok) return null;
-      const me = await r.json();
+      const me = await Q.api("GET", "/me", undefined, { token });
       return me.kind === "device" && me.device_kind === "kiosk" && me.device_id === K.id;
     } catch (e) {
-      return null;  // the server cannot be reached: keep the token and try again later
+      return e.status === 401 ? false : null;  // null: the server cannot be reached, keep the token and try later
     }
   }
 
   function forgetToken(message) {
     localStorage.removeItem(TOKEN_KEY);
     state.token = null;
-    if (state.socket) { state.socket.disconnect(); state.socket = null; }
+    if (state.live) { state.live.close(); state.live = null; }
     $("setup-error").textContent = message || "";
     show("setup");
   }
@@ -453,14 +352,9 @@
   function start() {
     $("search-open").hidden = !state.catalogue;
     applyTexts();
-    buildKeyboard();
-    const url = new URL(window.location.href);
-    const fromUrl = url.searchParams.get("token");
-    if (fromUrl !== null) {
-      url.searchParams.delete("token");  // not left in the address bar or the history
-      window.history.replaceState(null, "", url.pathname + (url.search || "") + url.hash);
-    }
-    if (url.searchParams.get("lang") === "en") state.lang = "en";
+    finder.build();
+    const fromUrl = Q.takeUrlToken();  // not left in the address bar or the history
+    if (new URLSearchParams(window.location.search).get("lang") === "en") Q.setLang("en");
     applyTexts();
 
     for (const e of ["pointerdown", "keydown", "touchstart"]) document.addEventListener(e, touch, { passive: true });
@@ -474,8 +368,8 @@
       $("search-status").textContent = t("type_more");
       $("search-input").focus();
     });
-    $("search-input").addEventListener("input", onQuery);
-    $("search-clear").addEventListener("click", () => { $("search-input").value = ""; onQuery(); });
+    $("search-input").addEventListener("input", finder.onQuery);
+    $("search-clear").addEventListener("click", () => { $("search-input").value = ""; finder.onQuery(); });
     $("ticket-done").addEventListener("click", goHome);
     $("reprint").addEventListener("click", reprint);
     $("modal-ok").addEventListener("click", () => { $("modal").hidden = true; });

@@ -1,12 +1,12 @@
 /* The ticket status page (the slip's QR code): follows one ticket live over Socket.IO, room ticket:<token>. */
 (function () {
   "use strict";
-  const PAGE = JSON.parse(document.getElementById("page").textContent);
-  const { fill, pick } = window.QMS;
-  const $ = (id) => document.getElementById(id);
+  const Q = window.QMS;
+  const PAGE = Q.page();
+  const { pick, t } = Q;
+  const $ = Q.byId;
 
-  const STRINGS = {
-    vi: {
+  Q.words({
       your_number: "Số thứ tự của bạn", ahead_label: "Số người đang chờ trước bạn",
       waiting: "Đang chờ đến lượt", serving_now: "Quầy đang phục vụ: {list}", no_counter: "Chưa có quầy nào mở cho dịch vụ này",
       called_head: "Mời bạn đến", counter: "Quầy {n}", serving: "Bạn đang được phục vụ tại quầy {n}",
@@ -19,8 +19,7 @@
       alerts_hint: "Khi đến lượt, trang này hiện số quầy, rung và phát âm báo (nếu điện thoại cho phép).",
       updated: "Cập nhật lúc {t}", offline: "Mất kết nối — đang kết nối lại…", online: "Đang theo dõi trực tiếp",
       title_called: "🔔 Mời đến quầy {n}",
-    },
-    en: {
+  }, {
       your_number: "Your number", ahead_label: "People waiting ahead of you",
       waiting: "Waiting for your turn", serving_now: "Counters serving now: {list}", no_counter: "No counter is open for this service yet",
       called_head: "Please go to", counter: "Counter {n}", serving: "You are being served at counter {n}",
@@ -33,29 +32,27 @@
       alerts_hint: "When it is your turn, this page shows the counter, vibrates and beeps (if your phone allows).",
       updated: "Updated at {t}", offline: "Connection lost — reconnecting…", online: "Following live",
       title_called: "🔔 Go to counter {n}",
-    },
-  };
+  });
 
   const langs = (navigator.languages || [navigator.language || "vi"]).map((l) => String(l).toLowerCase());
+  Q.setLang(langs.some((l) => l.startsWith("vi")) || !langs.some((l) => l.startsWith("en")) ? "vi" : "en");
+  const clock = () => Q.clock(PAGE.centre.timezone, Q.lang, true);
   const state = {
-    lang: langs.some((l) => l.startsWith("vi")) || !langs.some((l) => l.startsWith("en")) ? "vi" : "en",
     ticket: PAGE.ticket, ahead: PAGE.ticket.waiting_ahead, serving: PAGE.ticket.serving_counters || [],
-    lastSeq: null, audio: null, transferred: false, updatedAt: window.QMS.clock(PAGE.centre.timezone, "vi", true), connected: false, flashTimer: null,
+    audio: null, transferred: false, updatedAt: Q.clock(PAGE.centre.timezone, "vi", true), connected: false, flashTimer: null,
   };
-  const t = (key, values) => fill(STRINGS[state.lang][key] || STRINGS.vi[key] || key, values || {});
 
   function counterNumber(c) { return c ? (c.number ?? c.name ?? c.id) : "?"; }
 
   function render() {
     const tk = state.ticket;
-    document.documentElement.lang = state.lang;
-    for (const e of document.querySelectorAll("[data-t]")) e.textContent = t(e.dataset.t);
-    $("centre-name").textContent = pick(PAGE.centre, "name", state.lang);
-    $("lang-vi").setAttribute("aria-pressed", String(state.lang === "vi"));
-    $("lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
+    Q.applyI18n();
+    $("centre-name").textContent = pick(PAGE.centre, "name");
+    $("lang-vi").setAttribute("aria-pressed", String(Q.lang === "vi"));
+    $("lang-en").setAttribute("aria-pressed", String(Q.lang === "en"));
     $("code").textContent = tk.code;
-    $("service").textContent = pick(tk, "service_name", state.lang);
-    $("department").textContent = pick(tk, "department_name", state.lang);
+    $("service").textContent = pick(tk, "service_name");
+    $("department").textContent = pick(tk, "department_name");
 
     const status = tk.status;
     const c = tk.counter;
@@ -72,7 +69,7 @@
     let text = "";
     if (waiting) {
       text = state.ahead === 0 ? t("next") : t("waiting");
-      if (state.transferred) text = t("transferred", { s: pick(tk, "service_name", state.lang) }) + ". " + text;
+      if (state.transferred) text = t("transferred", { s: pick(tk, "service_name") }) + ". " + text;
     } else if (called) text = "";
     else if (status === "serving") text = t("serving", { n: counterNumber(c) });
     else if (status === "parked") text = t("parked", { n: counterNumber(c) });
@@ -100,7 +97,7 @@
     $("alerts-state").textContent = state.audio ? t("alerts_ready") : t("alerts_hint");
     $("updated").textContent = t("updated", { t: state.updatedAt });
     $("conn").textContent = state.connected ? t("online") : t("offline");
-    document.title = called ? t("title_called", { n: counterNumber(c) }) : tk.code + " — " + pick(PAGE.centre, "name", state.lang);
+    document.title = called ? t("title_called", { n: counterNumber(c) }) : tk.code + " — " + pick(PAGE.centre, "name");
   }
 
   // ------------------------------------------------------------------ alerts: vibrate, beep, flash
@@ -144,10 +141,7 @@
   }
 
   // ------------------------------------------------------------------ live
-  function seen(msg) {
-    if (msg && typeof msg.seq === "number" && (state.lastSeq === null || msg.seq > state.lastSeq)) state.lastSeq = msg.seq;
-    state.updatedAt = window.QMS.clock(PAGE.centre.timezone, state.lang, true);
-  }
+  function seen() { state.updatedAt = clock(); }
 
   function mergeTicket(tk) {
     if (!tk || tk.id !== state.ticket.id) return;
@@ -157,48 +151,47 @@
   }
 
   function connect() {
-    const socket = window.io({
-      auth: (cb) => cb(Object.assign({ room: "ticket:" + PAGE.token, lang: state.lang },
-                                     state.lastSeq !== null ? { last_seq: state.lastSeq } : {})),
-    });
-    socket.on("connect", () => { state.connected = true; render(); });
-    socket.on("disconnect", () => { state.connected = false; render(); });
-    socket.on("connect_error", () => { state.connected = false; render(); });
-    socket.on("snapshot", (msg) => {
-      seen(msg);
-      const tk = msg && msg.state && msg.state.ticket;
-      if (tk) {
-        mergeTicket(tk);
-        state.ahead = tk.waiting_ahead;
-        state.serving = tk.serving_counters || [];
-      }
-      render();
-    });
-    socket.on("queue.updated", (msg) => {
-      const pos = msg && msg.position;
-      state.updatedAt = window.QMS.clock(PAGE.centre.timezone, state.lang, true);
-      if (pos && pos.id === state.ticket.id) {
-        if (pos.status === "waiting") state.ahead = pos.waiting_ahead;
-        state.serving = pos.serving_counters || state.serving;
-      }
-      render();
-    });
-    socket.on("ticket.called", (msg) => {
-      seen(msg);
-      mergeTicket(msg.ticket);
-      if (msg.call && msg.call.counter) state.ticket.counter = msg.call.counter;
-      render();
-      if (!msg.replayed) alertCalled();
-    });
-    socket.on("ticket.updated", (msg) => {
-      seen(msg);
-      mergeTicket(msg.ticket);
-      render();
+    Q.live({
+      room: "ticket:" + PAGE.token, lang: () => Q.lang, catchUp: true,
+      onState: (s) => { state.connected = s === "online"; render(); },
+      on: {
+        snapshot: (msg) => {
+          seen();
+          const tk = msg && msg.state && msg.state.ticket;
+          if (tk) {
+            mergeTicket(tk);
+            state.ahead = tk.waiting_ahead;
+            state.serving = tk.serving_counters || [];
+          }
+          render();
+        },
+        "queue.updated": (msg) => {
+          const pos = msg && msg.position;
+          seen();
+          if (pos && pos.id === state.ticket.id) {
+            if (pos.status === "waiting") state.ahead = pos.waiting_ahead;
+            state.serving = pos.serving_counters || state.serving;
+          }
+          render();
+        },
+        "ticket.called": (msg) => {
+          seen();
+          mergeTicket(msg.ticket);
+          if (msg.call && msg.call.counter) state.ticket.counter = msg.call.counter;
+          render();
+          if (!msg.replayed) alertCalled();
+        },
+        "ticket.updated": (msg) => {
+          seen();
+          mergeTicket(msg.ticket);
+          render();
+        },
+      },
     });
   }
 
-  $("lang-vi").addEventListener("click", () => { state.lang = "vi"; render(); });
-  $("lang-en").addEventListener("click", () => { state.lang = "en"; render(); });
+  $("lang-vi").addEventListener("click", () => { Q.setLang("vi"); render(); });
+  $("lang-en").addEventListener("click", () => { Q.setLang("en"); render(); });
   $("alerts-on").addEventListener("click", enableAlerts);
   render();
   connect();

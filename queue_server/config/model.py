@@ -1,0 +1,59 @@
+"""The whole file as one model, with the lookups the rest of the server asks of it."""
+from __future__ import annotations
+
+import hashlib
+import json
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from queue_server.config.base import Model
+from queue_server.config.centre import Catalogue, Centre, Counter, Department, Hours, Numbering, Priority, Service, StaffAccount
+from queue_server.config.devices import Devices
+from queue_server.config.settings import Queue, Rating, Server, Voice
+
+
+class CentreConfig(Model):
+    centre: Centre
+    server: Server
+    hours: Hours = Hours()
+    queue: Queue = Queue()
+    priority: Priority = Priority()
+    rating: Rating
+    voice: Voice = Voice()
+    departments: list[Department] = Field(min_length=1)
+    counters: list[Counter] = Field(min_length=1)
+    devices: Devices = Devices()
+    staff: list[StaffAccount] = []
+    catalogue: Catalogue = Catalogue()
+
+    # ---- derived lookups (not config keys) ----
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.centre.timezone)
+
+    def services(self) -> dict[str, tuple[Department, Service]]:
+        return {s.id: (d, s) for d in self.departments for s in d.services}
+
+    def service(self, service_id: str) -> Service:
+        return self.services()[service_id][1]
+
+    def department_of(self, service_id: str) -> Department:
+        return self.services()[service_id][0]
+
+    def numbering_of(self, service_id: str) -> tuple[str, Numbering]:
+        """(sequence key, range) a service draws its numbers from: its own, or its department's."""
+        dept, svc = self.services()[service_id]
+        if svc.numbering is not None:
+            return f"service:{svc.id}", svc.numbering
+        return f"department:{dept.id}", dept.numbering  # type: ignore[return-value]
+
+    def counter(self, counter_id: str) -> Counter:
+        for c in self.counters:
+            if c.id == counter_id:
+                return c
+        raise KeyError(counter_id)
+
+    def config_hash(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]

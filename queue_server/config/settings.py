@@ -1,0 +1,95 @@
+"""How the centre runs: the server, the queue's options, the called-number voice and the rating scale."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from queue_server.config.base import Model
+
+
+class Server(Model):
+    host: str = "127.0.0.1"
+    port: int = Field(5000, ge=1, le=65535)
+    db_path: str = "var/qms.sqlite3"
+    async_mode: Literal["eventlet", "gevent"] = "eventlet"
+    max_connections: int = Field(10_000, ge=100, le=100_000)
+    message_queue: str | None = None
+    coalesce_ms: int = Field(500, ge=50, le=5000)
+    secret_key: str = Field(min_length=16)
+    token_hours: float = Field(12, gt=0, le=24 * 30)
+
+
+class Queue(Model):
+    next_with_open_ticket: Literal["finish", "refuse"] = "finish"
+    on_range_exhausted: Literal["refuse", "wrap"] = "refuse"
+    always_open: bool = False  # demo only: services open at any hour and any day
+    repeat_press_seconds: float = Field(2, ge=0, le=30)  # a second "next" this soon is the same press
+
+
+class Voice(Model):
+    template: str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"
+    template_en: str = "Ticket number {number}, please come to counter {counter}"
+    repeat: int = Field(2, ge=1, le=5)
+    number_reading: Literal["digits", "words"] = "digits"
+    thousand_word: Literal["nghìn", "ngàn"] = "nghìn"
+    zero_tens_word: Literal["linh", "lẻ"] = "linh"
+    four_word: Literal["tư", "bốn"] = "tư"  # the 4 after "mươi": 24 "hai mươi tư" (north) / "hai mươi bốn" (south)
+    engine: Literal["clips", "browser"] = "clips"
+    clip_pack: str = "default"
+
+    @field_validator("template", "template_en")
+    @classmethod
+    def _placeholders(cls, v):
+        unknown = set(re.findall(r"{(\w*)}", v)) - {"number", "counter"}
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; use {{number}} and {{counter}}")
+        return v
+
+
+class RatingLevel(Model):
+    value: int = Field(ge=1, le=10)
+    label: str
+    label_en: str = ""
+    positive: bool = False
+
+
+class RatingFlags(Model):
+    """Thresholds of the suspicious patterns shown to supervisors (feedback_buttons/ratings.py)."""
+
+    near_finish_seconds: float = Field(1, ge=0, le=30)
+    near_finish_share: float = Field(0.8, gt=0, le=1)
+    min_ratings: int = Field(5, ge=1, le=1000)
+    presses_per_ticket: int = Field(3, ge=2, le=100)
+    max_presses_recorded: int = Field(10, ge=2, le=1000)
+    silent_keypad_tickets: int = Field(10, ge=1, le=1000)
+
+
+class Rating(Model):
+    scale: Literal["3-level", "5-level", "stars"] = "3-level"
+    levels: list[RatingLevel] = Field(min_length=2)
+    buttons: dict[str, int] = {}
+    window_seconds: int = Field(60, ge=5, le=3600)
+    low_reasons: list[str] = []
+    tablet_idle_seconds: int = Field(30, ge=1, le=600)  # the rating page goes back to idle after this
+    tablet_token_required: bool = False  # true: the rating page needs a device token (?token=)
+    flags: RatingFlags = RatingFlags()
+
+    @field_validator("buttons", mode="before")
+    @classmethod
+    def _button_keys(cls, v):
+        return {str(k): val for k, val in v.items()} if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _buttons(self):
+        expected = {"3-level": 3, "5-level": 5}.get(self.scale)
+        if expected is not None and len(self.levels) != expected:
+            raise ValueError(f"scale {self.scale} needs {expected} levels, got {len(self.levels)}")
+        values = {lv.value for lv in self.levels}
+        if len(values) != len(self.levels):
+            raise ValueError("level values must be distinct")
+        for button, value in self.buttons.items():
+            if value not in values:
+                raise ValueError(f"button {button} maps to level {value}, which is not a level of the scale")
+        return self
