@@ -20,8 +20,8 @@ import yaml
 
 from queue_server.config import ConfigError, parse_config
 from server_util import FIXTURES, KIOSK, ROOT, ServerProcess, server_config
-from ticket_printer.dispenser import (BadFrame, ButtonDecoder, Debouncer, DispenserReader, IssueError, Press,
-                                      RestIssuer, State, backoff_seconds, reply_line, status_reporter)
+from ticket_printer.agent.dispenser import (BadFrame, ButtonDecoder, Debouncer, DispenserReader, IssueError, Press,
+                                            RestIssuer, State, reply_line, status_reporter)
 
 BUTTONS = {"1": "cccd", "2": "civil", "3": "records", "A": "land"}
 
@@ -81,7 +81,8 @@ def test_debouncer(presses, accepted):
 
 @pytest.mark.parametrize("attempt, cap, seconds", [(0, 30, 0.5), (1, 30, 1), (3, 30, 4), (10, 30, 30), (2, 1.5, 1.5)])
 def test_backoff(attempt, cap, seconds):
-    assert backoff_seconds(attempt, cap) == seconds
+    reader = DispenserReader(dispenser_cfg("fake://silent"), None, backoff_max=cap)  # the reader's own back-off
+    assert [reader.backoff.next_delay() for _ in range(attempt + 1)][-1] == seconds
 
 
 @pytest.mark.parametrize("ok, text, line", [

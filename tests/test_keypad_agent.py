@@ -10,9 +10,10 @@ import time
 import pytest
 import requests
 
-from feedback_buttons.agent import KeypadAgent, KeypadSpec, PortState, classify
-from feedback_buttons.decoders import key_event, qms_frame, rs485_frame
-from feedback_buttons.delivery import BOOT_ID, Backoff, HttpTransport, Outbox, age_ms, http_status_sender, new_rating
+from feedback_buttons.agent.keypads import KeypadAgent, KeypadSpec, PortState, classify
+from feedback_buttons.agent.decoders import key_event, qms_frame, rs485_frame
+from device_kit import Backoff
+from feedback_buttons.agent.delivery import BOOT_ID, HttpTransport, Outbox, age_ms, http_status_sender, new_rating
 from keypad_util import FakeKeypad, keypad_config, wait_until
 from server_util import ServerProcess, free_port
 
@@ -22,7 +23,7 @@ AGENT = {"Authorization": f"Bearer {TOKEN}"}
 
 # ------------------------------------------------------------------ pure parts
 def test_backoff_is_capped_randomised_and_resets():
-    b = Backoff(0.5, 4.0, rng=random.Random(1).random)
+    b = Backoff(0.5, 4.0, jitter=0.5, rng=random.Random(1).random)  # as the agent's readers and delivery use it
     delays = [b.next_delay() for _ in range(8)]
     highs = [0.5, 1, 2, 4, 4, 4, 4, 4]
     assert all(h / 2 <= d <= h for d, h in zip(delays, highs)), delays

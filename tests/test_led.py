@@ -19,8 +19,8 @@ import requests
 import serial
 import yaml
 
-from displays.led import LedDriver
-from displays.led_values import BLANK, BREAK, Shown
+from displays.agent.driver import LedDriver
+from displays.shared.led_values import BLANK, BREAK, Shown
 from queue_server.config import ConfigError, LedBoard, parse_config
 from server_util import AGENT, FIXTURES, KIOSK, ROOT, ServerProcess, server_config
 

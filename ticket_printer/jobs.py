@@ -31,8 +31,8 @@ from pathlib import Path
 
 from queue_server.core.errors import DomainError
 
-from ticket_printer.printers import PrinterSettings, PrinterState, backend_for, build_job, png_bytes
-from ticket_printer.slip import SlipData, render
+from ticket_printer.agent.printers import PrinterSettings, PrinterState, backend_for, build_job, png_bytes
+from ticket_printer.shared.slip import SlipData, render
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ class PrintJobMessage:
     kiosk: str
     reprint: bool
     name: str  # file stem for a preview
-    slip: dict  # ticket_printer.slip.SlipData
-    printer: dict  # ticket_printer.printers.PrinterSettings
+    slip: dict  # ticket_printer.shared.slip.SlipData
+    printer: dict  # ticket_printer.agent.printers.PrinterSettings
     created_ms: int
     event = "print.job"
 

@@ -24,6 +24,8 @@ import struct
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Union
 
+from device_kit.crc import CHECKSUMS, crc8
+
 SAMPLE = 48  # bytes of a dropped frame kept for the log
 
 
@@ -63,41 +65,8 @@ REASONS = ("garbage", "partial", "too_long", "checksum", "malformed", "out_of_ra
 
 
 # ------------------------------------------------------------------ checksums
-def crc8(data: bytes) -> int:
-    """CRC-8/SMBUS: polynomial 0x07, initial value 0, no reflection, no final xor ("123456789" -> 0xF4)."""
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
-    return crc
-
-
-def sum8(data: bytes) -> int:
-    return sum(data) & 0xFF
-
-
-def xor8(data: bytes) -> int:
-    out = 0
-    for b in data:
-        out ^= b
-    return out
-
-
-def crc16_modbus(data: bytes) -> int:
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-CHECKSUMS: dict[str, tuple[int, Callable[[bytes], int]]] = {
-    # name: (size in bytes, function); crc16-modbus is sent low byte first
-    "sum8": (1, sum8), "xor8": (1, xor8), "crc8": (1, crc8), "crc16-modbus": (2, crc16_modbus),
-    "none": (0, lambda data: 0),
-}
+# One copy of each, in the device kit: crc8 (CRC-8/SMBUS, "123456789" -> 0xF4) for the QMS line protocol;
+# sum8, xor8, crc8 and crc16-modbus (sent low byte first) for rs485-frame keypads.
 
 
 # ------------------------------------------------------------------ registry

@@ -26,26 +26,27 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 from PIL import Image
+
+from device_kit import DeviceState, TransportState
 
 DLE_EOT = b"\x10\x04"
 STATUS_PRINTER, STATUS_OFFLINE_CAUSE, STATUS_PAPER = 1, 2, 4
 FRAGMENT_HEIGHT = 960  # rows per GS v 0 block
 
 
-class PrinterState(str, Enum):
-    ONLINE = "online"  # the job went through
-    PAPER_LOW = "paper_low"  # went through; the paper near-end sensor is on
-    PAPER_OUT = "paper_out"
-    OFFLINE = "offline"  # cannot connect, not found, or the printer says offline (cover open, error)
-    TIMEOUT = "timeout"  # connected, but no answer or a blocked write within timeout_seconds
-    ERROR = "error"  # bad settings, a missing driver, anything else
+class PrinterState(TransportState):
+    ONLINE = "online", DeviceState.ONLINE  # the job went through
+    PAPER_LOW = "paper_low", DeviceState.DEGRADED  # went through; the paper near-end sensor is on
+    PAPER_OUT = "paper_out", DeviceState.ERROR
+    OFFLINE = "offline", DeviceState.OFFLINE  # cannot connect, not found, or the printer says offline (cover open, error)
+    TIMEOUT = "timeout", DeviceState.ERROR  # connected, but no answer or a blocked write within timeout_seconds
+    ERROR = "error", DeviceState.ERROR  # bad settings, a missing driver, anything else
 
 
-OK_STATES = (PrinterState.ONLINE, PrinterState.PAPER_LOW)
+OK_STATES = tuple(s for s in PrinterState if s.device.works)  # the job went through
 
 
 @dataclass
