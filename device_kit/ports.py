@@ -5,7 +5,8 @@
 
 A `port:` value `fake://<kind>[/<name>]` opens the fake registered for <kind> (`register_fake`), the way a
 virtual printer is plugged in by a factory hook: the agent code is the same for a fake and for a real port.
-Built in: `loopback` (what is written is read back), `silent` (writes are taken, nothing is ever read).
+Built in: `wire` (a plain line: the device's side is played through `feed`), `loopback` (what is written is
+read back), `silent` (writes are taken, nothing is ever read).
 Device packages register their own (e.g. a Modbus LED board that answers its writes). The fake opened last
 for a URL is kept in `opened`, so a test or a demo can play the device's side (`feed`, `unplug`).
 """
@@ -121,7 +122,7 @@ def _loopback(url: str, **settings) -> FakePort:
     return FakePort(url, answer=lambda data: data, **settings)
 
 
-_FAKES: dict[str, Callable[..., Port]] = {"loopback": _loopback, "silent": _silent}
+_FAKES: dict[str, Callable[..., Port]] = {"wire": FakePort, "loopback": _loopback, "silent": _silent}
 opened: dict[str, Port] = {}  # fake URL -> the port opened last for it
 
 

@@ -90,7 +90,7 @@ def world(tmp_path_factory):
 def make_agent(world, tmp_path):
     made = []
 
-    def make(*ids: str, server_url: str | None = None, outbox=None, wall_ms=None, specs=None):
+    def make(*ids: str, server_url: str | None = None, outbox=None, wall_ms=None, specs=None, clock=time.monotonic):
         url = server_url or world["server"].url
         if specs is None:
             listed = requests.get(world["server"].url + "/api/v1/keypads", headers=AGENT, timeout=5).json()
@@ -99,7 +99,7 @@ def make_agent(world, tmp_path):
                             transport=HttpTransport(url, TOKEN), status_send=http_status_sender(url, TOKEN),
                             outbox_dir=outbox or tmp_path / f"outbox-{len(made)}", agent_id="agent-1",
                             backoff_first=0.1, backoff_max=0.5, read_timeout=0.05, refresh_seconds=0.5,
-                            wall_ms=wall_ms)
+                            wall_ms=wall_ms, clock=clock)
         agent.start()
         made.append(agent)
         return agent
@@ -163,19 +163,35 @@ def test_qms_line_split_frames_noise_and_retransmissions(world, make_agent, keyp
                                 "out_of_range": 1}
 
 
+class Monotonic:
+    """The agent's monotonic clock, moved by the test: the 400 ms debounce is measured on it, not on sleeps."""
+
+    def __init__(self):
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_ascii_line_keypad_with_bounce(world, make_agent, keypads):
     kp = keypads("tty-ascii")
-    agent = make_agent("kp-ascii")
+    clock = Monotonic()
+    agent = make_agent("kp-ascii", clock=clock)
     connected(agent, "tty-ascii")
     kp.write(b"K07,1\r\nK07,1\r\n")  # contact bounce: the same button twice at once
     kp.write(b"garbage\r\nK0", pause=0.05)
     kp.write(b"7,3\r\nK08,2\r\nK07,9\r\n")
-    time.sleep(0.5)
-    kp.write(b"K07,1\r\n")  # a real second press, later
+    r = reader(agent, "tty-ascii")
+    wait_until(lambda: r.stats["presses"] == 2 and sum(r.stats["dropped"].values()) == 4, 5, what="the first lines")
+    clock.now += 0.399  # still within the 400 ms debounce: the same press
+    kp.write(b"K07,1\r\n")
+    wait_until(lambda: r.stats["dropped"].get("bounce") == 2, 5, what="a second bounce")
+    clock.now += 0.101  # 500 ms after the first press: a real second press
+    kp.write(b"K07,1\r\n")
     wait_until(lambda: reader(agent, "tty-ascii").stats["presses"] == 3, 5, what="3 presses")
     delivered(agent)
     assert sorted(r["level"] for r in ratings_of(world, "kp-ascii")) == [1, 3, 3]
-    assert reader(agent, "tty-ascii").stats["dropped"] == {"bounce": 1, "garbage": 1, "unknown_device": 1,
+    assert reader(agent, "tty-ascii").stats["dropped"] == {"bounce": 2, "garbage": 1, "unknown_device": 1,
                                                           "out_of_range": 1}
 
 
