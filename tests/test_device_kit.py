@@ -133,7 +133,7 @@ def test_each_transport_keeps_its_words_and_maps_onto_one_state():
     from displays.agent.driver import BoardState
     from feedback_buttons.agent.keypads import PortState
     from ticket_printer.agent.dispenser import State as DispenserState
-    from ticket_printer.agent.printers import OK_STATES, PrinterState
+    from ticket_printer.agent.escpos_job import OK_STATES, PrinterState
 
     for enum in (BoardState, PortState, PrinterState, DispenserState):
         assert issubclass(enum, TransportState)

@@ -13,8 +13,8 @@ from PIL import Image
 from escpos_emulator import STATUS, PrinterEmulator, parse
 from server_util import free_port
 from ticket_printer.agent import main as A
-from ticket_printer.agent.printers import (DummyBackend, PrinterSettings, PrinterState, build_job, decode_status,
-                                     offline_reason, print_slip)
+from ticket_printer.agent.escpos_job import PrinterState, build_job, decode_status, offline_reason
+from ticket_printer.agent.printers import DummyBackend, PrinterSettings, print_slip
 from ticket_printer.shared.slip import SlipData, render
 
 SLIP = SlipData(centre="Trung tâm Phục vụ Hành chính công", department="Công an", service="Cấp căn cước",

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from queue_server.core.errors import DomainError
 
-from ticket_printer.agent.printers import PrinterSettings, PrinterState, backend_for, build_job, png_bytes
+from ticket_printer.agent.escpos_job import PrinterState, build_job
+from ticket_printer.agent.printers import PrinterSettings, backend_for, png_bytes
 from ticket_printer.shared.slip import SlipData, render
 
 log = logging.getLogger(__name__)
