@@ -232,15 +232,17 @@ def test_not_yet_there_then_unplug_and_replug(world, make_agent, keypads):
     kp = keypads("tty-qms")
     connected(agent, "tty-qms")
     wait_until(lambda: devices()["kp-qms"]["state"] == "connected", 5, what="the server told connected")
+    read_before = r.stats["bytes"]
     kp.write(qms_frame("P", "K06", 50, "B1")[:9])  # half a frame, then the cable is pulled
-    time.sleep(0.2)
+    wait_until(lambda: r.stats["bytes"] == read_before + 9, 5, what="the half frame read")
     kp.unplug()
     wait_until(lambda: r.state == PortState.MISSING, 5, what="missing")
     wait_until(lambda: devices()["kp-qms"]["state"] == "missing", 5, what="the server told missing")
     assert "unplugged" in devices()["kp-qms"]["detail"] or "cannot open" in devices()["kp-qms"]["detail"]
     assert r.stats["dropped"].get("partial") == 1
-    time.sleep(1.0)  # a few attempts while it is away, each after a capped pause
-    assert r.backoff.attempt >= 2
+    tries = r.backoff.attempt
+    wait_until(lambda: r.backoff.attempt >= tries + 2, 5, what="a few attempts while it is away")
+    assert all(p <= 0.5 for p in r.backoff.recent), "each after a capped pause"
     opened = r.stats["opened"]
     kp.plug()
     wait_until(lambda: r.state == PortState.CONNECTED and r.stats["opened"] == opened + 1, 3, what="reconnected")
@@ -289,7 +291,7 @@ def test_server_down_then_up_delivers_each_rating_once(world, tmp_path, keypads)
         kp.write(qms_frame("P", "K06", 200 + seq, "B3"))
         assert qms_frame("A", "K06", 200 + seq) in kp.read(3, until=qms_frame("A", "K06", 200 + seq))
     assert len(agent.outbox) == 3
-    time.sleep(0.5)  # a few failed deliveries
+    wait_until(lambda: agent.delivery.stats.get("retry", 0) >= 2, 5, what="a few failed deliveries")
     agent.stop()  # the agent PC shuts down with the ratings in its outbox
     ids = list(Outbox(outbox).pending)
     assert len(ids) == 3
