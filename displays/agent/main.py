@@ -28,7 +28,7 @@ from displays.agent.driver import DEFAULT_RECONNECT_MAX, FIRST_BACKOFF, LedDrive
 from displays.agent.settings import BoardSettings
 from displays.shared.led_values import Shown, shown_for_counter
 
-log = logging.getLogger("displays.led_agent")
+log = logging.getLogger("displays.agent")
 
 DEFAULT_HEARTBEAT = 60.0
 
