@@ -12,7 +12,7 @@ setup: $(STAMP) $(VENDOR)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[server,test]'
 	touch $(STAMP)
 
 # Browser libraries come from npm and are served by the server itself: no CDN on a centre's network.

@@ -17,8 +17,8 @@ from flask import Blueprint, current_app, jsonify
 
 from queue_server.core.errors import DomainError
 
-from displays.led import LedDriver
-from displays.led_values import shown_for
+from displays.agent.driver import LedDriver
+from displays.shared.led_values import shown_for
 
 log = logging.getLogger(__name__)
 

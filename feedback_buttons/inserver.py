@@ -14,8 +14,8 @@ from pathlib import Path
 
 from queue_server.core.errors import DomainError
 
-from feedback_buttons.agent import KeypadAgent, KeypadSpec
-from feedback_buttons.delivery import DELIVERED, DUPLICATE, REJECTED, RETRY
+from feedback_buttons.agent.keypads import KeypadAgent, KeypadSpec
+from feedback_buttons.agent.delivery import DELIVERED, DUPLICATE, REJECTED, RETRY
 from feedback_buttons.recorder import RatingIn, RatingRecorder
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedback_buttons import decoders as D
-from feedback_buttons.decoders import Dropped, Heartbeat, Press, key_event, qms_frame, rs485_frame
+from device_kit.crc import CHECKSUMS, crc8
+from feedback_buttons.agent import decoders as D
+from feedback_buttons.agent.decoders import Dropped, Heartbeat, Press, key_event, qms_frame, rs485_frame
 
 DOC = Path(__file__).parent.parent / "docs" / "keypad-protocol.md"
 
@@ -42,8 +43,8 @@ def kinds(events) -> list[str]:
 
 # ------------------------------------------------------------------ checksums
 def test_crc8_check_value_and_worked_example():
-    assert D.crc8(b"123456789") == 0xF4
-    assert D.crc8(b"P,K01,42,B3") == 0x96
+    assert crc8(b"123456789") == 0xF4
+    assert crc8(b"P,K01,42,B3") == 0x96
     assert qms_frame("P", "K01", 42, "B3") == b"$P,K01,42,B3*96\r\n"
     assert qms_frame("A", "K01", 42) == b"$A,K01,42*D0\r\n"
 
@@ -53,11 +54,11 @@ def test_every_frame_in_the_protocol_document_has_a_correct_checksum():
     frames = re.findall(r"\$([PHA],[A-Za-z0-9_-]+,\d+(?:,[BL]\d+)?)\*([0-9A-F]{2})", text)
     assert len(frames) >= 7
     for body, crc in frames:
-        assert D.crc8(body.encode()) == int(crc, 16), f"${body}*{crc}"
+        assert crc8(body.encode()) == int(crc, 16), f"${body}*{crc}"
     # The worked example's table: the CRC after each byte.
     row = re.search(r"\| CRC after it \|(.*)\|", text).group(1)
     body = b"P,K01,42,B3"
-    running = [f"{D.crc8(body[:i + 1]):02X}" for i in range(len(body))]
+    running = [f"{crc8(body[:i + 1]):02X}" for i in range(len(body))]
     assert [c.strip() for c in row.split("|")] == running
 
 
@@ -66,7 +67,7 @@ def test_every_frame_in_the_protocol_document_has_a_correct_checksum():
     ("crc16-modbus", b"123456789", 0x4B37),
 ])
 def test_checksum_table(name, data, value):
-    assert D.CHECKSUMS[name][1](data) == value
+    assert CHECKSUMS[name][1](data) == value
 
 
 # ------------------------------------------------------------------ qms-line

@@ -20,8 +20,8 @@ import yaml
 
 from queue_server.config import ConfigError, parse_config
 from server_util import FIXTURES, KIOSK, ROOT, ServerProcess, server_config
-from ticket_printer.dispenser import (BadFrame, ButtonDecoder, Debouncer, DispenserReader, IssueError, Press,
-                                      RestIssuer, State, backoff_seconds, reply_line, status_reporter)
+from ticket_printer.agent.dispenser import (BadFrame, ButtonDecoder, Debouncer, DispenserReader, IssueError, Press,
+                                            RestIssuer, State, reply_line, status_reporter)
 
 BUTTONS = {"1": "cccd", "2": "civil", "3": "records", "A": "land"}
 
@@ -81,7 +81,8 @@ def test_debouncer(presses, accepted):
 
 @pytest.mark.parametrize("attempt, cap, seconds", [(0, 30, 0.5), (1, 30, 1), (3, 30, 4), (10, 30, 30), (2, 1.5, 1.5)])
 def test_backoff(attempt, cap, seconds):
-    assert backoff_seconds(attempt, cap) == seconds
+    reader = DispenserReader(dispenser_cfg("fake://silent"), None, backoff_max=cap)  # the reader's own back-off
+    assert [reader.backoff.next_delay() for _ in range(attempt + 1)][-1] == seconds
 
 
 @pytest.mark.parametrize("ok, text, line", [
@@ -193,13 +194,24 @@ def issued_actor(server, code: str) -> str:
     return row[0]
 
 
+class Monotonic:
+    """The reader's monotonic clock, moved by the test."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_presses_issue_tickets_as_the_kiosk(server):
     master, slave, path = pty_pair()
     sup = server.login("super", "test-super")
     states: list[tuple[State, str]] = []
     report = status_reporter(server.url, "test-agent-token-1", "disp-1")
+    clock = Monotonic()  # the debounce is measured on it: the test moves it instead of sleeping
     reader = DispenserReader(dispenser_cfg(path), RestIssuer(server.url, "test-kiosk-token-1"),
-                             on_state=lambda s, d: (states.append((s, d)), report(s, d)))
+                             on_state=lambda s, d: (states.append((s, d)), report(s, d)), clock=clock)
     run = Running(reader)
     try:
         run.wait_state(State.ONLINE)
@@ -217,7 +229,7 @@ def test_presses_issue_tickets_as_the_kiosk(server):
         os.write(master, b"B2\n")
         civil = read_line(master)
         assert civil.startswith(b"OK A")
-        time.sleep(0.85)
+        clock.now += 0.85  # later than debounce_ms (800): a new press
         os.write(master, b"1\r\n")
         second = read_line(master)
         assert second.startswith(b"OK ") and int(second[3:-2]) == int(code) + 1

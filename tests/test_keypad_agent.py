@@ -10,9 +10,10 @@ import time
 import pytest
 import requests
 
-from feedback_buttons.agent import KeypadAgent, KeypadSpec, PortState, classify
-from feedback_buttons.decoders import key_event, qms_frame, rs485_frame
-from feedback_buttons.delivery import BOOT_ID, Backoff, HttpTransport, Outbox, age_ms, http_status_sender, new_rating
+from feedback_buttons.agent.keypads import KeypadAgent, KeypadSpec, PortState, classify
+from feedback_buttons.agent.decoders import key_event, qms_frame, rs485_frame
+from device_kit import Backoff
+from feedback_buttons.agent.delivery import BOOT_ID, HttpTransport, Outbox, age_ms, http_status_sender, new_rating
 from keypad_util import FakeKeypad, keypad_config, wait_until
 from server_util import ServerProcess, free_port
 
@@ -22,7 +23,7 @@ AGENT = {"Authorization": f"Bearer {TOKEN}"}
 
 # ------------------------------------------------------------------ pure parts
 def test_backoff_is_capped_randomised_and_resets():
-    b = Backoff(0.5, 4.0, rng=random.Random(1).random)
+    b = Backoff(0.5, 4.0, jitter=0.5, rng=random.Random(1).random)  # as the agent's readers and delivery use it
     delays = [b.next_delay() for _ in range(8)]
     highs = [0.5, 1, 2, 4, 4, 4, 4, 4]
     assert all(h / 2 <= d <= h for d, h in zip(delays, highs)), delays
@@ -89,7 +90,7 @@ def world(tmp_path_factory):
 def make_agent(world, tmp_path):
     made = []
 
-    def make(*ids: str, server_url: str | None = None, outbox=None, wall_ms=None, specs=None):
+    def make(*ids: str, server_url: str | None = None, outbox=None, wall_ms=None, specs=None, clock=time.monotonic):
         url = server_url or world["server"].url
         if specs is None:
             listed = requests.get(world["server"].url + "/api/v1/keypads", headers=AGENT, timeout=5).json()
@@ -98,7 +99,7 @@ def make_agent(world, tmp_path):
                             transport=HttpTransport(url, TOKEN), status_send=http_status_sender(url, TOKEN),
                             outbox_dir=outbox or tmp_path / f"outbox-{len(made)}", agent_id="agent-1",
                             backoff_first=0.1, backoff_max=0.5, read_timeout=0.05, refresh_seconds=0.5,
-                            wall_ms=wall_ms)
+                            wall_ms=wall_ms, clock=clock)
         agent.start()
         made.append(agent)
         return agent
@@ -162,19 +163,35 @@ def test_qms_line_split_frames_noise_and_retransmissions(world, make_agent, keyp
                                 "out_of_range": 1}
 
 
+class Monotonic:
+    """The agent's monotonic clock, moved by the test: the 400 ms debounce is measured on it, not on sleeps."""
+
+    def __init__(self):
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_ascii_line_keypad_with_bounce(world, make_agent, keypads):
     kp = keypads("tty-ascii")
-    agent = make_agent("kp-ascii")
+    clock = Monotonic()
+    agent = make_agent("kp-ascii", clock=clock)
     connected(agent, "tty-ascii")
     kp.write(b"K07,1\r\nK07,1\r\n")  # contact bounce: the same button twice at once
     kp.write(b"garbage\r\nK0", pause=0.05)
     kp.write(b"7,3\r\nK08,2\r\nK07,9\r\n")
-    time.sleep(0.5)
-    kp.write(b"K07,1\r\n")  # a real second press, later
+    r = reader(agent, "tty-ascii")
+    wait_until(lambda: r.stats["presses"] == 2 and sum(r.stats["dropped"].values()) == 4, 5, what="the first lines")
+    clock.now += 0.399  # still within the 400 ms debounce: the same press
+    kp.write(b"K07,1\r\n")
+    wait_until(lambda: r.stats["dropped"].get("bounce") == 2, 5, what="a second bounce")
+    clock.now += 0.101  # 500 ms after the first press: a real second press
+    kp.write(b"K07,1\r\n")
     wait_until(lambda: reader(agent, "tty-ascii").stats["presses"] == 3, 5, what="3 presses")
     delivered(agent)
     assert sorted(r["level"] for r in ratings_of(world, "kp-ascii")) == [1, 3, 3]
-    assert reader(agent, "tty-ascii").stats["dropped"] == {"bounce": 1, "garbage": 1, "unknown_device": 1,
+    assert reader(agent, "tty-ascii").stats["dropped"] == {"bounce": 2, "garbage": 1, "unknown_device": 1,
                                                           "out_of_range": 1}
 
 
@@ -215,15 +232,17 @@ def test_not_yet_there_then_unplug_and_replug(world, make_agent, keypads):
     kp = keypads("tty-qms")
     connected(agent, "tty-qms")
     wait_until(lambda: devices()["kp-qms"]["state"] == "connected", 5, what="the server told connected")
+    read_before = r.stats["bytes"]
     kp.write(qms_frame("P", "K06", 50, "B1")[:9])  # half a frame, then the cable is pulled
-    time.sleep(0.2)
+    wait_until(lambda: r.stats["bytes"] == read_before + 9, 5, what="the half frame read")
     kp.unplug()
     wait_until(lambda: r.state == PortState.MISSING, 5, what="missing")
     wait_until(lambda: devices()["kp-qms"]["state"] == "missing", 5, what="the server told missing")
     assert "unplugged" in devices()["kp-qms"]["detail"] or "cannot open" in devices()["kp-qms"]["detail"]
     assert r.stats["dropped"].get("partial") == 1
-    time.sleep(1.0)  # a few attempts while it is away, each after a capped pause
-    assert r.backoff.attempt >= 2
+    tries = r.backoff.attempt
+    wait_until(lambda: r.backoff.attempt >= tries + 2, 5, what="a few attempts while it is away")
+    assert all(p <= 0.5 for p in r.backoff.recent), "each after a capped pause"
     opened = r.stats["opened"]
     kp.plug()
     wait_until(lambda: r.state == PortState.CONNECTED and r.stats["opened"] == opened + 1, 3, what="reconnected")
@@ -272,7 +291,7 @@ def test_server_down_then_up_delivers_each_rating_once(world, tmp_path, keypads)
         kp.write(qms_frame("P", "K06", 200 + seq, "B3"))
         assert qms_frame("A", "K06", 200 + seq) in kp.read(3, until=qms_frame("A", "K06", 200 + seq))
     assert len(agent.outbox) == 3
-    time.sleep(0.5)  # a few failed deliveries
+    wait_until(lambda: agent.delivery.stats.get("retry", 0) >= 2, 5, what="a few failed deliveries")
     agent.stop()  # the agent PC shuts down with the ratings in its outbox
     ids = list(Outbox(outbox).pending)
     assert len(ids) == 3

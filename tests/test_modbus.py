@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from displays import modbus as M
-from displays.led_values import BLANK, BREAK, Shown, register_values, shown_for, shown_for_counter
+from device_kit.crc import crc16_modbus, crc16_ok, with_crc16
+from displays.shared import modbus as M
+from displays.shared.led_values import BLANK, BREAK, Shown, register_values, shown_for, shown_for_counter
 
 
 # ------------------------------------------------------------------ CRC
@@ -18,20 +19,20 @@ from displays.led_values import BLANK, BREAK, Shown, register_values, shown_for,
     ("11 10 00 01 00 02", "12 98"),  # ... and its answer
 ])
 def test_crc_vectors(body, crc_on_wire):
-    frame = M.with_crc(bytes.fromhex(body))
+    frame = with_crc16(bytes.fromhex(body))
     assert frame[-2:] == bytes.fromhex(crc_on_wire)
-    assert M.crc_ok(frame)
+    assert crc16_ok(frame)
 
 
 def test_crc_check_value():
-    assert M.crc16(b"123456789") == 0x4B37  # the catalogued check value of CRC-16/MODBUS
+    assert crc16_modbus(b"123456789") == 0x4B37  # the catalogued check value of CRC-16/MODBUS
 
 
 @pytest.mark.parametrize("flip", range(8))
 def test_any_flipped_bit_breaks_the_crc(flip):
     frame = bytearray(M.write_single_register(1, 1, 3))
     frame[flip] ^= 0x01 << (flip % 8)
-    assert not M.crc_ok(bytes(frame))
+    assert not crc16_ok(bytes(frame))
 
 
 # ------------------------------------------------------------------ requests
@@ -86,7 +87,7 @@ def test_decode_request_rejects(frame, error):
     if frame is None:
         raw = bytearray(M.write_multiple_registers(1, 0, [1, 2]))[:-2]
         raw[6] = 3
-        data = M.with_crc(bytes(raw))
+        data = with_crc16(bytes(raw))
     else:
         data = bytes.fromhex(frame)
     with pytest.raises(error):
@@ -106,7 +107,7 @@ def test_function_16_answer():
     assert M.expected_answer(spec) == bytes.fromhex("11 10 00 01 00 02 12 98")
     req = M.write_multiple_registers(3, 10, [1, 2, 3])
     answer = M.expected_answer(req)
-    assert answer == M.with_crc(bytes([3, 0x10, 0, 10, 0, 3]))
+    assert answer == with_crc16(bytes([3, 0x10, 0, 10, 0, 3]))
     M.check_answer(req, answer)
 
 
@@ -121,11 +122,11 @@ def test_function_16_answer():
 def test_bad_answers(answer_hex, error, text):
     req = M.write_single_register(1, 1, 3)
     with pytest.raises(error, match=text):
-        M.check_answer(req, M.with_crc(bytes.fromhex(answer_hex)))
+        M.check_answer(req, with_crc16(bytes.fromhex(answer_hex)))
 
 
 def test_exception_answer_length_and_code():
-    answer = M.with_crc(bytes.fromhex("01 86 02"))
+    answer = with_crc16(bytes.fromhex("01 86 02"))
     assert M.answer_length(answer[:2]) == 5
     with pytest.raises(M.ExceptionResponse) as exc:
         M.check_answer(M.write_single_register(1, 1, 3), answer)

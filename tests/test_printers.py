@@ -12,10 +12,10 @@ from PIL import Image
 
 from escpos_emulator import STATUS, PrinterEmulator, parse
 from server_util import free_port
-from ticket_printer import agent as A
-from ticket_printer.printers import (DummyBackend, PrinterSettings, PrinterState, build_job, decode_status,
-                                     offline_reason, print_slip)
-from ticket_printer.slip import SlipData, render
+from ticket_printer.agent import main as A
+from ticket_printer.agent.escpos_job import PrinterState, build_job, decode_status, offline_reason
+from ticket_printer.agent.printers import DummyBackend, PrinterSettings, print_slip
+from ticket_printer.shared.slip import SlipData, render
 
 SLIP = SlipData(centre="Trung tâm Phục vụ Hành chính công", department="Công an", service="Cấp căn cước",
                 code="1001", issued_ms=1795572000000, status_url="http://127.0.0.1:5000/t/abcdefgh",
@@ -326,10 +326,10 @@ def test_cups_queue_absent(image):
 
 # ------------------------------------------------------------------ the printer agent's bookkeeping
 def test_backoff_is_capped():
-    delays = A.backoff_delays(0.5, 4, jitter=0)
-    assert [next(delays) for _ in range(7)] == [0.5, 1, 2, 4, 4, 4, 4]
-    spread = A.backoff_delays(1, 8, jitter=0.2)
-    assert all(0 < next(spread) <= 8 for _ in range(20))
+    delays = A.reconnect_backoff(4, jitter=0)
+    assert [delays.next_delay() for _ in range(7)] == [0.5, 1, 2, 4, 4, 4, 4]
+    spread = A.reconnect_backoff(8, jitter=0.2)
+    assert all(0 < spread.next_delay() <= 8 for _ in range(20))
 
 
 def agent_job(tmp_path, job_id=7, created_ms=1000) -> dict:

@@ -12,7 +12,7 @@ import requests
 import yaml
 
 from queue_server.core import rating as R
-from feedback_buttons.decoders import qms_frame
+from feedback_buttons.agent.decoders import qms_frame
 from feedback_buttons.recorder import RatingIn, RatingRecorder
 from keypad_util import FakeKeypad, Listener, keypad_config, wait_until
 from queue_server.config import parse_config

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from ticket_printer import slip as S
-from ticket_printer.slip import CONTENT, WIDTH, Band, Line, QR, Rule, SlipData, layout, render
+from ticket_printer.shared import slip as S
+from ticket_printer.shared.slip import CONTENT, WIDTH, Band, Line, QR, Rule, SlipData, layout, render
 
 GOLDEN = Path(__file__).parent / "golden"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"

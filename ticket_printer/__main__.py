@@ -1,6 +1,4 @@
-"""`python -m ticket_printer --server URL --kiosk ID --token T`: the printer agent (ticket_printer/agent.py)."""
-import sys
+"""`python -m ticket_printer --server URL --kiosk ID --token T`: the printer agent (ticket_printer/agent/)."""
+from ticket_printer.agent.main import main
 
-from ticket_printer.agent import main
-
-sys.exit(main())
+raise SystemExit(main())

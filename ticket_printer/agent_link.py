@@ -10,7 +10,8 @@ from queue_server.core.errors import DomainError
 from queue_server.store import print_jobs as job_rows
 
 from ticket_printer.local_printing import job_file_name
-from ticket_printer.printers import PrinterSettings, PrinterState
+from ticket_printer.agent.escpos_job import PrinterState
+from ticket_printer.agent.printers import PrinterSettings
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,8 @@ class PrintJobMessage:
     kiosk: str
     reprint: bool
     name: str  # file stem for a preview
-    slip: dict  # ticket_printer.slip.SlipData
-    printer: dict  # ticket_printer.printers.PrinterSettings
+    slip: dict  # ticket_printer.shared.slip.SlipData
+    printer: dict  # ticket_printer.agent.printers.PrinterSettings
     created_ms: int
     event = "print.job"
 

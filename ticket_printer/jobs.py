@@ -34,8 +34,9 @@ from queue_server.store import print_jobs as job_rows
 
 from ticket_printer.agent_link import AGENT_KINDS, OPEN_STATES, AgentLink, PrintJobMessage  # noqa: F401
 from ticket_printer.local_printing import NO_AGENT, PROBE, LocalPrinting, job_file_name, prepare  # noqa: F401
-from ticket_printer.printers import PrinterSettings, PrinterState
-from ticket_printer.slip import SlipData
+from ticket_printer.agent.escpos_job import PrinterState
+from ticket_printer.agent.printers import PrinterSettings
+from ticket_printer.shared.slip import SlipData
 
 log = logging.getLogger(__name__)
 

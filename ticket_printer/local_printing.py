@@ -10,8 +10,9 @@ from collections import deque
 
 from queue_server.store import devices as device_rows
 
-from ticket_printer.printers import PrinterState, backend_for, build_job, png_bytes
-from ticket_printer.slip import SlipData, render
+from ticket_printer.agent.escpos_job import PrinterState, build_job
+from ticket_printer.agent.printers import backend_for, png_bytes
+from ticket_printer.shared.slip import SlipData, render
 
 log = logging.getLogger(__name__)
 

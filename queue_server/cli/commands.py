@@ -85,7 +85,7 @@ def cmd_import_procedures(args) -> int:
 
 
 def cmd_dispenser(args) -> int:
-    from ticket_printer.dispenser import run_cli
+    from ticket_printer.agent.dispenser import run_cli
 
     return run_cli(_load(args.config), args.dispenser_id, server=args.server)
 

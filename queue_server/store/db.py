@@ -294,7 +294,7 @@ def _m0006(db: Database) -> None:
 @migrations(name="0004_printing")
 def _m0004(db: Database) -> None:
     # Print jobs of ticket slips (ticket_printer/jobs.py). A job is made after the ticket's issue has committed;
-    # a failed job never touches its ticket. `slip` is the JSON of what is printed (ticket_printer.slip.SlipData).
+    # a failed job never touches its ticket. `slip` is the JSON of what is printed (ticket_printer.shared.slip.SlipData).
     db.execute("""
         CREATE TABLE print_jobs (
             id INTEGER PRIMARY KEY,

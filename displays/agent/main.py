@@ -4,7 +4,7 @@
 
 1. Asks the server which boards it drives (GET /api/v1/led_boards with its agent token: the boards with
    run_in: agent whose `agent` is this agent or empty).
-2. Opens their ports (displays.led.LedDriver) and joins the Socket.IO room counter:<id> of each board's
+2. Opens their ports (displays.agent.driver.LedDriver) and joins the Socket.IO room counter:<id> of each board's
    counter; the snapshot and every counter.updated / ticket.called set what the boards show.
 3. Reports each board's state to the server (POST /api/v1/devices/led_board/<id>/status), on every change and
    as a heartbeat, so supervisors see a board that is unplugged or silent.
@@ -23,12 +23,12 @@ import time
 import requests
 import socketio
 
-from queue_server.config import LedBoard
+from device_kit import Backoff
+from displays.agent.driver import DEFAULT_RECONNECT_MAX, FIRST_BACKOFF, LedDriver
+from displays.agent.settings import BoardSettings
+from displays.shared.led_values import Shown, shown_for_counter
 
-from displays.led import DEFAULT_RECONNECT_MAX, LedDriver, backoff
-from displays.led_values import Shown, shown_for_counter
-
-log = logging.getLogger("displays.led_agent")
+log = logging.getLogger("displays.agent")
 
 DEFAULT_HEARTBEAT = 60.0
 
@@ -76,7 +76,7 @@ class Reporter(threading.Thread):
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {self.token}"
         next_beat = time.monotonic() + self.heartbeat
-        pause = None
+        backoff = Backoff(FIRST_BACKOFF, DEFAULT_RECONNECT_MAX)
         while True:
             with self.cond:
                 while not self.stopping and not self.unsent and time.monotonic() < next_beat:
@@ -105,10 +105,9 @@ class Reporter(threading.Thread):
                 with self.cond:
                     for k, v in failed.items():
                         self.unsent.setdefault(k, v)  # a newer state, if any, wins
-                    pause = backoff(pause, DEFAULT_RECONNECT_MAX)
-                    self.cond.wait(pause)
+                    self.cond.wait(backoff.next_delay())
             else:
-                pause = None
+                backoff.reset()
 
 
 class CounterFeed:
@@ -141,14 +140,14 @@ class CounterFeed:
             pass
 
     def _connect_loop(self) -> None:
-        pause = None
+        backoff = Backoff(min(FIRST_BACKOFF, self.reconnect_max), self.reconnect_max)
         while not self.stopping.is_set():
             try:
                 self.client.connect(self.server, auth={"room": f"counter:{self.counter_id}", "token": self.token},
                                     wait_timeout=10)
                 return  # from here python-socketio reconnects by itself, and each reconnect brings a snapshot
             except socketio.exceptions.ConnectionError as exc:
-                pause = backoff(pause, self.reconnect_max)
+                pause = backoff.next_delay()
                 log.warning("counter %s: cannot connect to %s (%s); again in %.1f s", self.counter_id, self.server,
                             exc, pause)
                 self.stopping.wait(pause)
@@ -193,18 +192,18 @@ class LedAgent:
 
     def setup(self) -> None:
         """Fetch this agent's boards (waiting for the server if need be), open them, join their counters."""
-        pause = None
+        backoff = Backoff(FIRST_BACKOFF, DEFAULT_RECONNECT_MAX)
         while not self.stopping.is_set():
             try:
                 info = fetch_boards(self.server, self.token)
                 break
             except requests.RequestException as exc:
-                pause = backoff(pause, DEFAULT_RECONNECT_MAX)
+                pause = backoff.next_delay()
                 log.warning("cannot reach %s (%s); again in %.1f s", self.server, exc, pause)
                 self.stopping.wait(pause)
         else:
             return
-        boards = [LedBoard.model_validate(b) for b in info["boards"] if not self.only or b["id"] in self.only]
+        boards = [BoardSettings.from_dict(b) for b in info["boards"] if not self.only or b["id"] in self.only]
         unknown = self.only - {b.id for b in boards}
         if unknown:
             raise AgentRefused(f"board(s) {sorted(unknown)} are not driven by agent {info.get('agent')!r}")

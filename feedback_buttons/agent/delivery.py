@@ -2,7 +2,7 @@
 
 Every accepted press is first appended to an outbox file on disk (JSON lines, fsync'd) and only then
 acknowledged to the keypad; a delivery thread sends the oldest pending rating until the server has it, with a
-capped randomised backoff while the server is unreachable. A rating carries its own id (a retry of a rating the
+capped randomised back-off (device_kit.Backoff) while the server is unreachable. A rating carries its own id (a retry of a rating the
 server already stored is answered "duplicate", never counted twice) and, instead of a wall-clock time, how long
 ago it was pressed (`age_ms`): the server dates it on its own clock, so a wrong clock on the agent PC does not
 matter. Within one boot of the agent PC the age is measured on the monotonic clock, even across agent restarts.
@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
+
+from device_kit import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +35,6 @@ def _boot_id() -> str:
 
 
 BOOT_ID = _boot_id()
-
-
-class Backoff:
-    """Capped exponential backoff with jitter: the n-th delay lies in [d/2, d], d = min(cap, first * 2^(n-1))."""
-
-    def __init__(self, first: float = 0.5, cap: float = 30.0, rng: Callable[[], float] = random.random):
-        if first <= 0 or cap < first:
-            raise ValueError("backoff needs 0 < first <= cap")
-        self.first, self.cap, self.rng = first, cap, rng
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        self.attempt += 1
-        high = min(self.cap, self.first * 2 ** min(self.attempt - 1, 30))
-        return high / 2 + self.rng() * high / 2
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 def new_rating(keypad: str, *, button: str | None, level: int | None, seq: int | None,

@@ -16,17 +16,20 @@ ignored (contact bounce, a held button). When `reply` is on, the box gets one AS
 Bad frames are counted, logged and answered `ERR bad_frame`; they issue nothing. A lost port is reopened with a
 capped exponential backoff (devices.timeouts.serial_reconnect_max_seconds, default 30).
 
-`ButtonDecoder` and `Debouncer` are pure; `DispenserReader` is the thin serial adapter; `qms dispenser ID` runs it.
+`ButtonDecoder` and `Debouncer` are pure; `DispenserReader` is the thin serial adapter; `qms dispenser ID` runs it
+(or, with only the agent installed, `python -m ticket_printer.agent.dispenser ID --config config.yaml`).
 """
 from __future__ import annotations
 
-import enum
 import logging
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
+
+from device_kit import Backoff, DeviceState, TransportState, open_port
+from ticket_printer.agent.settings import SettingsError, dispenser_run, read_config
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +138,6 @@ class Debouncer:
         return True
 
 
-def backoff_seconds(attempt: int, cap: float, base: float = 0.5) -> float:
-    """0.5, 1, 2, 4, ... seconds, never above `cap`."""
-    return min(cap, base * (2 ** max(0, attempt)))
-
-
 def reply_line(ok: bool, text: str) -> bytes:
     """What the box is told after a press: `OK A001` or `ERR service_full` (ASCII, CR LF)."""
     clean = re.sub(r"[^A-Za-z0-9_.:-]", "", text)[:24] or "error"
@@ -185,11 +183,11 @@ class RestIssuer:
 
 
 # ------------------------------------------------------------------ the serial adapter
-class State(enum.Enum):
-    STOPPED = "stopped"
-    CONNECTING = "connecting"
-    ONLINE = "online"
-    ERROR = "error"
+class State(TransportState):
+    STOPPED = "offline", DeviceState.OFFLINE
+    CONNECTING = "connecting", DeviceState.CONNECTING
+    ONLINE = "online", DeviceState.ONLINE
+    ERROR = "error", DeviceState.ERROR
 
 
 @dataclass
@@ -209,9 +207,8 @@ class Stats:
 
 
 def _open_serial(port: str, baudrate: int, timeout: float):
-    import serial
-
-    return serial.serial_for_url(port, baudrate=baudrate, timeout=timeout)
+    """The box's port through the device kit: a serial port (any pyserial URL) or a fake (`fake://...`)."""
+    return open_port(port, baudrate=baudrate, timeout=timeout)
 
 
 class DispenserReader:
@@ -222,7 +219,7 @@ class DispenserReader:
         self.issuer = issuer
         self.decoder = ButtonDecoder(cfg.protocol, cfg.buttons)
         self.debouncer = Debouncer(cfg.debounce_ms)
-        self.backoff_max = backoff_max
+        self.backoff = Backoff(min(0.5, backoff_max), backoff_max)  # reopening the port
         self.read_timeout = read_timeout
         self.open_port = open_port
         self.on_state = on_state
@@ -255,7 +252,6 @@ class DispenserReader:
         self.stop_event.set()
 
     def run(self) -> None:
-        attempt = 0
         while not self.stop_event.is_set():
             if self.port is None:
                 self._set_state(State.CONNECTING, self.cfg.port)
@@ -264,12 +260,11 @@ class DispenserReader:
                 except Exception as exc:  # noqa: BLE001 - serial, OS and URL errors alike
                     self.stats.last_error = str(exc)
                     self._set_state(State.ERROR, f"cannot open {self.cfg.port}: {exc}")
-                    self.stop_event.wait(backoff_seconds(attempt, self.backoff_max))
-                    attempt += 1
+                    self.stop_event.wait(self.backoff.next_delay())
                     continue
-                if attempt:
+                if self.backoff.attempt:
                     self.stats.reconnects += 1
-                attempt = 0
+                self.backoff.reset()
                 self._set_state(State.ONLINE, self.cfg.port)
             if self.clock() - self._reported_at >= self.heartbeat_seconds:
                 self._report()
@@ -285,8 +280,7 @@ class DispenserReader:
                 self.stats.last_error = str(exc)
                 self._set_state(State.ERROR, f"port lost: {exc}")
                 self._close()
-                self.stop_event.wait(backoff_seconds(attempt, self.backoff_max))
-                attempt += 1
+                self.stop_event.wait(self.backoff.next_delay())
         self._close()
         self._set_state(State.STOPPED)
 
@@ -333,11 +327,9 @@ def status_reporter(server: str, agent_token: str, dispenser_id: str, timeout: f
     import requests
 
     url = f"{server.rstrip('/')}/api/v1/devices/dispenser/{dispenser_id}/status"
-    names = {State.ONLINE: "online", State.ERROR: "error", State.CONNECTING: "connecting", State.STOPPED: "offline"}
-
     def report(state: State, detail: str) -> None:
         try:
-            requests.post(url, json={"state": names[state], "detail": detail[:300]},
+            requests.post(url, json={"state": state.value, "detail": detail[:300]},
                           headers={"Authorization": f"Bearer {agent_token}"}, timeout=timeout)
         except requests.RequestException as exc:
             log.warning("dispenser %s: cannot report state: %s", dispenser_id, exc)
@@ -346,31 +338,52 @@ def status_reporter(server: str, agent_token: str, dispenser_id: str, timeout: f
 
 
 def run_cli(config, dispenser_id: str, server: str | None = None) -> int:
+    """Run one dispenser until SIGTERM/SIGINT. `config`: the configuration as a mapping (or an object with
+    model_dump(), such as the configuration the server validated: `qms dispenser ID`)."""
     import signal
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    cfg = next((d for d in config.devices.dispensers if d.id == dispenser_id), None)
-    if cfg is None:
-        known = ", ".join(d.id for d in config.devices.dispensers) or "none"
-        print(f"error: no dispenser {dispenser_id!r} in devices.dispensers (configured: {known})", file=sys.stderr)
+    values = config.model_dump(mode="json") if hasattr(config, "model_dump") else config
+    try:
+        run = dispenser_run(values, dispenser_id, server)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    kiosk = next(k for k in config.devices.kiosks if k.id == cfg.kiosk)
-    if server is None:
-        host = config.server.host if config.server.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-        server = f"http://{host}:{config.server.port}"
-    timeouts = config.devices.timeouts
-    issuer = RestIssuer(server, kiosk.token, timeout=float(timeouts.get("dispenser_request_seconds", 5)))
-    on_state = None
-    if cfg.agent:
-        agent = next(a for a in config.devices.agents if a.id == cfg.agent)
-        on_state = status_reporter(server, agent.token, cfg.id)
-    reader = DispenserReader(cfg, issuer, backoff_max=float(timeouts.get("serial_reconnect_max_seconds", 30)),
-                             on_state=on_state, heartbeat_seconds=float(timeouts.get("dispenser_heartbeat_seconds", 60)))
+    cfg, server = run.dispenser, run.server
+    issuer = RestIssuer(server, run.kiosk_token, timeout=float(run.timeouts.get("dispenser_request_seconds", 5)))
+    on_state = status_reporter(server, run.agent_token, cfg.id) if run.agent_token else None
+    reader = DispenserReader(cfg, issuer, backoff_max=float(run.timeouts.get("serial_reconnect_max_seconds", 30)),
+                             on_state=on_state,
+                             heartbeat_seconds=float(run.timeouts.get("dispenser_heartbeat_seconds", 60)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: reader.stop())
-    print(f"dispenser {cfg.id}: port {cfg.port} ({cfg.protocol}), issuing as kiosk {kiosk.id} at {server}; "
+    print(f"dispenser {cfg.id}: port {cfg.port} ({cfg.protocol}), issuing as kiosk {cfg.kiosk} at {server}; "
           f"buttons {', '.join(f'{b}={s}' for b, s in cfg.buttons.items())}", flush=True)
     reader.run()
     print(f"dispenser {cfg.id} stopped: {reader.stats.summary()}", flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ticket_printer.agent.dispenser ID --config config.yaml`: the same as `qms dispenser ID`, on a
+    PC with only the agent installed (the file is read as plain values; `qms check-config` validates it)."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m ticket_printer.agent.dispenser",
+                                 description="Push-button ticket dispenser on its serial port")
+    ap.add_argument("dispenser_id")
+    ap.add_argument("--config", default="config.yaml")
+    ap.add_argument("--server", help="server address (default: http://127.0.0.1:<server.port>)")
+    args = ap.parse_args(argv)
+    try:
+        config = read_config(args.config)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return run_cli(config, args.dispenser_id, server=args.server)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from device_kit.crc import crc16_ok, with_crc16  # CRC-16/MODBUS, low byte first
+
 WRITE_SINGLE = 0x06
 WRITE_MULTIPLE = 0x10
 MAX_WRITE_REGISTERS = 123  # a function 16 frame carries at most 123 registers
@@ -42,24 +44,6 @@ class ExceptionResponse(ModbusError):
                          f"({EXCEPTION_NAMES.get(code, 'unknown exception')})")
 
 
-def crc16(data: bytes) -> int:
-    """CRC-16/MODBUS: polynomial 0x8005 reflected (0xA001), initial value 0xFFFF."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
-
-
-def with_crc(body: bytes) -> bytes:
-    return bytes(body) + crc16(body).to_bytes(2, "little")
-
-
-def crc_ok(frame: bytes) -> bool:
-    return len(frame) >= 4 and crc16(frame[:-2]) == int.from_bytes(frame[-2:], "little")
-
-
 def _check_unit(unit: int) -> None:
     if not isinstance(unit, int) or not 0 <= unit <= 247:
         raise ValueError(f"unit id must be 0-247 (0 = broadcast), got {unit!r}")
@@ -80,7 +64,7 @@ def write_single_register(unit: int, address: int, value: int) -> bytes:
     _check_unit(unit)
     _check_register(address)
     _check_value(value)
-    return with_crc(bytes([unit, WRITE_SINGLE]) + address.to_bytes(2, "big") + value.to_bytes(2, "big"))
+    return with_crc16(bytes([unit, WRITE_SINGLE]) + address.to_bytes(2, "big") + value.to_bytes(2, "big"))
 
 
 def write_multiple_registers(unit: int, address: int, values: list[int]) -> bytes:
@@ -92,7 +76,7 @@ def write_multiple_registers(unit: int, address: int, values: list[int]) -> byte
     for v in values:
         _check_value(v)
     data = b"".join(v.to_bytes(2, "big") for v in values)
-    return with_crc(bytes([unit, WRITE_MULTIPLE]) + address.to_bytes(2, "big") + len(values).to_bytes(2, "big")
+    return with_crc16(bytes([unit, WRITE_MULTIPLE]) + address.to_bytes(2, "big") + len(values).to_bytes(2, "big")
                     + bytes([len(data)]) + data)
 
 
@@ -115,7 +99,7 @@ def decode_request(frame: bytes) -> Request:
     """A write request (06 or 16) as a board sees it; raises CrcError / FrameError."""
     if len(frame) < 8:
         raise FrameError(f"frame too short ({len(frame)} bytes)")
-    if not crc_ok(frame):
+    if not crc16_ok(frame):
         raise CrcError(f"bad CRC in {frame.hex(' ')}")
     unit, fn = frame[0], frame[1]
     address = int.from_bytes(frame[2:4], "big")
@@ -138,7 +122,7 @@ def expected_answer(request: bytes) -> bytes:
     if fn == WRITE_SINGLE:
         return bytes(request)
     if fn == WRITE_MULTIPLE:
-        return with_crc(request[:6])
+        return with_crc16(request[:6])
     raise ValueError(f"not a write request: function {fn}")
 
 
@@ -153,7 +137,7 @@ def check_answer(request: bytes, answer: bytes) -> None:
     """Raise unless `answer` confirms `request` (CRC, unit, function, register and value or count)."""
     if len(answer) < 5:
         raise FrameError(f"answer too short ({len(answer)} bytes): {answer.hex(' ') or 'nothing'}")
-    if not crc_ok(answer):
+    if not crc16_ok(answer):
         raise CrcError(f"bad CRC in answer {answer.hex(' ')}")
     if answer[0] != request[0]:
         raise FrameError(f"answer from unit {answer[0]}, expected unit {request[0]}")

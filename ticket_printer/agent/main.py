@@ -5,15 +5,15 @@
 It connects over Socket.IO to the room printer:<kiosk id> (with an agent token from devices.agents, or the
 kiosk's own token), receives `print.job` messages, and for each one:
   1. answers at once with `print.result` {job_id, state: "printing"} (the acknowledgement of receipt),
-  2. renders the slip (ticket_printer.slip), builds the whole ESC/POS job, sends it through the backend that
+  2. renders the slip (ticket_printer.shared.slip), builds the whole ESC/POS job, sends it through the backend that
      devices.printers[] names (command-line options may override host, port, device, ...),
   3. answers `print.result` {job_id, state: "printed" | "failed", reason, detail, printer_state}.
 Every print.result waits for the server's acknowledgement and is sent again after a reconnect until it is
 acknowledged. The ids of the last jobs done are remembered (also in a small state file, across restarts), so a
 job delivered twice (the server re-sends unfinished jobs when the agent reconnects) prints once.
 
-The connection is kept with a capped exponential backoff (0.5 s, 1 s, 2 s ... up to --max-backoff, with a
-little jitter), starting again at the shortest delay after a connection that lasted.
+The connection is kept with the device kit's capped exponential back-off (0.5 s, 1 s, 2 s ... up to
+--max-backoff, with a little jitter), starting again at the shortest delay after a connection that lasted.
 """
 from __future__ import annotations
 
@@ -22,15 +22,15 @@ import json
 import logging
 import os
 import queue
-import random
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 
-from ticket_printer.printers import PrinterSettings, print_slip
-from ticket_printer.slip import SlipData, render
+from device_kit import Backoff
+from ticket_printer.agent.printers import PrinterSettings, print_slip
+from ticket_printer.shared.slip import SlipData, render
 
 log = logging.getLogger("ticket_printer.agent")
 
@@ -42,16 +42,10 @@ def job_key(data: dict) -> str:
     return f"{data['job_id']}:{data.get('created_ms', '')}"
 
 
-def backoff_delays(shortest: float = 0.5, longest: float = 30.0, factor: float = 2.0, jitter: float = 0.2,
-                   rng: random.Random | None = None):
-    """0.5, 1, 2, 4 ... capped at `longest`, each spread by ±jitter (a fleet of kiosks does not reconnect in
-    step after a server restart)."""
-    rng = rng or random.Random()
-    delay = shortest
-    while True:
-        spread = 1 + (rng.uniform(-jitter, jitter) if jitter else 0)
-        yield min(longest, delay * spread)
-        delay = min(longest, delay * factor)
+def reconnect_backoff(longest: float = 30.0, *, jitter: float = 0.2, clock=time.monotonic) -> Backoff:
+    """0.5, 1, 2, 4 ... capped at `longest`, each shortened by up to `jitter` (a fleet of kiosks does not
+    reconnect in step after a server restart); short again after a connection that lasted STABLE_SECONDS."""
+    return Backoff(min(0.5, longest), longest, jitter=jitter, stable=STABLE_SECONDS, clock=clock)
 
 
 class PrinterAgent:
@@ -63,6 +57,7 @@ class PrinterAgent:
         self.overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
         self.state_file = Path(state_file) if state_file else None
         self.max_backoff = max_backoff
+        self.backoff = reconnect_backoff(max_backoff)
         self.connect_timeout = connect_timeout
         self.lock = threading.RLock()
         # Jobs are known by "id:created_ms": ids alone restart at 1 on a new database.
@@ -212,10 +207,8 @@ class PrinterAgent:
     def run(self) -> None:
         """Connect, serve, reconnect with capped backoff, until stop()."""
         threading.Thread(target=self._worker, name="print-worker", daemon=True).start()
-        delays = backoff_delays(longest=self.max_backoff)
         while not self.stopping.is_set():
             sio = self._client()
-            started = time.monotonic()
             try:
                 sio.connect(self.server, auth={"room": f"printer:{self.kiosk}", "token": self.token, "lang": "vi"},
                             transports=["websocket"], wait_timeout=self.connect_timeout)
@@ -226,21 +219,20 @@ class PrinterAgent:
                 with self.lock:
                     self.sio = sio
                     self.connected.set()
+                self.backoff.up()
                 self.flush()
                 while sio.connected and not self.stopping.is_set():
                     self.stopping.wait(0.2)
                 with self.lock:
                     self.sio = None
                     self.connected.clear()
-                if time.monotonic() - started >= STABLE_SECONDS:
-                    delays = backoff_delays(longest=self.max_backoff)
                 log.warning("disconnected from %s", self.server)
             try:
                 sio.disconnect()
             except Exception:  # noqa: BLE001
                 pass
             if not self.stopping.is_set():
-                self.stopping.wait(next(delays))
+                self.stopping.wait(self.backoff.next_delay())
 
     def stop(self) -> None:
         self.stopping.set()

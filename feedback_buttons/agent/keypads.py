@@ -18,21 +18,23 @@ import select
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Callable
 
-from feedback_buttons import decoders as D
-from feedback_buttons.delivery import Backoff, Delivery, Outbox, StatusReporter, new_rating
+from device_kit import Backoff, DeviceState, TransportState, open_port as kit_open_port
+from feedback_buttons.agent import decoders as D
+from feedback_buttons.agent.delivery import Delivery, Outbox, StatusReporter, new_rating
 
 log = logging.getLogger(__name__)
 
+STABLE_SECONDS = 10  # a port open this long: its next loss starts again with a short pause
 
-class PortState(StrEnum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    MISSING = "missing"
-    ERROR = "error"
-    STOPPED = "offline"  # the agent (or server) stopped reading it
+
+class PortState(TransportState):
+    CONNECTING = "connecting", DeviceState.CONNECTING
+    CONNECTED = "connected", DeviceState.ONLINE
+    MISSING = "missing", DeviceState.OFFLINE
+    ERROR = "error", DeviceState.ERROR
+    STOPPED = "offline", DeviceState.OFFLINE  # the agent (or server) stopped reading it
 
 
 @dataclass(frozen=True)
@@ -111,12 +113,11 @@ class InputDevice:
 
 
 def open_port(spec: KeypadSpec, timeout: float = 0.2):
-    """The serial port (any pyserial URL) or input device of a keypad."""
-    if spec.decoder == "keyboard":
+    """The input device of a keyboard keypad, else its port through the device kit: a serial port (any pyserial
+    URL) or a fake (`fake://...`)."""
+    if spec.decoder == "keyboard" and not spec.port.startswith("fake://"):
         return InputDevice(spec.port, timeout)
-    import serial
-
-    return serial.serial_for_url(spec.port, baudrate=spec.baudrate, timeout=timeout, write_timeout=1)
+    return kit_open_port(spec.port, baudrate=spec.baudrate, timeout=timeout, write_timeout=1)
 
 
 def classify(exc: BaseException) -> PortState:
@@ -135,7 +136,8 @@ class PortReader:
 
     def __init__(self, port: str, keypads: list[KeypadSpec], *, valid_buttons: set[str], level_values: set[int],
                  on_press: Callable[[KeypadSpec, D.Press], bool], on_state: Callable[[str, str, str], None],
-                 backoff: Backoff, read_timeout: float = 0.2, opener: Callable = open_port):
+                 backoff: Backoff, read_timeout: float = 0.2, opener: Callable = open_port,
+                 clock: Callable[[], float] = time.monotonic):
         self.port = port
         self.keypads = keypads
         self.first = keypads[0]
@@ -148,6 +150,7 @@ class PortReader:
         self.backoff = backoff
         self.read_timeout = read_timeout
         self.opener = opener
+        self.clock = clock  # monotonic seconds: debounce, silence, a connection that lasted
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.state = PortState.CONNECTING
@@ -181,7 +184,8 @@ class PortReader:
                 continue
             self._port = port
             self.stats["opened"] += 1
-            self.connected_since = time.monotonic()
+            self.connected_since = self.clock()
+            self.backoff.up()
             decoder = D.create(self.first.decoder, **self.first.decoder_options())
             self._port_state(PortState.CONNECTED, f"open: {self.port}")
             try:
@@ -203,18 +207,15 @@ class PortReader:
     def _read(self, port, decoder: D.Decoder) -> None:
         while not self.stop_event.is_set():
             data = port.read(max(1, getattr(port, "in_waiting", 0) or 0))
-            now = time.monotonic()
             if data:
                 self.stats["bytes"] += len(data)
                 self._handle(decoder.feed(data), port)
-            if now - self.connected_since > 10:
-                self.backoff.reset()  # it stayed up: the next loss starts with a short pause again
-            self._check_silent(now)
+            self._check_silent(self.clock())
 
     # ------------------------------------------------------------ states
     def _port_state(self, state: PortState, detail: str) -> None:
         if (state, detail) != (self.state, self.detail):
-            if state in (PortState.MISSING, PortState.ERROR):
+            if state.device.problem:
                 log.warning("keypad port %s: %s (%s)", self.port, state.value, detail)
             else:
                 log.info("keypad port %s: %s (%s)", self.port, state.value, detail)
@@ -237,7 +238,7 @@ class PortReader:
                                    f"port open, nothing heard for {k.silent_seconds:g} s (keypad unplugged or off?)")
 
     def _heard(self, k: KeypadSpec) -> None:
-        self.heard[k.id] = time.monotonic()
+        self.heard[k.id] = self.clock()
         if self.keypad_states.get(k.id, ("",))[0] != PortState.CONNECTED.value:
             self._keypad_state(k, PortState.CONNECTED.value, f"open: {self.port}")
 
@@ -282,7 +283,7 @@ class PortReader:
                 self._drop("out_of_range", f"level {ev.level} of {k.id} is not on the scale")
                 continue
             key = (k.id, ev.button, ev.level)
-            now = time.monotonic()
+            now = self.clock()
             if k.debounce_ms and now - self.last_press.get(key, -1e9) < k.debounce_ms / 1000:
                 self._drop("bounce", f"{k.id} pressed again within {k.debounce_ms} ms")
                 continue
@@ -293,7 +294,8 @@ class PortReader:
                     self._write(port, ev.ack)
 
     def status(self) -> dict:
-        return {"port": self.port, "decoder": self.first.decoder, "state": self.state.value, "detail": self.detail,
+        return {"port": self.port, "decoder": self.first.decoder, "state": self.state.value,
+                "device": self.state.device.value, "detail": self.detail,
                 "keypads": {k: {"state": s, "detail": d} for k, (s, d) in self.keypad_states.items()},
                 "stats": {**self.stats, "dropped": dict(self.stats["dropped"])}}
 
@@ -315,17 +317,20 @@ class KeypadAgent:
                  transport: Callable[[dict, int], tuple[str, str]], status_send: Callable[[str, str, str, str], bool],
                  outbox_dir, agent_id: str | None = None, backoff_first: float = 0.5, backoff_max: float = 30.0,
                  read_timeout: float = 0.2, refresh_seconds: float = 30.0, opener: Callable = open_port,
-                 wall_ms: Callable[[], int] | None = None):
+                 wall_ms: Callable[[], int] | None = None, clock: Callable[[], float] = time.monotonic):
         self.keypads = keypads
         self.agent_id = agent_id
         self.wall_ms = wall_ms
         self.outbox = Outbox(outbox_dir)
         self.reporter = StatusReporter(status_send, refresh_seconds)
-        self.delivery = Delivery(self.outbox, transport, Backoff(backoff_first, backoff_max), self._server_state)
+        self.delivery = Delivery(self.outbox, transport, Backoff(backoff_first, backoff_max, jitter=0.5),
+                                 self._server_state)
         valid = {b for b in buttons} if buttons else {str(v) for v in level_values}
         self.readers = [PortReader(port, ks, valid_buttons=valid, level_values=set(level_values),
                                    on_press=self._press, on_state=self._keypad_state,
-                                   backoff=Backoff(backoff_first, backoff_max), read_timeout=read_timeout, opener=opener)
+                                   backoff=Backoff(backoff_first, backoff_max, jitter=0.5, stable=STABLE_SECONDS,
+                                                   clock=clock),
+                                   read_timeout=read_timeout, opener=opener, clock=clock)
                         for port, ks in group_by_port(keypads).items()]
 
     def _press(self, k: KeypadSpec, ev: D.Press) -> bool:

@@ -1,0 +1,3 @@
+from displays.agent.main import main
+
+raise SystemExit(main())

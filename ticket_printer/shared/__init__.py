@@ -1,0 +1,1 @@
+"""What the printer agent and the server's printing share: the slip's layout and rendering."""
