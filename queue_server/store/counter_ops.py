@@ -9,6 +9,7 @@ import json
 import sqlite3
 
 from queue_server.core import rules as E
+from queue_server.core.calling import call_next
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import Counter, CounterState, Status, Ticket
 from queue_server.store.rows import OpResult, ticket_from_row, ticket_to_dict
@@ -37,24 +38,19 @@ class CounterOps:
         """Call the next ticket. `expect_current`: the ticket id (or None) the caller believes is current;
         a press that finds another ticket already called returns it instead of calling a second one."""
         result = OpResult()
+        q = self.config.queue
         with self.writer.transaction() as c:
             now = self.now_ms()
             counter = self._counter(c, counter_id)
-            if counter.state != CounterState.OPEN:
-                raise DomainError("counter_not_open", counter=counter.number, state=counter.state.value)
             current = self._current(c, counter)
-            if E.is_repeat_press(current, expect_current, now, int(self.config.queue.repeat_press_seconds * 1000)):
+            waiting = self._waiting_for(c, counter, self.today())
+            out = call_next(counter, current, waiting, now, mode=q.next_with_open_ticket, expect_current=expect_current,
+                            max_consecutive_priority=self.config.priority.max_consecutive,
+                            repeat_window_ms=int(q.repeat_press_seconds * 1000), staff_id=staff_id)
+            if out is None:  # a repeated press: the ticket it called stands
                 result.tickets.append(ticket_to_dict(current))
                 result.repeated = True
                 return result
-            if current is not None and self.config.queue.next_with_open_ticket == "refuse" and current.status in E.AT_COUNTER:
-                raise DomainError("counter_busy", counter=counter.number, code=current.code)
-            chosen = E.choose_next(counter, self._waiting_for(c, counter, self.today()), now,
-                                   self.config.priority.max_consecutive)
-            if chosen is None:
-                raise DomainError("nothing_waiting", counter=counter.number)
-            out = E.call(counter, chosen, current, now, self.config.queue.next_with_open_ticket,
-                         staff_id if staff_id is not None else counter.staff_id)
             self._apply(c, out, actor=actor, staff_id=staff_id, result=result, now=now)
         return result
 
