@@ -21,7 +21,9 @@ class CatchUp:
         self.send_to(sid, Hello(**self.read.hello(room)))
         store = self.read.store
         audience = self.rooms.audience_of(room)
-        if audience is not None and last_seq is not None and 0 <= store.last_seq() - last_seq <= CATCH_UP_LIMIT:
+        if last_seq is not None and 0 <= store.last_seq() - last_seq <= CATCH_UP_LIMIT:
+            if audience is None:  # a room kind added by a device package: nothing of the queue to replay
+                return
             missed = store.events_since(last_seq, limit=CATCH_UP_LIMIT)
             joined = set(self.rooms_for(room))
             built = Built(self.read, store.tickets_by_ids({e["ticket_id"] for e in missed if e["ticket_id"]}))
