@@ -62,3 +62,19 @@ def test_the_store_does_not_check_again_a_rule_the_core_checks():
     store = {p.name: _codes(p) & core for p in (ROOT / "queue_server" / "store").glob("*.py")}
     assert {k: v for k, v in store.items() if v} == {}, "the store asks the core (queue_server/core) for these"
     assert "counter_not_open" in core and "nothing_waiting" in core
+
+
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b[^\"']*\b(FROM|INTO|SET|WHERE)\b|\.conn\b|\.execute\(")
+
+
+def test_read_models_and_push_run_no_sql():
+    """They ask the store (store/queue_reads.py). The display notices' query is the one left in the push."""
+    files = [ROOT / "queue_server" / "read_models.py", *sorted((ROOT / "queue_server" / "push").glob("*.py"))]
+    found = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.name == "catch_up.py":  # notice_of: display_notices belong to the store's notices module
+            start = text.index("    def notice_of")
+            text = text[:start] + text[text.index("\n    def ", start + 10):]
+        found += [f"{path.name}: {m.group(0)}" for m in SQL.finditer(text)]
+    assert found == []

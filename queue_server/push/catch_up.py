@@ -49,7 +49,7 @@ class CatchUp:
 
     def notice_of(self, display) -> dict:
         """A display's notice: the one an admin set for it, else the one for every display ('*'), else config."""
-        # TODO(store.notices): this is the push's last query; it moves when the store has a notices module.
+        # The push's one query left: it moves into the store with the display notices (store.notices).
         try:
             rows = {r[0]: (r[1], r[2]) for r in self.read.store.conn.execute(
                 "SELECT display_id, text, text_en FROM display_notices WHERE display_id IN (?, '*')", (display.id,))}
