@@ -16,6 +16,7 @@ import logging
 from queue_server.accounts import Principal
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import UNSET
+from queue_server.push.views import Built
 
 COUNTER_OPS = ("next", "call", "recall", "no_show", "start", "finish", "transfer", "park", "resume",
                "open", "break", "close")
@@ -64,10 +65,11 @@ class Commands:
         return counter
 
     # ------------------------------------------------------------ doing
-    def _done(self, result):
+    def _done(self, result) -> Built:
+        """Push what the write changed; the views built for the push serve the answer too."""
         if not result.repeated:
-            self.push.publish(result)
-        return result
+            return self.push.publish(result)
+        return Built.of(self.read, result)
 
     def issue(self, p: Principal, service: str, priority: bool = False, priority_group: str | None = None) -> dict:
         if p.kind == "anonymous":
@@ -118,8 +120,7 @@ class Commands:
                 result = s.transfer(ticket, counter_id, service_id=service, to_counter=to_counter, go_last=go_last, **who)
             else:
                 result = getattr(s, op)(ticket, counter_id, **who)
-        self._done(result)
-        return self.op_answer(result, counter_id)
+        return self.op_answer(result, counter_id, self._done(result))
 
     def ticket_op(self, p: Principal, ticket_id: int, op: str, *, counter: str | None = None, **kw) -> dict:
         """A ticket action by ticket id: the counter is the one holding it unless named."""
@@ -127,20 +128,22 @@ class Commands:
         if op == "cancel":
             self.need_staff(p)
             result = self.store.cancel(ticket_id, staff_id=p.staff_id, actor=p.name)
-            self._done(result)
-            return self.op_answer(result, None)
+            return self.op_answer(result, None, self._done(result))
         counter_id = counter or t["counter_id"] or t["target_counter_id"]
         if counter_id is None:
             self.need_staff(p)
             raise DomainError("bad_request", detail="counter is required: the ticket is not at a counter")
         return self.counter_op(p, counter_id, op, ticket=ticket_id, **kw)
 
-    def op_answer(self, result, counter_id: str | None) -> dict:
+    def op_answer(self, result, counter_id: str | None, built: Built | None = None) -> dict:
+        """The answer to a counter or ticket action, from what the write returned (no read after COMMIT
+        unless the write left the counter untouched)."""
+        built = built or Built.of(self.read, result)
         t = result.ticket
-        out = {"ticket": self.read.ticket_staff(t) if t else None, "repeated": result.repeated,
+        out = {"ticket": built.staff_ticket(t["id"]) if t else None, "repeated": result.repeated,
                "seq": max((e["seq"] for e in result.events), default=None)}
         if counter_id is not None:
-            out["counter"] = self.read.counter_state(self.store.counter(counter_id))
+            out["counter"] = built.staff_counter(counter_id)
         return out
 
     # ------------------------------------------------------------ supervision
@@ -154,5 +157,4 @@ class Commands:
     def assign_services(self, p: Principal, counter_id: str, services: list[str] | None) -> dict:
         self.need_supervisor(p)
         result = self.store.assign_services(counter_id, services, staff_id=p.staff_id, actor=p.name)
-        self._done(result)
-        return self.read.counter_state(self.store.counter(counter_id))
+        return self._done(result).staff_counter(counter_id)

@@ -1,11 +1,11 @@
 """Read models: what each kind of client is shown. Plain dicts built from the store; no Flask here."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from queue_server import __version__
 from queue_server.config import CentreConfig
+from queue_server.core.rules import UNSET
 from queue_server.store import Store
 
 
@@ -67,13 +67,8 @@ class ReadModels:
         """Open counters serving the service (`counters`: store.counters() already read, for a loop)."""
         if counters is None:  # read only the open counters whose service list names this service
             known = {c.id for c in self.config.counters}
-            rows = self.store.conn.execute(
-                """SELECT id, services, services_override FROM counters WHERE state = 'open'
-                   AND instr(COALESCE(services_override, services), ?) > 0 ORDER BY number""", (json.dumps(service_id),))
-            return [self.counter_label(r["id"]) for r in rows
-                    if r["id"] in known and service_id in json.loads(r["services_override"] or r["services"])]
-        return [self.counter_label(c["id"]) for c in (self.store.counters() if counters is None else counters)
-                if service_id in c["services"] and c["state"] == "open"]
+            return [self.counter_label(cid) for cid in self.store.open_counters_serving(service_id) if cid in known]
+        return [self.counter_label(c["id"]) for c in counters if service_id in c["services"] and c["state"] == "open"]
 
     def issued(self, result) -> dict:
         """The answer to issuing a ticket (kiosk or staff): includes the status link with its secret token."""
@@ -95,10 +90,7 @@ class ReadModels:
     def recent_service_minutes(self, service_id: str, last: int = 20, least: int = 3) -> float | None:
         """Median time from call to finish of the service's last `last` tickets served today (None below
         `least` of them: then services[].avg_service_minutes is used)."""
-        rows = [r[0] for r in self.store.conn.execute(
-            """SELECT finished_ms - called_ms FROM tickets WHERE day = ? AND service_id = ? AND status = 'done'
-               AND called_ms IS NOT NULL AND finished_ms >= called_ms ORDER BY finished_ms DESC LIMIT ?""",
-            (self.store.today(), service_id, last))]
+        rows = self.store.recent_service_ms(service_id, last)
         if len(rows) < least:
             return None
         rows.sort()
@@ -106,18 +98,46 @@ class ReadModels:
         median_ms = rows[mid] if len(rows) % 2 else (rows[mid - 1] + rows[mid]) / 2
         return min(480.0, max(0.5, median_ms / 60_000))
 
-    def counter_state(self, c: dict) -> dict:
+    def counter_state(self, c: dict, current=UNSET) -> dict:
+        """A counter as staff and supervisors see it. `current`: its current ticket's staff view, when the
+        caller has it (push.views.Built); else it is read."""
         cfg = self.config.counter(c["id"])
-        current = self.store.ticket(c["current_ticket_id"]) if c["current_ticket_id"] else None
+        if current is UNSET:
+            t = self.store.ticket(c["current_ticket_id"]) if c["current_ticket_id"] else None
+            current = self.ticket_staff(t) if t else None
         return {**c, "name": cfg.name or f"Quầy {cfg.number}", "department": cfg.department, "zone": cfg.zone,
-                "staff_name": self.store_staff_name(c["staff_id"]),
-                "current": self.ticket_staff(current) if current else None}
+                "staff_name": self.store_staff_name(c["staff_id"]), "current": current}
 
     def store_staff_name(self, staff_id: int | None) -> str:
-        if staff_id is None:
-            return ""
-        row = self.store.conn.execute("SELECT full_name, username FROM staff WHERE id = ?", (staff_id,)).fetchone()
-        return (row["full_name"] or row["username"]) if row else ""
+        return self.store.staff_name(staff_id) if staff_id is not None else ""
+
+    # ------------------------------------------------------------ what a public display shows
+    def ticket_on_display(self, t: dict, *, status: str, service_id: str, counter_id: str | None,
+                          extras=frozenset()) -> dict:
+        """A ticket on a public screen: its number, service, department and counter. Built from what never
+        changes in a ticket and from the event, so a replay shows what was shown live. The priority group
+        only where the display's show_extra asks for it."""
+        dept, svc = self.config.services().get(service_id, (None, None))
+        out = {"id": t["id"], "code": t["code"], "number": t["number"], "status": status, "service": service_id,
+               "service_name": svc.name if svc else service_id, "service_name_en": (svc.name_en if svc else "") or "",
+               "department": dept.id if dept else None, "department_name": dept.name if dept else None,
+               "department_name_en": (dept.name_en if dept else "") or "", "counter": self.counter_label(counter_id)}
+        if "priority_group" in extras:
+            out.update(priority=bool(t["priority"]), priority_group=t["priority_group"])
+        return out
+
+    def counter_on_display(self, counter_id: str, state: str, *, staff_id: int | None = None, extras=frozenset(),
+                           current=UNSET) -> dict:
+        """A counter on a public screen: number, name, department, zone, state (and its current ticket in a
+        snapshot; live, tickets come with ticket.called and ticket.updated). Staff names only where asked."""
+        cfg = self.config.counter(counter_id)
+        out = {"id": counter_id, "number": cfg.number, "name": cfg.name or f"Quầy {cfg.number}",
+               "department": cfg.department, "zone": cfg.zone, "state": state}
+        if current is not UNSET:
+            out["current"] = current
+        if "staff_name" in extras:
+            out["staff_name"] = self.store_staff_name(staff_id)
+        return out
 
     def services(self) -> list[dict]:
         statuses = self.store.service_statuses()
@@ -140,29 +160,28 @@ class ReadModels:
                  "services": [s.id for s in d.services]} for d in self.config.departments]
 
     def recent_calls(self, departments: set[str] | None, limit: int) -> list[dict]:
-        """The last calls of today for these departments (None: all), newest first."""
+        """The last calls of today for these departments (None: all), newest first, as displays show them."""
         svc_dept = {sid: d.id for sid, (d, _) in self.config.services().items()}
         out = []
-        rows = self.store.conn.execute(
-            """SELECT e.id, e.ts_ms, e.counter_id, e.data, t.code, t.service_id FROM events e JOIN tickets t ON t.id = e.ticket_id
-               WHERE e.day = ? AND e.type IN ('ticket.called', 'ticket.resumed') ORDER BY e.id DESC LIMIT ?""",
-            (self.store.today(), limit * 20 if departments else limit))
-        for r in rows:
+        for r in self.store.recent_call_rows(limit * 20 if departments else limit):
             if departments is not None and svc_dept.get(r["service_id"]) not in departments:
                 continue
-            out.append(self.call_view(r["id"], r["ts_ms"], r["code"], r["counter_id"], r["service_id"],
-                                      '"recall":true' in r["data"]))
+            out.append(self.call_view(r["seq"], r["ts_ms"], r["code"], r["counter_id"], r["service_id"], r["recall"]))
             if len(out) >= limit:
                 break
         return out
 
-    def call_view(self, seq: int, ts_ms: int, code: str, counter_id: str, service_id: str, recall: bool) -> dict:
+    def call_view(self, seq: int, ts_ms: int, code: str, counter_id: str, service_id: str, recall: bool,
+                  voice: bool = True) -> dict:
+        """A call. `voice`: with the clips to play (display rooms only: nobody else plays them)."""
         dept, svc = self.config.services()[service_id]
         counter = self.counter_label(counter_id)
-        return {"seq": seq, "code": code, "counter": counter, "service": service_id,
-                "service_name": svc.name, "department": dept.id, "department_name": dept.name, "recall": recall,
-                "announce_en": svc.announce_en, "at": iso_local(ts_ms, self.config),
-                "voice": self.voice_of(code, counter, svc.announce_en)}
+        out = {"seq": seq, "code": code, "counter": counter, "service": service_id,
+               "service_name": svc.name, "department": dept.id, "department_name": dept.name, "recall": recall,
+               "announce_en": svc.announce_en, "at": iso_local(ts_ms, self.config)}
+        if voice:
+            out["voice"] = self.voice_of(code, counter, svc.announce_en)
+        return out
 
     def voice_of(self, code: str, counter: dict | None, announce_en: bool) -> dict | None:
         """The announcement of a call: clip names to play and the sentence (displays/voice.py, docs/voice.md)."""
@@ -177,15 +196,10 @@ class ReadModels:
     def queue_state(self, service_ids) -> dict:
         """Waiting counts and the next few numbers of some services (for queue.updated)."""
         waiting = self.store.waiting_counts()
-        day = self.store.today()
-        statuses = {sid: self.store._service_status(self.store.conn, sid, day) for sid in service_ids}
         out = {}
         for sid in service_ids:
-            heads = [r[0] for r in self.store.conn.execute(
-                """SELECT code FROM tickets WHERE day = ? AND service_id = ? AND status = 'waiting'
-                   ORDER BY priority DESC, queued_ms, id LIMIT 5""", (self.store.today(), sid))]
-            st = statuses[sid]
-            out[sid] = {"waiting": waiting[sid], "next": heads,
+            st = self.store.service_status(sid)
+            out[sid] = {"waiting": waiting[sid], "next": self.store.waiting_heads(sid, 5),
                         "state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason}
         return out
 

@@ -1,6 +1,6 @@
 /* The browser-side announcer of a display: one queue of calls, played one after another.
  *
- * Each call carries `voice` (built by the server: queue_server/views.py call_view, displays/voice.py):
+ * Each call carries `voice` (built by the server for display rooms only: queue_server/read_models.py call_view, core/voice.py):
  *   {clips: ["chime", "xin_moi_cong_dan_co_so_thu_tu", "mot", "khong", "khong", "nam", "den_quay_so", "ba",
  *            "xin_moi_cong_dan_co_so_thu_tu", ...], repeat: 2, sentence: [one saying], sentence_en, pack,
  *    text: "Xin mời công dân có số thứ tự 1005 đến quầy số 3", spoken: "... một không không năm ...", text_en}

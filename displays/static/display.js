@@ -72,7 +72,9 @@
     const prev = D.counterSeq[counter.id];
     if (prev !== undefined && seq < prev) return;
     D.counterSeq[counter.id] = seq;
-    D.counters[counter.id] = counter;
+    // live counter.updated carries the counter's state, not its ticket (that comes with ticket.called and
+    // ticket.updated): keep what we know of the rest
+    D.counters[counter.id] = Object.assign({}, D.counters[counter.id], counter);
   }
 
   function applySnapshot(seq, st) {

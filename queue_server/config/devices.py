@@ -52,6 +52,7 @@ class Display(Model):
     notice: str = ""
     last_calls: int = Field(8, ge=1, le=30)
     voice: bool = True
+    show_extra: list[Literal["staff_name", "priority_group"]] = []  # what a public screen hides unless asked
 
 
 class LedBoard(Model):

@@ -1,0 +1,93 @@
+"""Connect: hello, then the events missed since last_seq, or a fresh snapshot of the room.
+
+A reconnecting client gets, marked `replayed`, what the live path would have sent to its rooms: the same
+`rooms_of` and `payload_for` (push.audiences) decide both. Displays' payloads depend only on the event log
+and on what never changes in a ticket, so theirs are the very payloads sent live; staff, supervisors and
+phones get their tickets and counters as they are now.
+"""
+from __future__ import annotations
+
+from queue_server.push.audiences import Audience, payload_for
+from queue_server.push.payloads import CounterUpdated, Hello, Snapshot, replayed
+from queue_server.push.views import Built
+from queue_server.store import display_notices
+
+CATCH_UP_LIMIT = 500  # more missed events than this: a snapshot is cheaper
+
+
+class CatchUp:
+    """Mixed into push.live.Push: needs self.read, self.rooms, self.config, self.send_to, self._emit."""
+
+    def greet(self, sid: str, room: str, last_seq: int | None, ticket: dict | None = None) -> None:
+        self.send_to(sid, Hello(**self.read.hello(room)))
+        store = self.read.store
+        audience = self.rooms.audience_of(room)
+        if last_seq is not None and 0 <= store.last_seq() - last_seq <= CATCH_UP_LIMIT:
+            if audience is None:  # a room kind added by a device package: nothing of the queue to replay
+                return
+            missed = store.events_since(last_seq, limit=CATCH_UP_LIMIT)
+            joined = set(self.rooms_for(room))
+            built = Built(self.read, store.tickets_by_ids({e["ticket_id"] for e in missed if e["ticket_id"]}))
+            for e in missed:
+                for payload in self.replay_of(e, audience, joined, built):
+                    self._emit(replayed(payload), to=sid)
+            return
+        self.send_to(sid, Snapshot(store.last_seq(), room, self.snapshot(room, ticket)))
+
+    def replay_of(self, e: dict, audience: Audience, joined: set[str], built: Built) -> list:
+        out = []
+        if set(self.rooms.rooms_of(e, audience)) & joined:
+            payload = payload_for(e, audience, built)
+            if payload is not None:
+                out.append(payload)
+        if (audience.kind in ("staff", "supervisors") and e["type"] in ("counter.state", "counter.services")
+                and ({"supervisors", f"counter:{e['counter_id']}"} & joined)):
+            try:
+                out.append(CounterUpdated(e["seq"], built.staff_counter(e["counter_id"])))
+            except Exception:  # noqa: BLE001 - a counter since removed from config.yaml
+                pass
+        return out
+
+    def notice_of(self, display) -> dict:
+        """A display's notice: the one an admin set for it, else the one for every display ('*'), else config."""
+        rows = display_notices.notices_for(self.read.store, display.id)
+        text, text_en = rows.get(display.id) or rows.get("*") or (display.notice, "")
+        return {"notice": text, "notice_en": text_en}
+
+    def snapshot(self, room: str, ticket: dict | None = None) -> dict:
+        v = self.read
+        kind, _, ident = room.partition(":")
+        if kind == "display":
+            depts = self.rooms.display_departments(ident) or set()
+            disp = self.rooms.display(ident)
+            extras = frozenset(disp.show_extra)
+            services = [s.id for d in self.config.departments if d.id in depts for s in d.services]
+            counters = [c for c in v.store.counters() if self.rooms.dept_of_counter(c["id"]) in depts]
+            current = v.store.tickets_by_ids({c["current_ticket_id"] for c in counters if c["current_ticket_id"]})
+            return {"display": {**disp.model_dump(mode="json", exclude={"token"}), **self.notice_of(disp)},
+                    "departments": [d for d in v.departments() if d["id"] in depts],
+                    "services": v.queue_state(services),
+                    "counters": [v.counter_on_display(c["id"], c["state"], staff_id=c["staff_id"], extras=extras,
+                                                      current=self._on_display(current.get(c["current_ticket_id"]), extras))
+                                 for c in counters],
+                    "recent_calls": v.recent_calls(depts, disp.last_calls), "voice": self.config.voice.model_dump(mode="json"),
+                    "centre": {"name": self.config.centre.name, "name_en": self.config.centre.name_en}}
+        if kind == "counter":
+            counter = Built(v).staff_counter(ident)
+            history = [v.ticket_staff(t) for t in v.store.counter_history(ident, 12)]
+            return {"counter": counter, "services": v.queue_state(counter["services"]), "history": history}
+        if kind == "kiosk":
+            return {"departments": v.departments(), "services": v.services()}
+        if kind == "ticket" and ticket is not None:
+            return {"ticket": v.ticket_public(ticket)}
+        if kind == "supervisors":
+            counters = v.store.counters()
+            built = Built(v, counters=counters)
+            return {"services": v.services(), "counters": [built.staff_counter(c["id"]) for c in counters]}
+        return {}
+
+    def _on_display(self, t: dict | None, extras) -> dict | None:
+        if t is None:
+            return None
+        return self.read.ticket_on_display(t, status=t["status"], service_id=t["service_id"],
+                                           counter_id=t["counter_id"] or t["target_counter_id"], extras=extras)
