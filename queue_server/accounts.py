@@ -72,6 +72,9 @@ class Accounts:
     config: CentreConfig
     now_ms: callable
     _config_devices: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Called after a change that may end credentials (logout, disable, new password, device token revoked): the
+    # sockets of this process re-check theirs at once (web/sockets.py); other processes within a minute.
+    listeners: list = field(default_factory=list)
 
     def __post_init__(self):
         self.load_config_devices(self.config)
@@ -192,6 +195,10 @@ class Accounts:
             if audit is not None:
                 audit(c, _digest(token))
         return token
+
+    def credentials_changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     def staff_name(self, staff_id: int | None) -> str:
         if staff_id is None:

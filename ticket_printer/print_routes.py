@@ -73,6 +73,8 @@ def install(app, ctx, *, start_background: bool = True) -> PrintJobs:
         client = ctx.sockets.clients.get(request.sid) if ctx.sockets else None
         lang = client["lang"] if client else "vi"
         try:
+            if ctx.sockets is not None:
+                client = ctx.sockets.current(request.sid)  # the agent's token, checked again
             return {"ok": True, **pj.on_result(client, data)}
         except DomainError as err:
             return {"ok": False, **err.to_dict(lang)}

@@ -92,6 +92,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     if start_background:
         push.start()
         socketio.start_background_task(_day_keeper, ctx)
+        socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
         from queue_server.web.supervision import start as start_supervision; start_supervision(ctx)  # noqa: E702 - alerts, report days
         from displays.led_server import start_in_server; start_in_server(ctx)  # noqa: E702 - LED boards run_in: server
     return app
