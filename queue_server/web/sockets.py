@@ -17,6 +17,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from queue_server.accounts import ANONYMOUS, Principal
 from queue_server.core.errors import DomainError
 from queue_server.web.actions import from_socket
+from queue_server.web.toolkit import require
 
 log = logging.getLogger(__name__)
 RECHECK_SECONDS = 30  # an idle socket's token is checked again this often (a change made by another process)
@@ -92,12 +93,12 @@ class Sockets:
             counter = self.ctx.store.counter(ident)
             if p.kind == "device" and p.device_kind == "agent":
                 return room, None
-            self.ctx.commands.need_staff(p)
+            require("staff", p=p)
             if not p.is_supervisor and ident not in p.counters:
                 raise DomainError("forbidden", reason=f"counter {counter['number']} is not assigned to you")
             return room, None
         if kind == "supervisors":
-            self.ctx.commands.need_supervisor(p)
+            require("supervisor", p=p)
             return room, None
         if kind in self.room_kinds:
             self.room_kinds[kind].authorize(p, ident)

@@ -91,12 +91,12 @@ def body(model: type[Body], *, optional: bool = False) -> Body:
 ROLES = ("anonymous", "signed_in", "device", "kiosk", "display", "agent", "staff", "supervisor", "admin")
 
 
-def require(*roles: str, p: Principal | None = None) -> Principal:
+def require(*roles: str, p: Principal | None = None, reason: str | None = None) -> Principal:
     """The caller (the request's unless `p` is given) if it has one of `roles`, else unauthenticated/forbidden.
 
     anonymous: anybody; signed_in: any staff or device token; device: any device, or one kind of them
     (kiosk, display, agent); staff: any staff account (supervisors and admins too); supervisor: supervisors
-    and admins; admin: admins.
+    and admins; admin: admins. `reason` says who may, in the forbidden answer (default: from the roles).
     """
     unknown = set(roles) - set(ROLES)
     if not roles or unknown:
@@ -115,9 +115,10 @@ def require(*roles: str, p: Principal | None = None) -> Principal:
         return p
     names = {"device": "devices", "kiosk": "kiosks", "display": "displays", "agent": "agents", "staff": "staff",
              "supervisor": "supervisors", "admin": "admins"}
-    words = [names[r] for r in roles]
-    reason = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-    raise DomainError("forbidden", reason=f"{reason} only")
+    if reason is None:
+        words = [names[r] for r in roles]
+        reason = (words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}") + " only"
+    raise DomainError("forbidden", reason=reason)
 
 
 def install_error_handlers(app) -> None:
