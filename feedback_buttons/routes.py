@@ -37,9 +37,9 @@ class RatingBody(Body):
     counter: str | None = Field(None, min_length=1, max_length=40)
     button: str | None = Field(None, pattern=r"^[0-9]{1,2}$")
     level: int | None = Field(None, ge=1, le=10)
-    ticket: int | None = Field(None, ge=1)
+    ticket: int | None = Field(None, ge=1, le=2**53)
     ticket_token: str | None = Field(None, min_length=8, max_length=64)  # the slip's secret (phone page)
-    age_ms: int = Field(0, ge=0)
+    age_ms: int = Field(0, ge=0, le=2**53)
     seq: int | None = Field(None, ge=0, le=65535)  # the keypad's own sequence number (informative)
 
 

@@ -4,6 +4,7 @@ ok=false, bad_request) and changes nothing. The table of bad values is built fro
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -44,32 +45,42 @@ VALID = {
 MISSING = object()
 
 
-def bad_values(prop: dict) -> list[tuple[str, object]]:
-    """Values a field with this JSON schema must refuse: wrong type, out of bounds, fraction, too long."""
+def bad_values(prop: dict, *, strict: bool = True) -> list[tuple[str, object]]:
+    """Values a field with this JSON schema must refuse: wrong type, out of bounds, fraction, too long.
+    `strict` (the action models): every text and list field has a maximum length, every number a maximum."""
     alts = [a for a in prop.get("anyOf", [prop]) if a.get("type") != "null"]
     assert len(alts) == 1, f"one type per field: {prop}"
     a = alts[0]
-    kind = a.get("type") or ("enum" if "enum" in a or "const" in a else None)
+    kind = a.get("type")
     out: list[tuple[str, object]] = []
     if "enum" in a or "const" in a:
         out += [("not one of the choices", "bogus"), ("wrong type", 3)]
     elif kind == "string":
-        assert "maxLength" in a, f"a text field needs a maximum length: {prop}"
-        out += [("wrong type", 12345), ("too long", "x" * (a["maxLength"] + 1))]
+        out.append(("wrong type", 12345))
+        if "maxLength" in a:
+            out.append(("too long", "x" * (a["maxLength"] + 1)))
+        elif "pattern" in a:
+            out += [("too long", "a" * 1000), ("not matching", "?!")]
+        else:
+            assert not strict, f"a text field needs a maximum length: {prop}"
         if a.get("minLength", 0) > 0:
             out.append(("empty", ""))
     elif kind == "integer":
         out += [("wrong type", "abc"), ("fraction", 1.5), ("a boolean", True)]
         if "minimum" in a:
             out.append(("negative" if a["minimum"] >= 0 else "below minimum", min(-5, a["minimum"] - 1)))
+        assert "maximum" in a or not strict, f"a number field needs a maximum: {prop}"
         if "maximum" in a:
-            out.append(("above maximum", a["maximum"] + 1))
+            out += [("above maximum", a["maximum"] + 1), ("huge", 2**70)]
     elif kind == "boolean":
         out += [("wrong type", "yes"), ("a number", 1)]
     elif kind == "array":
-        assert "maxItems" in a, f"a list field needs a maximum length: {prop}"
-        out += [("wrong type", "x"), ("too many", ["land"] * (a["maxItems"] + 1))]
-        out += [(f"item {why}", [v]) for why, v in bad_values(a["items"])]
+        out.append(("wrong type", "x"))
+        if "maxItems" in a:
+            out.append(("too many", ["land"] * (a["maxItems"] + 1)))
+        else:
+            assert not strict, f"a list field needs a maximum length: {prop}"
+        out += [(f"item {why}", [v]) for why, v in bad_values(a["items"], strict=strict)]
     else:
         raise AssertionError(f"no bad values known for {prop}")
     return out
@@ -128,6 +139,7 @@ def app(tmp_path_factory):
     app = create_app(server_config(tmp), db_path=str(tmp / "actions.sqlite3"), clock=Clock(), async_mode="threading",
                      start_background=False)
     yield app
+    settle(app)
     app.extensions["qms"].store.close()
 
 
@@ -142,7 +154,16 @@ def heads(app):
     return {"sup": h, "agent": {"Authorization": "Bearer test-agent-token-1"}, "none": {}, "token": sup}
 
 
+def settle(app) -> None:
+    """Let the slips a valid example queued finish printing (in the background), so they change nothing later."""
+    printing = app.extensions["qms_printing"]
+    deadline = time.monotonic() + 10
+    while printing.busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def fingerprint(app) -> tuple[int, str]:
+    settle(app)
     store = app.extensions["qms"].store
     dump = "\n".join(store.conn.iterdump())
     return store.last_seq(), hashlib.sha256(dump.encode()).hexdigest()

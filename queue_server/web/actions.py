@@ -92,7 +92,7 @@ class Next(CounterAction):
     op = "next"
     # The ticket the counter shows now (None: none): a repeated press calls nobody new. Any id that is not the
     # counter's current ticket (clients use -1) says "someone else is current".
-    current: int | None = None
+    current: int | None = Field(None, le=2**53)
 
     def run(self, p, ctx):
         expect = self.current if "current" in self.model_fields_set else UNSET

@@ -8,6 +8,7 @@ import logging
 from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from queue_server.accounts import ANONYMOUS, Principal
 from queue_server.core.errors import DomainError
@@ -18,6 +19,15 @@ log = logging.getLogger(__name__)
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
+
+
+class WholeNumber(IntegerConverter):
+    """`<int:...>` in a URL: a whole number the database can hold. A larger one matches no route (404), where
+    it used to reach SQLite and fail with a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**53)
+        super().__init__(map, *args, **kwargs)
 
 
 def ctx():
