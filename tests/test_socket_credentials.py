@@ -219,3 +219,15 @@ def test_a_dropped_device_is_reported_offline(app):
     app.test_client().post(f"/api/v1/admin/device-tokens/{token_id}/revoke", headers=bearer(admin))
     states = {(d["kind"], d["device_id"]): d for d in app.extensions["qms"].devices.states()}
     assert states[("kiosk", "kiosk-1")]["state"] == "offline"
+
+
+def test_the_background_task_runs_the_recheck(app, other_process, monkeypatch):
+    from queue_server.web import sockets as sockets_module
+
+    assert sockets_module.RECHECK_SECONDS <= 60  # idle sockets are checked at least once a minute
+    monkeypatch.setattr(sockets_module, "RECHECK_SECONDS", 0.01)
+    token = login(app, "super", "test-super")
+    sio = connect(app, "supervisors", token)
+    other_process.logout(token)
+    app.extensions["qms"].sockets.keep_checking(rounds=1)
+    assert not sio.is_connected()

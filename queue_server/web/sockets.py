@@ -174,12 +174,14 @@ class Sockets:
                 log.exception("re-checking the credentials of socket %s failed", sid)
         return dropped
 
-    def keep_checking(self) -> None:
+    def keep_checking(self, rounds: int | None = None) -> None:
         """Background task: idle sockets' tokens are checked again every RECHECK_SECONDS (expiry; changes made
-        by another process on the same database, such as `qms device-token revoke`)."""
-        while True:
+        by another process on the same database, such as a device token revoked with the CLI). `rounds`: stop
+        after that many (tests); None: for ever."""
+        while rounds is None or rounds > 0:
             self.socketio.sleep(RECHECK_SECONDS)
             self.recheck_all()
+            rounds = None if rounds is None else rounds - 1
 
     def _drop(self, sid: str, client: dict, *, after_answer: bool = False) -> None:
         if client["revoked"] and after_answer:
