@@ -228,7 +228,8 @@ def test_the_valid_examples_pass_validation(app, heads, op):
 
 
 @pytest.mark.parametrize("data", [None, [], "next", {"counter": "1"}, {"op": "login", "username": "super"},
-                                  {"op": "device_status", "kind": "printer"}, {"op": 5}, {"op": "nope"}])
+                                  {"op": "device_status", "kind": "printer"}, {"op": 5}, {"op": "nope"},
+                                  {"op": "finish"}, {"op": "transfer", "service": "passport"}])
 def test_socket_refuses_what_is_not_an_action(app, heads, data):
     sio = app.extensions["qms"].socketio.test_client(app, auth={"room": "supervisors", "token": heads["token"]})
     before = fingerprint(app)

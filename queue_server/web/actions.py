@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from queue_server.accounts import Principal
 from queue_server.core.errors import DomainError
@@ -133,14 +133,18 @@ class TicketAction(Action):
     ticket: TicketId | None = None
     counter: Id | None = None
 
+    @model_validator(mode="after")
+    def _names_a_ticket(self):
+        if self.ticket is None and self.counter is None:
+            raise ValueError("ticket or counter is required")
+        return self
+
     def run(self, p, ctx):
         return self._do(p, ctx)
 
     def _do(self, p, ctx, **kw):
         if self.ticket is not None:
             return ctx.commands.ticket_op(p, self.ticket, self.op, counter=self.counter, **kw)
-        if self.counter is None:
-            raise DomainError("bad_request", detail="ticket or counter is required")
         return ctx.commands.counter_op(p, self.counter, self.op, **kw)
 
 
