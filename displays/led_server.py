@@ -30,23 +30,19 @@ DEFAULT_POLL = 0.5
 @bp.get("/api/v1/led_boards")
 def led_boards():
     """The LED boards the calling agent drives (supervisors: every board)."""
-    from queue_server.web.toolkit import principal
+    from queue_server.web.toolkit import require
 
     ctx = current_app.extensions["qms"]
     cfg = ctx.config
-    p = principal()
-    if p.kind == "anonymous":
-        raise DomainError("unauthenticated")
-    if p.kind == "device" and p.device_kind == "agent":
+    p = require("supervisor", "agent", reason="LED agents and supervisors only")
+    if p.kind == "device":
         kind = next((a.kind for a in cfg.devices.agents if a.id == p.device_id), "any")
         if kind not in ("led", "any"):
             raise DomainError("forbidden", reason=f"agent {p.device_id} is a {kind} agent, not an LED agent")
         boards = [b for b in cfg.devices.led_boards if b.run_in == "agent" and b.agent in ("", p.device_id)]
         agent = p.device_id
-    elif p.is_supervisor:
-        boards, agent = list(cfg.devices.led_boards), None
     else:
-        raise DomainError("forbidden", reason="LED agents and supervisors only")
+        boards, agent = list(cfg.devices.led_boards), None
     return jsonify(agent=agent, boards=[b.model_dump(mode="json") for b in boards],
                    timeouts=dict(cfg.devices.timeouts))
 

@@ -19,7 +19,7 @@ import re
 from flask import Blueprint, current_app, jsonify, render_template, request
 from pydantic import Field
 
-from queue_server.web.toolkit import Body, body, ctx, lang, principal
+from queue_server.web.toolkit import Body, body, ctx, lang, principal, require
 from queue_server.core.errors import DomainError
 
 from feedback_buttons.recorder import RatingIn, RatingRecorder
@@ -37,9 +37,9 @@ class RatingBody(Body):
     counter: str | None = Field(None, min_length=1, max_length=40)
     button: str | None = Field(None, pattern=r"^[0-9]{1,2}$")
     level: int | None = Field(None, ge=1, le=10)
-    ticket: int | None = Field(None, ge=1)
+    ticket: int | None = Field(None, ge=1, le=2**53)
     ticket_token: str | None = Field(None, min_length=8, max_length=64)  # the slip's secret (phone page)
-    age_ms: int = Field(0, ge=0)
+    age_ms: int = Field(0, ge=0, le=2**53)
     seq: int | None = Field(None, ge=0, le=65535)  # the keypad's own sequence number (informative)
 
 
@@ -90,11 +90,7 @@ def post_rating():
         raise DomainError("bad_request", detail="send button or level, not both")
     rec = recorder()
     if b.keypad is not None:
-        p = principal()
-        if p.kind == "anonymous":
-            raise DomainError("unauthenticated")
-        if p.kind != "device" or p.device_kind != "agent":
-            raise DomainError("forbidden", reason="keypad ratings come from keypad agents")
+        p = require("agent", reason="keypad ratings come from keypad agents")
         keypad = rec.keypad(b.keypad)
         _agent_may_read(p, keypad)
         rin = RatingIn(b.id, keypad.counter, f"keypad:{keypad.id}", b.button, b.level, b.age_ms, actor=p.name)
@@ -130,7 +126,7 @@ def post_reason(rating_id: str):
 
 @bp.get("/api/v1/ratings")
 def get_ratings():
-    ctx().commands.need_supervisor(principal())
+    require("supervisor")
     day = request.args.get("day") or ctx().store.today()
     if not DAY.match(day):
         raise DomainError("bad_request", detail="day must be YYYY-MM-DD")
@@ -139,18 +135,15 @@ def get_ratings():
 
 @bp.get("/api/v1/tickets/<int:ticket_id>/rating")
 def get_ticket_rating(ticket_id: int):
-    ctx().commands.need_staff(principal())
+    require("staff")
     return jsonify(recorder().of_ticket(ticket_id))
 
 
 @bp.get("/api/v1/keypads")
 def get_keypads():
-    p = principal()
-    if p.kind == "anonymous":
-        raise DomainError("unauthenticated")
+    p = require("supervisor", "agent", reason="keypad agents and supervisors only")
     cfg = ctx().config
     if p.kind == "staff":
-        ctx().commands.need_supervisor(p)
         mine = list(cfg.devices.keypads)
     elif p.device_kind == "agent":
         _agent_may_read(p, None)

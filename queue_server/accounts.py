@@ -73,6 +73,9 @@ class Accounts:
     store: object  # queue_server.store.Store
     config: CentreConfig | None = None
     _config_devices: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Called after a change that may end credentials (logout, disable, new password, device token revoked): the
+    # sockets of this process re-check theirs at once (web/sockets.py); other processes within a minute.
+    listeners: list = field(default_factory=list)
 
     def __post_init__(self):
         self.load_config_devices(self.config or self.store.config)
@@ -163,6 +166,10 @@ class Accounts:
         token = secrets.token_urlsafe(24)
         rows.add_device_token(self.store, _digest(token), kind, device_id, note, audit=audit)
         return token
+
+    def credentials_changed(self) -> None:
+        for listener in list(self.listeners):
+            listener()
 
     def staff_name(self, staff_id: int | None) -> str:
         if staff_id is None:

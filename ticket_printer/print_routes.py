@@ -8,7 +8,7 @@ from typing import Literal
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import Field
 
-from queue_server.web.toolkit import Body, body, principal
+from queue_server.web.toolkit import Body, body, principal, require
 from queue_server.core.errors import DomainError
 
 from ticket_printer.jobs import STATES, PrintJobs
@@ -39,9 +39,8 @@ def ticket_jobs(ticket_id: int):
     p = principal()
     pj = jobs()
     pj.store.ticket(ticket_id)  # unknown -> 404
-    if p.kind == "anonymous":
-        raise DomainError("unauthenticated")
-    if p.kind == "device" and not (p.device_kind == "kiosk" and p.device_id == pj.issuing_kiosk(ticket_id)):
+    require("staff", "kiosk", p=p, reason="the kiosk that issued the ticket, or staff")
+    if p.kind == "device" and p.device_id != pj.issuing_kiosk(ticket_id):
         raise DomainError("forbidden", reason="the kiosk that issued the ticket, or staff")
     return jsonify(jobs=pj.jobs_of(ticket_id))
 
@@ -49,7 +48,7 @@ def ticket_jobs(ticket_id: int):
 @bp.get("/print-jobs")
 def recent_jobs():
     pj = jobs()
-    pj.ctx.commands.need_staff(principal())
+    require("staff")
     state = request.args.get("state")
     if state is not None and state not in STATES:
         raise DomainError("bad_request", detail=f"state must be one of {', '.join(STATES)}")
@@ -73,6 +72,8 @@ def install(app, ctx, *, start_background: bool = True) -> PrintJobs:
         client = ctx.sockets.clients.get(request.sid) if ctx.sockets else None
         lang = client["lang"] if client else "vi"
         try:
+            if ctx.sockets is not None:
+                client = ctx.sockets.current(request.sid)  # the agent's token, checked again
             return {"ok": True, **pj.on_result(client, data)}
         except DomainError as err:
             return {"ok": False, **err.to_dict(lang)}

@@ -143,6 +143,7 @@ def staff_change(username: str):
         ctx().accounts.update_user(username, audit=audit_of(p, etype, {"username": username, **changes}), **changes)
     except AccountError as exc:
         raise DomainError("account_invalid", detail=str(exc)) from None
+    ctx().accounts.credentials_changed()  # a disabled account's sockets go at once; others follow new counters
     return jsonify(_user(username))
 
 
@@ -155,6 +156,7 @@ def staff_password(username: str):
         ctx().accounts.set_password(username, b.password, audit=audit_of(p, "admin.password_reset", {"username": username}))
     except AccountError as exc:
         raise DomainError("account_invalid", detail=str(exc)) from None
+    ctx().accounts.credentials_changed()  # its sockets end with its sessions
     return jsonify(ok=True, username=username, sessions_ended=True)
 
 
@@ -207,6 +209,7 @@ def token_revoke(token_id: str):
             token_id, audit=audit_of(p, "admin.device_token_revoked", {"token_id": token_id[:12]}))
     except AccountError:
         raise DomainError("device_token_unknown", token=token_id[:12]) from None
+    ctx().accounts.credentials_changed()  # the device's open sockets are disconnected at once
     return jsonify(ok=True, id=token_id, **dev)
 
 

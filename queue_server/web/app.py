@@ -15,7 +15,7 @@ from queue_server.accounts import Accounts
 from queue_server.config import CentreConfig, load_config
 from queue_server.devices import DeviceStates
 from queue_server.push import Push
-from queue_server.web.toolkit import install_error_handlers
+from queue_server.web.toolkit import WholeNumber, install_error_handlers
 from queue_server.commands import Commands
 from queue_server.web.sockets import Sockets
 from queue_server.store import Store, meta, utc_now
@@ -48,6 +48,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.url_map.converters["int"] = WholeNumber  # ids in URLs stay within what SQLite holds: 404, not 500
 
     store = Store(db_path or config.server.db_path, config, clock=clock)
     store.close_stale_days()
@@ -91,6 +92,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     if start_background:
         push.start()
         socketio.start_background_task(_day_keeper, ctx)
+        socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
         from queue_server.web.supervision import start as start_supervision; start_supervision(ctx)  # noqa: E702 - alerts, report days
         from displays.led_server import start_in_server; start_in_server(ctx)  # noqa: E702 - LED boards run_in: server
     return app

@@ -3,6 +3,9 @@
 connect auth: {"room": "display:hall-a" | "counter:3" | "kiosk:kiosk-1" | "ticket:<secret token>" |
                "supervisors", "token": "<staff or device token>", "last_seq": 1234, "lang": "vi"}
 The client gets `hello`, then either the events it missed since last_seq or a fresh `snapshot`.
+
+A socket's token is checked again on every action and at least every RECHECK_SECONDS while idle; a sign-out,
+a disabled account, a revoked device token (Accounts.credentials_changed) or an expired token disconnects it.
 """
 from __future__ import annotations
 
@@ -12,17 +15,19 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, join_room
 
 from queue_server.accounts import ANONYMOUS, Principal
-from queue_server.core.rules import UNSET
 from queue_server.core.errors import DomainError
+from queue_server.web.actions import from_socket
+from queue_server.web.toolkit import require
 
 log = logging.getLogger(__name__)
+RECHECK_SECONDS = 30  # an idle socket's token is checked again this often (a change made by another process)
 
 
 class Sockets:
     def __init__(self, socketio, ctx):
         self.socketio = socketio
         self.ctx = ctx
-        self.clients: dict[str, dict] = {}  # sid -> {principal, room, ticket_id, lang}
+        self.clients: dict[str, dict] = {}  # sid -> {principal, token, room, ticket_id, lang, revoked}
         # More room kinds, added by other parts (ticket_printer.jobs adds printer:<kiosk id> for printer agents):
         # kind -> handler with authorize(principal, ident) (raises DomainError) and joined(sid, ident).
         self.room_kinds: dict[str, object] = {}
@@ -30,6 +35,7 @@ class Sockets:
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("action", self.on_action)
         socketio.on_event("resync", self.on_resync)
+        ctx.accounts.listeners.append(self.recheck_all)
 
     # ------------------------------------------------------------ connect
     def _refuse(self, err: DomainError, lang: str):
@@ -52,7 +58,8 @@ class Sockets:
             join_room(r)
         if ticket is not None:
             push.follow(ticket["id"])
-        self.clients[sid] = {"principal": p, "room": room, "ticket_id": ticket["id"] if ticket else None, "lang": lang}
+        self.clients[sid] = {"principal": p, "token": str(auth["token"]) if auth.get("token") else None, "room": room,
+                             "ticket_id": ticket["id"] if ticket else None, "lang": lang, "revoked": False}
         device = self._device_of(p, room)
         if device is not None:
             self.ctx.devices.report(*device, "online", actor=p.name)
@@ -86,12 +93,12 @@ class Sockets:
             counter = self.ctx.store.counter(ident)
             if p.kind == "device" and p.device_kind == "agent":
                 return room, None
-            self.ctx.commands.need_staff(p)
+            require("staff", p=p)
             if not p.is_supervisor and ident not in p.counters:
                 raise DomainError("forbidden", reason=f"counter {counter['number']} is not assigned to you")
             return room, None
         if kind == "supervisors":
-            self.ctx.commands.need_supervisor(p)
+            require("supervisor", p=p)
             return room, None
         if kind in self.room_kinds:
             self.room_kinds[kind].authorize(p, ident)
@@ -126,76 +133,93 @@ class Sockets:
                 out.add(device)
         return out
 
+    # ------------------------------------------------------------ credentials
+    def current(self, sid: str) -> dict | None:
+        """The client of `sid` with its credentials checked again now (None: anonymous, never connected).
+
+        A token that no longer holds (signed out, account disabled, device token revoked, expired) or no longer
+        lets it stay in its room raises unauthenticated, and the socket is disconnected right after the answer.
+        """
+        client = self.clients.get(sid)
+        if client is None:
+            return None
+        if client["revoked"] or not self._still_valid(client):
+            self._drop(sid, client, after_answer=True)
+            raise DomainError("unauthenticated")
+        return client
+
+    def _still_valid(self, client: dict) -> bool:
+        if client["token"] is None:
+            return True
+        p = self.ctx.accounts.principal_for(client["token"])
+        if p is None:
+            return False
+        if p != client["principal"]:  # another role, other counters: may it stay in its room?
+            try:
+                self._authorize_room(p, client["room"])
+            except DomainError:
+                return False
+            client["principal"] = p
+        return True
+
+    def recheck_all(self) -> int:
+        """Check every signed-in socket's token again; disconnect those that no longer hold. Returns how many."""
+        dropped = 0
+        for sid, client in list(self.clients.items()):
+            try:
+                if client["token"] is not None and (client["revoked"] or not self._still_valid(client)):
+                    self._drop(sid, client)
+                    dropped += 1
+            except Exception:  # noqa: BLE001 - one bad socket must not keep the others connected
+                log.exception("re-checking the credentials of socket %s failed", sid)
+        return dropped
+
+    def keep_checking(self, rounds: int | None = None) -> None:
+        """Background task: idle sockets' tokens are checked again every RECHECK_SECONDS (expiry; changes made
+        by another process on the same database, such as a device token revoked with the CLI). `rounds`: stop
+        after that many (tests); None: for ever."""
+        while rounds is None or rounds > 0:
+            self.socketio.sleep(RECHECK_SECONDS)
+            self.recheck_all()
+            rounds = None if rounds is None else rounds - 1
+
+    def _drop(self, sid: str, client: dict, *, after_answer: bool = False) -> None:
+        if client["revoked"] and after_answer:
+            return  # already on its way out
+        client["revoked"] = True
+        log.info("socket %s of %s disconnected: its credentials no longer hold", sid, client["principal"].name)
+        if after_answer:  # let the refusal's acknowledgement go out first
+            def later():
+                self.socketio.sleep(0.05)
+                self.socketio.server.disconnect(sid, namespace="/")
+            self.socketio.start_background_task(later)
+        else:
+            self.socketio.server.disconnect(sid, namespace="/")
+
     # ------------------------------------------------------------ actions
     def on_resync(self, data=None):
         """A client that saw something odd asks for a fresh snapshot."""
         client = self.clients.get(request.sid)
         if client is None:
             return {"ok": False, "error": "unauthenticated"}
+        try:
+            self.current(request.sid)
+        except DomainError as err:
+            return {"ok": False, **err.to_dict(client["lang"])}
         ticket = self.ctx.store.ticket(client["ticket_id"]) if client["ticket_id"] else None
         room = client["room"] if ticket is None else f"ticket:{ticket['id']}"
         self.ctx.push.greet(request.sid, room, None, ticket)
         return {"ok": True}
 
     def on_action(self, data=None):
-        client = self.clients.get(request.sid) or {"principal": ANONYMOUS, "lang": "vi"}
-        lang = client["lang"]
+        """An action, validated by the same model as its REST route (web/actions.py), then done by Commands."""
+        lang = (self.clients.get(request.sid) or {}).get("lang", "vi")
         try:
-            if not isinstance(data, dict):
-                raise DomainError("bad_request", detail="an action is an object with an op")
-            return {"ok": True, **self._act(client["principal"], data)}
+            client = self.current(request.sid)
+            p = client["principal"] if client else ANONYMOUS
+            return {"ok": True, **from_socket(data).run(p, self.ctx)}
         except DomainError as err:
             return {"ok": False, **err.to_dict(lang)}
         except Exception:  # noqa: BLE001 - an ack must always come back
             log.exception("socket action failed: %r", data)
             return {"ok": False, "error": "internal", "message": "internal error"}
-
-    ALLOWED = {"op", "counter", "ticket", "code", "service", "to_counter", "go_last", "current", "priority",
-               "priority_group", "state", "daily_cap", "services"}
-
-    def _act(self, p: Principal, data: dict) -> dict:
-        unknown = set(data) - self.ALLOWED
-        if unknown:
-            raise DomainError("bad_request", detail=f"unknown field(s) {sorted(unknown)}")
-        op = data.get("op")
-        svc = self.ctx.commands
-        if op == "issue":
-            return {"ticket": svc.issue(p, _str(data, "service"), bool(data.get("priority", False)), data.get("priority_group"))}
-        if op == "cancel":
-            return svc.ticket_op(p, _int(data, "ticket"), "cancel")
-        if op == "set_service":
-            return {"service": svc.set_service(p, _str(data, "service"), state=data.get("state"),
-                                               cap=data.get("daily_cap", "keep"))}
-        if op == "assign_services":
-            return {"counter": svc.assign_services(p, _str(data, "counter"), data.get("services"))}
-        counter = _str(data, "counter")
-        ticket = data.get("ticket")
-        if ticket is not None and not isinstance(ticket, int):
-            raise DomainError("bad_request", detail="ticket must be a ticket id (a whole number)")
-        if op == "next":
-            current = data["current"] if "current" in data else UNSET
-            if current is not UNSET and current is not None and not isinstance(current, int):
-                raise DomainError("bad_request", detail="current must be a ticket id or null")
-            return svc.counter_op(p, counter, "next", expect_current=current)
-        if op == "call":
-            return svc.counter_op(p, counter, "call", code=_str(data, "code"), service=data.get("service"))
-        if op in ("open", "break", "close", "recall", "no_show", "start", "finish", "park", "resume"):
-            return svc.counter_op(p, counter, op, ticket=ticket)
-        if op == "transfer":
-            return svc.counter_op(p, counter, "transfer", ticket=ticket, service=data.get("service"),
-                                  to_counter=data.get("to_counter"), go_last=bool(data.get("go_last", False)))
-        raise DomainError("bad_request", detail=f"unknown op {op!r}")
-
-
-def _str(data: dict, key: str) -> str:
-    v = data.get(key)
-    if not isinstance(v, str) or not v:
-        raise DomainError("bad_request", detail=f"{key} is required (text)")
-    return v
-
-
-def _int(data: dict, key: str) -> int:
-    v = data.get(key)
-    if not isinstance(v, int) or isinstance(v, bool):
-        raise DomainError("bad_request", detail=f"{key} is required (a whole number)")
-    return v

@@ -8,6 +8,7 @@ import logging
 from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from queue_server.accounts import ANONYMOUS, Principal
 from queue_server.core.errors import DomainError
@@ -18,6 +19,15 @@ log = logging.getLogger(__name__)
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
+
+
+class WholeNumber(IntegerConverter):
+    """`<int:...>` in a URL: a whole number the database can hold. A larger one matches no route (404), where
+    it used to reach SQLite and fail with a 500."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**53)
+        super().__init__(map, *args, **kwargs)
 
 
 def ctx():
@@ -51,11 +61,12 @@ def principal() -> Principal:
     return g.principal
 
 
-def body(model: type[Body], *, optional: bool = False) -> Body:
+def json_object(*, optional: bool = False) -> dict:
+    """The request's JSON body, an object ({} for an empty body when `optional`)."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         if optional:
-            return model()
+            return {}
         raise DomainError("bad_request", detail="a JSON body is required")
     if not request.is_json:
         raise DomainError("bad_request", detail="send JSON with Content-Type: application/json")
@@ -64,6 +75,11 @@ def body(model: type[Body], *, optional: bool = False) -> Body:
         raise DomainError("bad_request", detail="the body is not valid JSON")
     if not isinstance(data, dict):
         raise DomainError("bad_request", detail="the body must be a JSON object")
+    return data
+
+
+def validate(model: type[Body], data: dict) -> Body:
+    """`data` checked by `model`; a bad field is a bad_request naming each field and what is wrong with it."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -74,6 +90,45 @@ def body(model: type[Body], *, optional: bool = False) -> Body:
             parts.append(f"{where}: {msg}")
         raise DomainError("bad_request", detail="; ".join(parts)) from None
 
+
+def body(model: type[Body], *, optional: bool = False) -> Body:
+    data = json_object(optional=optional)
+    if not data and optional:
+        return model()
+    return validate(model, data)
+
+
+ROLES = ("anonymous", "signed_in", "device", "kiosk", "display", "agent", "staff", "supervisor", "admin")
+
+
+def require(*roles: str, p: Principal | None = None, reason: str | None = None) -> Principal:
+    """The caller (the request's unless `p` is given) if it has one of `roles`, else unauthenticated/forbidden.
+
+    anonymous: anybody; signed_in: any staff or device token; device: any device, or one kind of them
+    (kiosk, display, agent); staff: any staff account (supervisors and admins too); supervisor: supervisors
+    and admins; admin: admins. `reason` says who may, in the forbidden answer (default: from the roles).
+    """
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"require() takes roles among {ROLES}, not {sorted(unknown) or 'none'}")
+    p = principal() if p is None else p
+    if "anonymous" in roles:
+        return p
+    if p.kind == "anonymous":
+        raise DomainError("unauthenticated")
+    if "signed_in" in roles:
+        return p
+    if p.kind == "device" and ("device" in roles or p.device_kind in roles):
+        return p
+    if p.kind == "staff" and ("staff" in roles or ("supervisor" in roles and p.is_supervisor)
+                              or ("admin" in roles and p.role == "admin")):
+        return p
+    names = {"device": "devices", "kiosk": "kiosks", "display": "displays", "agent": "agents", "staff": "staff",
+             "supervisor": "supervisors", "admin": "admins"}
+    if reason is None:
+        words = [names[r] for r in roles]
+        reason = (words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}") + " only"
+    raise DomainError("forbidden", reason=reason)
 
 
 def install_error_handlers(app) -> None:
