@@ -17,9 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("queue_server", "displays", "ticket_printer", "feedback_buttons")
 STORE_PACKAGE = "queue_server/store/"
 
-# Modules whose reads move into the store in another branch of the same redesign (push, read models).
-# The lead removes this set when the branches meet; nothing may be added to it.
-
 SQL = re.compile(r"""\bSELECT\b[\s\S]+\bFROM\b|\bINSERT\s+(OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b
                      |\bCREATE\s+(UNIQUE\s+)?(TABLE|INDEX|TRIGGER|VIEW)\b|\bDROP\s+(TABLE|INDEX)\b|\bPRAGMA\s+\w+
                      |\bBEGIN\s+(IMMEDIATE|EXCLUSIVE|DEFERRED)\b|^\s*(COMMIT|ROLLBACK)\s*$""", re.X | re.I)
