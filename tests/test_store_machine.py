@@ -28,7 +28,7 @@ from collections import Counter as Tally
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
@@ -45,9 +45,10 @@ PROFILE = os.environ.get("QMS_HYPOTHESIS_PROFILE", "ci")
 RANDOM = PROFILE == "long" or bool(os.environ.get("QMS_HYPOTHESIS_RANDOM"))
 EXAMPLES = {"ci": 60, "long": 600}[PROFILE]
 
+SHRINK = os.environ.get("QMS_HYPOTHESIS_SHRINK", "1") != "0"  # tests/mutants.py turns shrinking off
 SETTINGS = settings(max_examples=EXAMPLES, stateful_step_count=50, deadline=None, derandomize=not RANDOM,
                     database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-                    print_blob=True)
+                    print_blob=True, phases=[p for p in Phase if SHRINK or p not in (Phase.shrink, Phase.explain)])
 
 SERVICES = ["cccd", "passport", "civil", "records", "land"]
 COUNTERS = ["1", "2", "3", "4", "5"]
@@ -170,6 +171,12 @@ class QueueMachine(RuleBasedStateMachine):
         """Several citizens take a number of one service in a row (small ranges run out, caps fill)."""
         self.issue([service] * n, "walk_in")
 
+    @rule(services=st.lists(st.sampled_from(SERVICES), min_size=1, max_size=3), counter_pick=picks)
+    def priority_then_next(self, services, counter_pick):
+        """Priority tickets arrive and a free counter calls: priority streaks build up."""
+        self.issue(services, "priority")
+        self._call_first(counter_pick)
+
     @rule(service=st.sampled_from(SERVICES), manual=st.sampled_from([None, "auto", "open", "closed"]),
           cap=st.sampled_from(["keep", "keep", None, 1, 2, 3]))
     def set_service(self, service, manual, cap):
@@ -180,7 +187,14 @@ class QueueMachine(RuleBasedStateMachine):
                    manual=manual, cap_override=cap)
 
     # ------------------------------------------------------------ rules: counters
-    @rule(counter=st.sampled_from(COUNTERS), state=st.sampled_from(["open", "open", "break", "closed", "closed"]))
+    @rule(counter_pick=picks, how=hows, state=st.sampled_from(["open", "open", "break", "closed", "closed"]))
+    def change_counter_state(self, counter_pick, how, state):
+        """An officer opens, pauses or closes a counter: mostly one that is open (and may have a priority
+        streak running), sometimes any."""
+        open_ = [c for c in COUNTERS if self.model.counters[c]["state"] == "open"]
+        pool = open_ if how != "any" and open_ and state != "open" else COUNTERS
+        self.counter_state(pool[counter_pick % len(pool)], state)
+
     def counter_state(self, counter, state):
         self._both("open" if state == "open" else "counter_" + state, self.model.set_counter_state,
                    self.store.set_counter_state, counter, state)
@@ -290,21 +304,27 @@ class QueueMachine(RuleBasedStateMachine):
         self._at_counter_op("resume", ("parked",), pick, how, counter_pick)
 
     @rule(pick=picks, how=hows, counter_pick=picks,
-          mode=st.sampled_from(["service", "same_service", "counter", "counter_service", "go_last", "go_last_other",
-                                "nothing"]),
-          service=st.sampled_from(SERVICES), to=st.sampled_from(COUNTERS))
-    def transfer(self, pick, how, counter_pick, mode, service, to):
+          mode=st.sampled_from(["service", "counter", "go_last", "go_last_other", "counter_service", "same_service",
+                                "self_counter", "nothing"]),
+          other=picks, to_pick=picks)
+    def transfer(self, pick, how, counter_pick, mode, other, to_pick):
         if how == "own" and not self._tickets("called", "serving", "parked"):
             self._call_first(counter_pick)
         t = self._pick_ticket(pick, how != "any", "called", "serving", "parked")
         if t is None:
             return
+        at = self._target(t, how, counter_pick)
+        others = [s for s in SERVICES if s != t["service_id"]]
+        service, any_service = others[other % len(others)], SERVICES[other % len(SERVICES)]
+        elsewhere = [c for c in COUNTERS if c != at]
+        to, any_counter = elsewhere[to_pick % len(elsewhere)], COUNTERS[to_pick % len(COUNTERS)]
         kw = {"service": {"service_id": service}, "counter": {"to_counter": to},
-              "counter_service": {"to_counter": to, "service_id": service},
-              "same_service": {"service_id": t["service_id"]}, "go_last": {"service_id": t["service_id"], "go_last": True},
-              "go_last_other": {"service_id": service, "go_last": True}, "nothing": {}}[mode]
-        got, want = self._both("transfer", self.model.transfer, self.store.transfer, t["id"],
-                               self._target(t, how, counter_pick), **kw)
+              "go_last": {"service_id": t["service_id"], "go_last": True},
+              "go_last_other": {"service_id": any_service, "go_last": True},
+              "counter_service": {"to_counter": any_counter, "service_id": any_service},
+              "same_service": {"service_id": t["service_id"]}, "self_counter": {"to_counter": at},
+              "nothing": {}}[mode]
+        got, want = self._both("transfer", self.model.transfer, self.store.transfer, t["id"], at, **kw)
         if got is not None:
             self._same_ticket(got.ticket, want)
 
