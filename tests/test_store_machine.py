@@ -77,8 +77,7 @@ class QueueMachine(RuleBasedStateMachine):
     """The queue under random operations. Subclasses choose the config and the refusals they must reach."""
 
     tally: Tally = Tally()  # outcomes over every example of a run (see run_machine)
-    must_refuse = {"service_full", "service_closed", "range_exhausted", "counter_not_open", "nothing_waiting",
-                   "not_for_counter", "transfer_to_self_service"}
+    must_refuse = {"service_full", "service_closed", "range_exhausted", "counter_not_open", "nothing_waiting"}
 
     def make_config(self):
         return load_config(FIXTURE)
@@ -210,18 +209,74 @@ class QueueMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ rules: calling
     @rule(counter_pick=picks, how=hows, expect=st.sampled_from(["unset", "unset", "current", "stale"]),
-          times=st.integers(min_value=1, max_value=4), finish_between=st.booleans())
-    def call_next(self, counter_pick, how, expect, times=1, finish_between=True):
+          times=st.integers(min_value=1, max_value=4), between=st.sampled_from(["nothing", "start", "finish"]))
+    def call_next(self, counter_pick, how, expect, times=1, between="nothing"):
         """`times` presses of "next" at one counter a second apart, as staff work through the queue (or a
-        double tap); in refuse mode the officer may finish the ticket in between."""
+        double tap); the officer may finish or start the ticket in between."""
         open_ = [r[0] for r in self.conn.execute("SELECT id FROM counters WHERE state = 'open' ORDER BY id")]
         pool = COUNTERS if how == "any" or not open_ else open_
         counter = pool[counter_pick % len(pool)]
         for i in range(times):
             current = self.model.counters[counter]["current"]
-            if i and finish_between and self.model.mode == "refuse" and current is not None:
-                self._both("finish", self.model.finish, self.store.finish, current, counter)
+            if i and between != "nothing" and current is not None:
+                self._both(between, getattr(self.model, between), getattr(self.store, between), current, counter)
             self._call_next(counter, expect)
+
+    @rule(counter_pick=picks)
+    def late_repeat_after_start(self, counter_pick):
+        """At a free counter: "next", "start", and a copy of the first press arriving late (a retried request)."""
+        free = [c for c in COUNTERS if self.model.counters[c]["state"] == "open" and self.model.counters[c]["current"] is None]
+        if not free:
+            return
+        counter = free[counter_pick % len(free)]
+        self._call_next(counter, "unset")
+        current = self.model.counters[counter]["current"]
+        if current is not None:
+            self._both("start", self.model.start, self.store.start, current, counter)
+            self._call_next(counter, "unset")
+
+    def _busy_open_counter(self, counter_pick: int) -> str | None:
+        """An open counter with a ticket at it (calling one first if none has)."""
+        busy = [c for c in COUNTERS if self.model.counters[c]["state"] == "open" and self.model.counters[c]["current"]]
+        if not busy:
+            self._call_first(counter_pick)
+            busy = [c for c in COUNTERS if self.model.counters[c]["state"] == "open" and self.model.counters[c]["current"]]
+        return busy[counter_pick % len(busy)] if busy else None
+
+    @rule(counter_pick=picks, to_pick=picks, back=st.booleans())
+    def send_on_and_call_next(self, counter_pick, to_pick, back):
+        """The citizen at a counter is not ready (sent to the back of the queue) or belongs to a colleague (sent
+        to another counter by name); the officer calls the next one at once."""
+        counter = self._busy_open_counter(counter_pick)
+        if counter is None:
+            return
+        current = self.model.counters[counter]["current"]
+        kw = ({"service_id": self.model.tickets[current]["service_id"], "go_last": True} if back
+              else {"to_counter": [c for c in COUNTERS if c != counter][to_pick % (len(COUNTERS) - 1)]})
+        self._both("transfer", self.model.transfer, self.store.transfer, current, counter, **kw)
+        self._call_next(counter, "current")
+
+    @rule(pick=picks, counter_pick=picks, other=picks)
+    def sent_back_then_elsewhere(self, pick, counter_pick, other):
+        """A citizen once sent to the back of the queue comes forward, is called by number, and is sent on to
+        another service: there they queue by their issue time again."""
+        back = [t for t in self.model.tickets.values() if t["status"] == "waiting" and t["queued_ms"] != t["issued_ms"]
+                and t["day"] == self.store.today()]
+        if not back:
+            return
+        t = back[pick % len(back)]
+        serving = [c for c in COUNTERS if self.model.counters[c]["state"] == "open"
+                   and (t["target_counter_id"] == c or (t["target_counter_id"] is None
+                                                        and t["service_id"] in self.model.services_of(c)))]
+        if not serving:
+            return
+        counter = serving[counter_pick % len(serving)]
+        got, _ = self._both("call_code", self.model.call_code, self.store.call_code, counter, t["code"],
+                            service_id=t["service_id"])
+        if got is not None:
+            others = [s for s in SERVICES if s != t["service_id"]]
+            self._both("transfer", self.model.transfer, self.store.transfer, t["id"], counter,
+                       service_id=others[other % len(others)])
 
     def _call_next(self, counter: str, expect: str) -> None:
         current = self.model.counters[counter]["current"]
@@ -360,13 +415,14 @@ class QueueMachine(RuleBasedStateMachine):
     def wait(self, seconds):
         self.clock.now += timedelta(seconds=seconds)
 
-    @rule(edge=st.sampled_from(EDGES))
-    def skip_to(self, edge):
-        """Move on so that the next operation lands exactly on a window's edge (if that is still ahead today)."""
+    @rule(edge=st.sampled_from(EDGES), service=st.sampled_from(["records", "civil", "cccd"]))
+    def skip_to(self, edge, service):
+        """Move on to a window's edge (if that is still ahead today), where a citizen takes a number exactly."""
         local = self.clock.now.astimezone(self.config.tz)
         target = datetime.combine(local.date(), edge, tzinfo=local.tzinfo) - timedelta(seconds=1)
         if target > local:
             self.clock.now = target.astimezone(timezone.utc)
+            self.issue([service], "walk_in")
 
     @precondition(lambda self: self.steps_today >= 20 and not self.closed_today)
     @rule(scheduled=st.booleans())
@@ -435,7 +491,7 @@ class VariantMachine(QueueMachine):
 
     def make_config(self):
         return config_variant(queue={"next_with_open_ticket": "refuse", "on_range_exhausted": "wrap",
-                                     "repeat_press_seconds": 2}, priority={"max_consecutive": 1})
+                                     "repeat_press_seconds": 3}, priority={"max_consecutive": 1})
 
 
 def run_machine(machine) -> Tally:
