@@ -34,9 +34,10 @@ REPORT_MATH = "queue_server/core/report_math.py"
 APP = "queue_server/web/app.py"
 
 # The tests a mutant of each area runs, quickest first (the run stops at the first failure).
-ENGINE_TESTS = ("tests/test_engine.py", "tests/test_rule_gaps.py", "tests/test_store.py", "tests/test_store_machine.py")
-RATING_TESTS = ("tests/test_rule_gaps.py", "tests/test_ratings.py")
-STORE_TESTS = ("tests/test_rule_gaps.py", "tests/test_store.py", "tests/test_store_machine.py")
+GAPS = ("tests/test_rule_gaps.py", "tests/test_rule_gaps_more.py")
+ENGINE_TESTS = ("tests/test_engine.py", *GAPS, "tests/test_store.py", "tests/test_store_machine.py")
+RATING_TESTS = (*GAPS, "tests/test_ratings.py")
+STORE_TESTS = (*GAPS, "tests/test_store.py", "tests/test_store_machine.py")
 REPORT_TESTS = ("tests/test_rule_gaps.py", "tests/test_reports.py")
 KEEPER_TESTS = ("tests/test_day_keeper.py",)
 
@@ -173,7 +174,7 @@ MUTANTS = [
            "AND (priority=1 OR queued_ms < ? OR", "AND (queued_ms < ? OR", STORE_TESTS),
     Mutant("store: yesterday's transfers called today", TICKETS,
            "WHERE day = ? AND status = 'waiting' AND target_counter_id = ?",
-           "WHERE day >= ? AND status = 'waiting' AND target_counter_id = ?", STORE_TESTS),
+           "WHERE day <= ? AND status = 'waiting' AND target_counter_id = ?", STORE_TESTS),
 
     # ---------------------------------------------------------------- reports and the day keeper
     Mutant("reports: serving counted from the start only", REPORT_MATH,
