@@ -1,4 +1,4 @@
-"""A model of the queue, written from the rules in docs/domain.md and docs/queue.md, not from the engine.
+"""A model of the queue, written from the rules (docs/rules.md), not from the engine.
 
 It holds every ticket and counter as plain dicts and performs each operation of the store on them: an
 operation either raises `Refused(code)` and changes nothing, or changes the model and returns what the store
