@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := queue_server/static/vendor/.installed
 
-.PHONY: run test bench setup clean check-config test-tools
+.PHONY: run test test-long mutants bench setup clean check-config test-tools
 
 setup: $(STAMP) $(VENDOR)
 
@@ -32,6 +32,14 @@ test-tools:
 
 test: setup test-tools
 	$(PY) -m pytest
+
+# The store's state machines with many random sequences (CI runs a fixed, smaller set); a few minutes.
+test-long: setup
+	QMS_HYPOTHESIS_PROFILE=long $(PY) -m pytest -q -p no:cacheprovider tests/test_store_machine.py
+
+# Plant each plausible bug of tests/mutants.py in a copy of the tree and report which the tests miss.
+mutants: setup
+	$(PY) -m tests.mutants
 
 bench: setup
 	$(PY) -m bench

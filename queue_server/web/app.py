@@ -99,18 +99,26 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
 
 
 def _day_keeper(ctx: Context) -> None:
-    """Close the day at hours.close_day_at, and close leftovers of earlier days after midnight."""
+    """Every 30 s, one pass of `day_keeper_pass`."""
     while True:
         ctx.socketio.sleep(30)
         try:
-            store = ctx.store
-            result = store.close_stale_days()
-            now = store.local_now()
-            closed_today = meta.last_close_day(store) == store.today()
-            if not closed_today and now.time() >= ctx.config.hours.close_day_at:
-                result = store.close_day(actor="schedule")
-            if result.events:
-                ctx.push.publish(result)
-            ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
+            day_keeper_pass(ctx)
         except Exception:  # noqa: BLE001 - the keeper must keep running
             log.exception("day keeper failed")
+
+
+def day_keeper_pass(ctx: Context) -> None:
+    """Close the day at hours.close_day_at (once a day), and close leftovers of earlier days after midnight.
+    What each close changed is pushed; silent devices are marked missing."""
+    store = ctx.store
+    stale = store.close_stale_days()
+    if stale.events:
+        ctx.push.publish(stale)
+    now = store.local_now()
+    closed_today = meta.last_close_day(store) == store.today()
+    if not closed_today and now.time() >= ctx.config.hours.close_day_at:
+        result = store.close_day(actor="schedule")
+        if result.events:
+            ctx.push.publish(result)
+    ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
