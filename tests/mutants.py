@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = "queue_server/core/rules.py"
 RATING = "queue_server/core/rating.py"
 TICKETS = "queue_server/store/tickets.py"
+COUNTER_OPS = "queue_server/store/counter_ops.py"
+ISSUING = "queue_server/store/issuing.py"
+TICKET_READS = "queue_server/store/ticket_reads.py"
 REPORT_MATH = "queue_server/core/report_math.py"
 APP = "queue_server/web/app.py"
 
@@ -146,33 +149,33 @@ MUTANTS = [
            "tally.near_finish / tally.counted >= rules.near_finish_share",
            "tally.near_finish / tally.counted > rules.near_finish_share", RATING_TESTS),
 
-    # ---------------------------------------------------------------- the store (store/tickets.py)
-    Mutant("store: queue heads by id", TICKETS,
+    # ---------------------------------------------------------------- the store (store/tickets.py and its mixins)
+    Mutant("store: queue heads by id", COUNTER_OPS,
            "AND target_counter_id IS NULL AND priority = ? ORDER BY queued_ms, id LIMIT 1",
            "AND target_counter_id IS NULL AND priority = ? ORDER BY id LIMIT 1", STORE_TESTS),
     Mutant("store: cap counts tickets now in the service", TICKETS,
            "SELECT COUNT(*) FROM events WHERE day = ? AND type = 'ticket.issued' AND service_id = ?",
            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service_id = ?", STORE_TESTS),
-    Mutant("store: repeat window in seconds", TICKETS,
-           "int(self.config.queue.repeat_press_seconds * 1000)", "int(self.config.queue.repeat_press_seconds)",
+    Mutant("store: repeat window in seconds", COUNTER_OPS,
+           "int(q.repeat_press_seconds * 1000)", "int(q.repeat_press_seconds)",
            STORE_TESTS),
-    Mutant("store: stale close takes today's tickets", TICKETS,
+    Mutant("store: stale close takes today's tickets", COUNTER_OPS,
            "rows = c.execute(\"SELECT * FROM tickets WHERE day < ? AND status",
            "rows = c.execute(\"SELECT * FROM tickets WHERE day <= ? AND status", STORE_TESTS + KEEPER_TESTS),
-    Mutant("store: stale close marks the day closed", TICKETS,
+    Mutant("store: stale close marks the day closed", COUNTER_OPS,
            "if before_day is None:  # closing leftovers", "if True:  # closing leftovers", STORE_TESTS + KEEPER_TESTS),
-    Mutant("store: counters left open yesterday stay open", TICKETS,
+    Mutant("store: counters left open yesterday stay open", COUNTER_OPS,
            "or (r[\"state\"] != \"closed\" and self.day_of_ms(r[\"updated_ms\"]) < before_day)]",
            "]", STORE_TESTS + KEEPER_TESTS),
-    Mutant("store: a priority group without priority", TICKETS,
+    Mutant("store: a priority group without priority", ISSUING,
            "raise DomainError(\"priority_group_unknown\", group=priority_group)\n            priority = True",
            "raise DomainError(\"priority_group_unknown\", group=priority_group)", STORE_TESTS),
-    Mutant("store: wrap forgets parked numbers", TICKETS,
+    Mutant("store: wrap forgets parked numbers", ISSUING,
            "AND status IN ('waiting','called','serving','parked')\",\n                    (day, seq_key))",
            "AND status IN ('waiting','called','serving')\",\n                    (day, seq_key))", STORE_TESTS),
-    Mutant("store: position forgets priority tickets ahead", TICKETS,
+    Mutant("store: position forgets priority tickets ahead", TICKET_READS,
            "AND (priority=1 OR queued_ms < ? OR", "AND (queued_ms < ? OR", STORE_TESTS),
-    Mutant("store: yesterday's transfers called today", TICKETS,
+    Mutant("store: yesterday's transfers called today", COUNTER_OPS,
            "WHERE day = ? AND status = 'waiting' AND target_counter_id = ?",
            "WHERE day <= ? AND status = 'waiting' AND target_counter_id = ?", STORE_TESTS),
 
