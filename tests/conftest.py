@@ -61,6 +61,44 @@ def open_store(store):
     return store
 
 
+# ------------------------------------------------------------------ the server in this process
+@pytest.fixture
+def site(tmp_path, clock):
+    """The test server's centre (tests/server_util.server_config) in this process: the app factory on a
+    temporary database reading the test Clock, nothing in the background (see tests/inproc.py)."""
+    from inproc import make_server
+
+    srv = make_server(tmp_path, clock)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def app(site):
+    return site.app
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def sio(site):
+    """A factory of Flask-SocketIO test clients: sio(auth) connects one; all are closed after the test."""
+    made = []
+
+    def connect(auth: dict):
+        c = site.socket(auth)
+        made.append(c)
+        return c
+
+    yield connect
+    for c in made:
+        c.close()
+
+
 # ------------------------------------------------------------------ a real browser (Debian's chromium)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

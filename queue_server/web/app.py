@@ -98,19 +98,24 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
 
 
 def _day_keeper(ctx: Context) -> None:
-    """Close the day at hours.close_day_at, and close leftovers of earlier days after midnight."""
+    """Every 30 s, one step of keep_day."""
     while True:
         ctx.socketio.sleep(30)
         try:
-            store = ctx.store
-            result = store.close_stale_days()
-            now = store.local_now()
-            last = store.conn.execute("SELECT value FROM meta WHERE key = 'last_close'").fetchone()
-            closed_today = last is not None and f'"day": "{store.today()}"' in last[0]
-            if not closed_today and now.time() >= ctx.config.hours.close_day_at:
-                result = store.close_day(actor="schedule")
-            if result.events:
-                ctx.push.publish(result)
-            ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
+            keep_day(ctx)
         except Exception:  # noqa: BLE001 - the keeper must keep running
             log.exception("day keeper failed")
+
+
+def keep_day(ctx: Context) -> None:
+    """Close the day at hours.close_day_at, and close leftovers of earlier days after midnight."""
+    store = ctx.store
+    result = store.close_stale_days()
+    now = store.local_now()
+    last = store.conn.execute("SELECT value FROM meta WHERE key = 'last_close'").fetchone()
+    closed_today = last is not None and f'"day": "{store.today()}"' in last[0]
+    if not closed_today and now.time() >= ctx.config.hours.close_day_at:
+        result = store.close_day(actor="schedule")
+    if result.events:
+        ctx.push.publish(result)
+    ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())

@@ -1,0 +1,148 @@
+"""The server in the test's own process: the app factory on a temporary database with the test Clock, Flask's
+test client for REST and Flask-SocketIO's test client for sockets. Nothing runs in the background: a test
+drives the coalescing push tick (`tick()`) and the day keeper (`keep_day()`) itself, so nothing waits on time.
+
+`InProcessServer` answers the same small helpers as server_util.ServerProcess (post, get, put, login,
+request) with replies shaped like requests' (status_code, json(), text, content, headers), so a test moved
+off the subprocess keeps its assertions word for word.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from server_util import server_config
+
+
+class Reply:
+    """A Flask test response read like a requests.Response."""
+
+    def __init__(self, resp):
+        self.raw = resp
+        self.status_code = resp.status_code
+        self.headers = resp.headers
+        self.content = resp.get_data()
+
+    @property
+    def text(self) -> str:
+        return self.raw.get_data(as_text=True)
+
+    def json(self):
+        data = self.raw.get_json(force=True, silent=True)
+        if data is None:
+            raise ValueError(f"not JSON: {self.text[:200]!r}")
+        return data
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise AssertionError(f"{self.status_code}: {self.text[:500]}")
+
+
+class InProcessServer:
+    def __init__(self, config_path: Path, db: Path, clock):
+        from queue_server.web.app import create_app
+
+        self.config_path, self.db, self.clock = config_path, db, clock
+        self.app = create_app(config_path, db_path=str(db), clock=clock, start_background=False, async_mode="threading")
+        self.app.config["QMS_CONFIG_PATH"] = str(config_path)  # what POST /api/v1/admin/reload re-reads
+        self.http = self.app.test_client()
+        self.mode = "threading"
+
+    @property
+    def ctx(self):
+        return self.app.extensions["qms"]
+
+    # ------------------------------------------------------------ REST, as ServerProcess has it
+    def request(self, method: str, path: str, json=None, headers=None, data=None, **kw) -> Reply:
+        kw = {k: v for k, v in kw.items() if k not in ("timeout", "stream")}
+        if json is not None:
+            kw["json"] = json
+        if data is not None:
+            kw["data"] = data
+        return Reply(self.http.open(path, method=method.upper(), headers=dict(headers or {}), **kw))
+
+    def get(self, path: str, headers=None, **kw) -> Reply:
+        return self.request("GET", path, headers=headers, **kw)
+
+    def post(self, path: str, json=None, headers=None, **kw) -> Reply:
+        return self.request("POST", path, json=json, headers=headers, **kw)
+
+    def put(self, path: str, json=None, headers=None, **kw) -> Reply:
+        return self.request("PUT", path, json=json, headers=headers, **kw)
+
+    def login(self, username: str, password: str) -> dict:
+        r = self.post("/api/v1/login", {"username": username, "password": password})
+        r.raise_for_status()
+        return {"Authorization": "Bearer " + r.json()["token"]}
+
+    # ------------------------------------------------------------ the background steps, driven by the test
+    def tick(self) -> None:
+        """One coalescing tick of live push (queue counts, phones' places in line)."""
+        self.ctx.push.tick()
+
+    def keep_day(self) -> None:
+        from queue_server.web.app import keep_day
+
+        keep_day(self.ctx)
+
+    def socket(self, auth: dict) -> "SocketClient":
+        return SocketClient(self, auth)
+
+    def settle(self, timeout: float = 10) -> None:
+        """Wait until the print workers (real threads printing slips) have nothing left to do."""
+        jobs = self.app.extensions.get("qms_printing")
+        deadline = time.monotonic() + timeout
+        while jobs is not None and jobs.busy:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"printers still busy after {timeout}s: {sorted(jobs.busy)}")
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        self.settle()
+        self.ctx.store.close()
+
+
+class SocketClient:
+    """A Flask-SocketIO test client that keeps every event it received, in order, like server_util.Listener."""
+
+    def __init__(self, server: InProcessServer, auth: dict):
+        self.server = server
+        self.client = server.ctx.socketio.test_client(server.app, auth=auth)
+        self.connected = self.client.is_connected()
+        self.events: list[tuple[str, object]] = []
+
+    def _pump(self) -> None:
+        if self.client.is_connected():
+            for p in self.client.get_received():
+                args = p["args"]
+                self.events.append((p["name"], args[0] if len(args) == 1 else (args or None)))
+
+    def wait_for(self, pred, timeout: float | None = None):
+        """The first received event matching pred(name, data), after one push tick if none has yet.
+        Everything is synchronous here: what has not arrived after the tick never will."""
+        for attempt in range(2):
+            self._pump()
+            for ev in self.events:
+                if pred(ev[0], ev[1]):
+                    return ev[0], ev[1], None
+            if attempt == 0:
+                self.server.tick()
+        raise AssertionError(f"no matching event; got {[(e, d) for e, d in self.events][-8:]}")
+
+    def of(self, name: str) -> list:
+        self._pump()
+        return [d for e, d in self.events if e == name]
+
+    def call(self, event: str, data, timeout: float | None = None):
+        ack = self.client.emit(event, data, callback=True)
+        self._pump()
+        return ack
+
+    def close(self) -> None:
+        if self.client.is_connected():
+            self.client.disconnect()
+
+
+def make_server(tmp: Path, clock, **config_kw) -> InProcessServer:
+    """The test centre of server_config() in this process, on tmp/qms.sqlite3, reading the given clock."""
+    return InProcessServer(server_config(tmp, now=clock(), **config_kw), tmp / "qms.sqlite3", clock)
