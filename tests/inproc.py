@@ -11,6 +11,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from flask_socketio.test_client import SocketIOTestClient
+from socketio import packet
+
 from server_util import server_config
 
 
@@ -102,13 +105,35 @@ class InProcessServer:
         self.ctx.store.close()
 
 
+class _TestClient(SocketIOTestClient):
+    """Flask-SocketIO's test client, keeping what a refused connect said (its connect_error data)."""
+
+    refusal: dict | None = None
+
+    def connect(self, namespace=None, query_string=None, headers=None, auth=None):
+        send = self.socketio.server._send_packet  # the test client's own, just installed
+
+        def record(eio_sid, pkt):
+            if eio_sid == self.eio_sid and pkt.packet_type == packet.CONNECT_ERROR:
+                self.refusal = pkt.data
+            return send(eio_sid, pkt)
+
+        self.socketio.server._send_packet = record
+        try:
+            super().connect(namespace=namespace, query_string=query_string, headers=headers, auth=auth)
+        finally:
+            self.socketio.server._send_packet = send
+
+
 class SocketClient:
-    """A Flask-SocketIO test client that keeps every event it received, in order, like server_util.Listener."""
+    """A Flask-SocketIO test client that keeps every event it received, in order, like server_util.Listener.
+    `connected` tells whether the server let it in; `refusal` is the connect_error data when it did not."""
 
     def __init__(self, server: InProcessServer, auth: dict):
         self.server = server
-        self.client = server.ctx.socketio.test_client(server.app, auth=auth)
+        self.client = _TestClient(server.app, server.ctx.socketio, auth=auth)
         self.connected = self.client.is_connected()
+        self.refusal = self.client.refusal
         self.events: list[tuple[str, object]] = []
 
     def _pump(self) -> None:
@@ -141,6 +166,8 @@ class SocketClient:
     def close(self) -> None:
         if self.client.is_connected():
             self.client.disconnect()
+
+    disconnect = close
 
 
 def make_server(tmp: Path, clock, **config_kw) -> InProcessServer:
