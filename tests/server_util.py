@@ -112,6 +112,13 @@ class ServerProcess:
     def get(self, path: str, headers=None) -> requests.Response:
         return requests.get(self.url + path, headers=headers or {}, timeout=10)
 
+    def request(self, method: str, path: str, json=None, headers=None, **kw) -> requests.Response:
+        return requests.request(method, self.url + path, json=json, headers=headers or {}, timeout=10, **kw)
+
+    def socket(self, auth: dict) -> "Listener":
+        """A real Socket.IO client over a websocket (the in-process server's socket() answers alike)."""
+        return Listener(self.url, auth)
+
 
 KIOSK = {"Authorization": "Bearer test-kiosk-token-1"}
 AGENT = {"Authorization": "Bearer test-agent-token-1"}
@@ -142,6 +149,9 @@ class Listener:
                 if left <= 0:
                     raise AssertionError(f"no matching event in {timeout}s; got {[(e[0], e[1]) for e in self.events][-8:]}")
                 self.cond.wait(left)
+
+    def call(self, event: str, data, timeout: float = 5):
+        return self.client.call(event, data, timeout=timeout)
 
     def of(self, name: str) -> list[dict]:
         with self.cond:
