@@ -46,6 +46,7 @@ class InProcessServer:
         from queue_server.web.app import create_app
 
         self.config_path, self.db, self.clock = config_path, db, clock
+        self.config = config_path  # as ServerProcess names it
         self.app = create_app(config_path, db_path=str(db), clock=clock, start_background=False, async_mode="threading")
         self.app.config["QMS_CONFIG_PATH"] = str(config_path)  # what POST /api/v1/admin/reload re-reads
         self.http = self.app.test_client()
