@@ -63,7 +63,9 @@ class InProcessServer:
             kw["json"] = json
         if data is not None:
             kw["data"] = data
-        return Reply(self.http.open(path, method=method.upper(), headers=dict(headers or {}), **kw))
+        reply = Reply(self.http.open(path, method=method.upper(), headers=dict(headers or {}), **kw))
+        self.settle()  # a slip the request started is printed (or failed) before the test goes on
+        return reply
 
     def get(self, path: str, headers=None, **kw) -> Reply:
         return self.request("GET", path, headers=headers, **kw)
@@ -84,6 +86,12 @@ class InProcessServer:
         """One coalescing tick of live push (queue counts, phones' places in line)."""
         self.ctx.push.tick()
 
+    def check_printer(self, printer_id: str) -> None:
+        """One check of the printer watcher (a status query where the link can answer), run to its end."""
+        jobs = self.app.extensions["qms_printing"]
+        jobs.check_printer(next(p for p in self.ctx.config.devices.printers if p.id == printer_id))
+        self.settle()
+
     def keep_day(self) -> None:
         from queue_server.web.app import keep_day
 
@@ -93,7 +101,8 @@ class InProcessServer:
         return SocketClient(self, auth)
 
     def settle(self, timeout: float = 10) -> None:
-        """Wait until the print workers (real threads printing slips) have nothing left to do."""
+        """Wait until the print workers (real threads printing slips) have nothing left to do. Every request
+        and socket action waits so, so a test never races a worker for the database connection."""
         jobs = self.app.extensions.get("qms_printing")
         deadline = time.monotonic() + timeout
         while jobs is not None and jobs.busy:
@@ -138,6 +147,7 @@ class SocketClient:
         self.events: list[tuple[str, object]] = []
 
     def _pump(self) -> None:
+        self.server.settle()  # print workers emit from their own threads: let them finish first
         if self.client.is_connected():
             for p in self.client.get_received():
                 args = p["args"]
@@ -161,6 +171,7 @@ class SocketClient:
 
     def call(self, event: str, data, timeout: float | None = None):
         ack = self.client.emit(event, data, callback=True)
+        self.server.settle()
         self._pump()
         return ack
 
