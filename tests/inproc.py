@@ -50,6 +50,7 @@ class InProcessServer:
         self.app = create_app(config_path, db_path=str(db), clock=clock, start_background=False, async_mode="threading")
         self.app.config["QMS_CONFIG_PATH"] = str(config_path)  # what POST /api/v1/admin/reload re-reads
         self.http = self.app.test_client()
+        self.app.extensions["qms_printing"].recover()  # what a server does at start, its watcher loop aside
         self.mode = "threading"
 
     @property

@@ -532,9 +532,13 @@ class PrintJobs:
 
     # ------------------------------------------------------------ start-up
     def start(self) -> None:
+        """Recover, then watch the printers."""
+        self.recover()
+        self.socketio.start_background_task(self.watch)
+
+    def recover(self) -> None:
         """Jobs left open by a stopped server: the server's own are failed (the kiosk offers a reprint; a slip is
-        never printed minutes late); an agent's still in time wait for their agent, the rest are failed. Then
-        the printers are watched."""
+        never printed minutes late); an agent's still in time wait for their agent, the rest are failed."""
         now = self.store.now_ms()
         for row in self.store.conn.execute("SELECT id, via_agent, printer, created_ms FROM print_jobs "
                                            "WHERE state IN ('queued', 'printing')").fetchall():
@@ -548,7 +552,6 @@ class PrintJobs:
         for printer in self.config.devices.printers:  # no hardware to wait for: ready from the start
             if printer.backend == "preview" and not printer.via_agent:
                 self.report_printer(printer.id, PrinterState.ONLINE.value, "")
-        self.socketio.start_background_task(self.watch)
 
 
 def prepare(slip: SlipData, profile: str, with_png: bool) -> tuple:
