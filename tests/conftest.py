@@ -1,4 +1,8 @@
-"""Shared fixtures: the test centre's config, a controllable clock, a store on a temporary database."""
+"""Shared fixtures: the test centre's config, a controllable clock, a store on a temporary database, and the
+server in this process (`site`, `app`, `client`, `sio`: the app factory on a temporary database reading the
+Clock, with Flask's and Flask-SocketIO's test clients; the test drives the push tick and the day keeper).
+A real server process (server_util.ServerProcess) is for what only a process shows: an async mode, a crash,
+a second process on the same database or a printer/keypad agent, and a browser."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -82,3 +82,12 @@ def test_queue_counts_reach_a_display_on_the_tick_the_test_drives(site, sio):
     site.tick()
     counts = display.of("queue.updated")
     assert len(counts) == 1 and counts[0]["services"]["cccd"]["waiting"] == 1
+
+
+def test_the_app_fixtures_are_one_server_on_a_temporary_database_and_the_clock(app, client, site, tmp_path, clock):
+    assert app is site.app
+    health = client.get("/healthz").get_json()
+    assert health["store"]["path"] == str(tmp_path / "qms.sqlite3") and health["async_mode"] == "threading"
+    assert health["store"]["today"] == "2026-11-25"  # the Clock's Wednesday, not the day the tests run
+    clock.advance(days=1)
+    assert client.get("/healthz").get_json()["store"]["today"] == "2026-11-26"
