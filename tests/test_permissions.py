@@ -16,7 +16,10 @@ def srv(tmp_path_factory):
     clock = Clock()
     cfg = server_config(tmp, now=clock())
     text = cfg.read_text(encoding="utf-8").replace("- id: hall-a", "- id: hall-a\n    token: test-display-token-1")
+    # the kiosk issues without printing a slip: who may do what does not depend on it (test_print_jobs prints)
+    text = text.replace("token: test-kiosk-token-1\n    printer: printer-1\n", "token: test-kiosk-token-1\n")
     cfg.write_text(text, encoding="utf-8")
+    assert "printer: printer-1" not in text
     server = InProcessServer(cfg, tmp / "perm.sqlite3", clock)
     heads = {
         "anonymous": {}, "kiosk": KIOSK, "agent": AGENT,
