@@ -171,7 +171,9 @@ def test_closed_and_full_services_are_greyed_with_why_and_english(kiosk, server)
         posts = []
         page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
         passport.tap(force=True)  # aria-disabled: Playwright would wait for it to be enabled
-        page.wait_for_timeout(300)
+        # a later request from the page: a ticket the tap had asked for would have gone out before it
+        with page.expect_response(lambda r: r.url.endswith("/healthz")):
+            page.evaluate("fetch('/healthz')")
         assert posts == [] and page.locator("#screen-services").is_visible(), "a greyed service issues nothing"
     finally:
         server.post("/api/v1/services/passport", {"state": "auto"}, sup)
