@@ -301,7 +301,8 @@ def test_token_setup_screen_and_department_filter(kiosk, server):
     page.locator("#search-open").tap()
     page.locator("#search-input").fill("cap")
     page.wait_for_selector("#search-results [data-procedure]")
-    page.wait_for_timeout(300)
+    # the answer to "cap" is in: its count line is written with the list it came with
+    page.wait_for_function("document.querySelector('#search-status').textContent.includes('thủ tục phù hợp')")
     assert set(page.locator("#search-results [data-procedure]").evaluate_all("els => els.map(e => e.dataset.service)")) <= {"civil", "records"}
 
 
