@@ -1,4 +1,8 @@
-"""Shared fixtures: the test centre's config, a controllable clock, a store on a temporary database."""
+"""Shared fixtures: the test centre's config, a controllable clock, a store on a temporary database, and the
+server in this process (`site`, `app`, `client`, `sio`: the app factory on a temporary database reading the
+Clock, with Flask's and Flask-SocketIO's test clients; the test drives the push tick and the day keeper).
+A real server process (server_util.ServerProcess) is for what only a process shows: an async mode, a crash,
+a second process on the same database or a printer/keypad agent, and a browser."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -59,6 +63,44 @@ def open_store(store):
     for c in store.config.counters:
         store.set_counter_state(c.id, "open")
     return store
+
+
+# ------------------------------------------------------------------ the server in this process
+@pytest.fixture
+def site(tmp_path, clock):
+    """The test server's centre (tests/server_util.server_config) in this process: the app factory on a
+    temporary database reading the test Clock, nothing in the background (see tests/inproc.py)."""
+    from inproc import make_server
+
+    srv = make_server(tmp_path, clock)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def app(site):
+    return site.app
+
+
+@pytest.fixture
+def client(app):
+    """Flask's test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def sio(site):
+    """A factory of Flask-SocketIO test clients: sio(auth) connects one; all are closed after the test."""
+    made = []
+
+    def connect(auth: dict):
+        c = site.socket(auth)
+        made.append(c)
+        return c
+
+    yield connect
+    for c in made:
+        c.close()
 
 
 # ------------------------------------------------------------------ a real browser (Debian's chromium)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import threading
@@ -25,9 +26,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_config(tmp: Path, *, extra_counters: int = 20, **queue) -> Path:
-    """The test centre, open at any hour, with `extra_counters` more police counters (6, 7, ...)."""
+def morning_zone(now: datetime | None = None) -> str:
+    """A whole-hour UTC offset zone in which `now` (default: this instant) reads 09:xx.
+
+    A test server keeps the centre's close_day_at (17:30) and lives on the real clock. Placed in this zone it
+    starts in the morning at whatever hour the tests run, so neither the scheduled close nor midnight comes
+    within eight hours of its start: no test depends on the hour CI runs."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    offset = (9 - now.hour) % 24
+    if offset > 14:
+        offset -= 24  # Etc/GMT zones run from UTC-12 to UTC+14
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-7 is UTC+7
+
+
+def server_config(tmp: Path, *, extra_counters: int = 20, now: datetime | None = None, **queue) -> Path:
+    """The test centre, open at any hour, with `extra_counters` more police counters (6, 7, ...), in a zone
+    where `now` (default: this instant) is morning (see morning_zone)."""
     data = yaml.safe_load((FIXTURES / "centre.yaml").read_text(encoding="utf-8"))
+    data["centre"]["timezone"] = morning_zone(now)
     data["queue"].update({"always_open": True, "repeat_press_seconds": 2, **queue})
     data["server"]["coalesce_ms"] = 100
     for i in range(6, 6 + extra_counters):
@@ -96,6 +112,13 @@ class ServerProcess:
     def get(self, path: str, headers=None) -> requests.Response:
         return requests.get(self.url + path, headers=headers or {}, timeout=10)
 
+    def request(self, method: str, path: str, json=None, headers=None, **kw) -> requests.Response:
+        return requests.request(method, self.url + path, json=json, headers=headers or {}, timeout=10, **kw)
+
+    def socket(self, auth: dict) -> "Listener":
+        """A real Socket.IO client over a websocket (the in-process server's socket() answers alike)."""
+        return Listener(self.url, auth)
+
 
 KIOSK = {"Authorization": "Bearer test-kiosk-token-1"}
 AGENT = {"Authorization": "Bearer test-agent-token-1"}
@@ -126,6 +149,9 @@ class Listener:
                 if left <= 0:
                     raise AssertionError(f"no matching event in {timeout}s; got {[(e[0], e[1]) for e in self.events][-8:]}")
                 self.cond.wait(left)
+
+    def call(self, event: str, data, timeout: float = 5):
+        return self.client.call(event, data, timeout=timeout)
 
     def of(self, name: str) -> list[dict]:
         with self.cond:

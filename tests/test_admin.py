@@ -1,5 +1,6 @@
-"""Administration against a real server process: role checks, staff accounts, device tokens, display notices,
-config reload (a bad file is refused and the running config kept), the audit trail, and `qms reload`."""
+"""Administration: role checks, staff accounts, device tokens, display notices and the audit trail on the server
+in this process; config reload (a bad file is refused and the running config kept) and `qms reload` against a
+real server process, since the command is a second process."""
 from __future__ import annotations
 
 import sqlite3
@@ -10,25 +11,30 @@ from pathlib import Path
 import pytest
 import yaml
 
-from server_util import Listener, KIOSK, ServerProcess, server_config
+from conftest import Clock
+from inproc import make_server
+from server_util import KIOSK, ServerProcess, server_config
 
 ROOT = Path(__file__).parent.parent
 
 
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("admin")
-    srv = ServerProcess(server_config(tmp, extra_counters=2), tmp / "qms.sqlite3", "eventlet").start()
-    srv.tmp = tmp
+    srv = make_server(tmp_path_factory.mktemp("admin"), Clock(), extra_counters=2)
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture(scope="module")
 def admin(server):
     return server.login("admin", "test-admin")
+
+
+@pytest.fixture
+def real_server(tmp_path):
+    srv = ServerProcess(server_config(tmp_path, extra_counters=2), tmp_path / "qms.sqlite3", "eventlet").start()
+    yield srv
+    srv.stop()
 
 
 def audit_types(server) -> list[tuple[str, str, str]]:
@@ -41,9 +47,7 @@ def audit_types(server) -> list[tuple[str, str, str]]:
 
 
 def req(server, method: str, path: str, headers=None, json=None):
-    import requests
-
-    return requests.request(method, server.url + path, headers=headers or {}, json=json, timeout=10)
+    return server.request(method, path, json=json, headers=headers)
 
 
 ADMIN_ROUTES = [
@@ -151,7 +155,7 @@ def test_device_tokens(server, admin):
 
 
 def test_display_notices(server, admin):
-    display = Listener(server.url, {"room": "display:hall-a"})
+    display = server.socket({"room": "display:hall-a"})
     try:
         display.wait_for(lambda e, d: e == "snapshot")
         r = req(server, "PUT", "/api/v1/admin/notices/hall-a", admin,
@@ -184,9 +188,11 @@ def _edit_config(server, original: str, fn) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def test_reload(server, admin):
+def test_reload(real_server):
+    server = real_server
+    admin = server.login("admin", "test-admin")
     original = server.config.read_text(encoding="utf-8")
-    hello = Listener(server.url, {"room": "display:hall"})
+    hello = server.socket({"room": "display:hall"})
     first_hash = hello.wait_for(lambda e, d: e == "hello")[1]["config_hash"]
     hello.close()
     try:
@@ -223,7 +229,7 @@ def test_reload(server, admin):
         assert services["cccd"]["name"] == "Cấp căn cước (CCCD)"
         counters = {c["id"]: c for c in req(server, "GET", "/api/v1/counters", admin).json()["counters"]}
         assert counters["99"]["services"] == ["passport"] and counters["99"]["state"] == "closed"
-        hello = Listener(server.url, {"room": "display:hall"})
+        hello = server.socket({"room": "display:hall"})
         assert hello.wait_for(lambda e, d: e == "hello")[1]["config_hash"] != first_hash
         hello.close()
         logged = [t for t, _, _ in audit_types(server)]

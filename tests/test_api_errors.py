@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
-from server_util import KIOSK, ServerProcess, server_config
+from conftest import Clock
+from inproc import make_server
+from server_util import KIOSK
 
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("errors")
-    server = ServerProcess(server_config(tmp), tmp / "errors.sqlite3", "gevent").start()
+    server = make_server(tmp_path_factory.mktemp("errors"), Clock())
     server.sup = server.login("super", "test-super")
     server.post("/api/v1/counters/1/open", headers=server.sup)
     yield server
-    server.stop()
+    server.close()
 
 
 WRITE_ROUTES = [
@@ -42,7 +42,7 @@ def event_count(srv) -> int:
 @pytest.mark.parametrize("name, body, ctype", BAD_BODIES)
 def test_bad_bodies_are_400s_that_change_nothing(srv, method, path, name, body, ctype):
     before = event_count(srv)
-    r = requests.request(method, srv.url + path, data=body, headers={**srv.sup, "Content-Type": ctype}, timeout=10)
+    r = srv.request(method, path, data=body, headers={**srv.sup, "Content-Type": ctype})
     if path.endswith("/open") and name in ("unknown field", "wrong types"):
         assert r.status_code == 400
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
@@ -71,7 +71,7 @@ def test_messages_follow_accept_language(srv, lang, expect):
     ("GET", "/api/v1/events?since=x", 400, "bad_request"),
 ])
 def test_unknown_things(srv, method, path, status, error):
-    r = requests.request(method, srv.url + path, headers=srv.sup, timeout=10)
+    r = srv.request(method, path, headers=srv.sup)
     assert r.status_code == status and r.json()["error"] == error
 
 

@@ -19,7 +19,9 @@ import pytest
 import yaml
 
 from queue_server.config import load_config
-from server_util import FIXTURES, ServerProcess, server_config
+from conftest import Clock
+from inproc import InProcessServer
+from server_util import FIXTURES, server_config
 from ticket_printer.catalogue import (CatalogueError, CatalogueIndex, Procedure, decode, fold, fold_code, parse_csv,
                                       parse_yaml)
 
@@ -387,10 +389,12 @@ def test_cli_import_replaces_atomically_and_refuses_bad_files(tmp_path):
 # ------------------------------------------------------------------ GET /api/v1/procedures
 @pytest.fixture(scope="module")
 def catalogue_server(tmp_path_factory):
+    """The server in this process; `qms import-procedures` still runs as a second process on its database."""
     tmp = tmp_path_factory.mktemp("catalogue")
-    srv = ServerProcess(catalogue_server_config(tmp), tmp / "qms.sqlite3", "eventlet").start()
+    clock = Clock()
+    srv = InProcessServer(catalogue_server_config(tmp, now=clock()), tmp / "qms.sqlite3", clock)
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def test_rest_search_with_and_without_diacritics(catalogue_server):

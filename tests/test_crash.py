@@ -1,10 +1,11 @@
 """A writer killed with SIGKILL in the middle of its work: the reopened store holds exactly what was committed.
 
 The writer (storecheck.py run as a script) issues tickets and calls and finishes some, on a real clock with
-services always open, and prints `ID CODE` for each issue after the store call returned (after COMMIT). Once
-it has acknowledged a few hundred tickets it is killed at a random moment. The file is then checked with plain
-SQL (integrity, every acknowledged ticket present with its code, numbering gap-free and unique, the event log
-equal to the tickets), reopened by a Store, and used again; this is repeated at three kill points on one file.
+services always open, in a zone where it is morning (so no run crosses the centre's midnight), and prints
+`ID CODE` for each issue after the store call returned (after COMMIT). Once it has acknowledged a few hundred
+tickets it is killed at a random moment. The file is then checked with plain SQL (integrity, every acknowledged
+ticket present with its code, numbering gap-free and unique, the event log equal to the tickets), reopened by a
+Store, and used again; this is repeated at three kill points on one file.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import pytest
 
 from queue_server.config import parse_config
 from queue_server.store import Store
+from server_util import morning_zone
 from storecheck import check_invariants, config_text, dump
 
 WRITER = Path(__file__).parent / "storecheck.py"
@@ -88,7 +90,7 @@ def committed_codes(db: Path) -> dict[int, str]:
 @pytest.mark.slow
 def test_kill_writer_mid_load(tmp_path):
     cfg_path = tmp_path / "centre.yaml"
-    cfg_path.write_text(config_text(queue={"always_open": True}), encoding="utf-8")
+    cfg_path.write_text(config_text(queue={"always_open": True}, centre={"timezone": morning_zone()}), encoding="utf-8")
     config = parse_config(cfg_path.read_text(encoding="utf-8"), str(cfg_path))
     db = tmp_path / "qms.sqlite3"
     rnd = random.Random(20261125)
@@ -122,7 +124,7 @@ def test_kill_writer_mid_load(tmp_path):
 def test_kill_inside_a_transaction(tmp_path):
     """Killed after a ticket row was updated but before its event and the COMMIT: none of it survives."""
     cfg_path = tmp_path / "centre.yaml"
-    cfg_path.write_text(config_text(queue={"always_open": True}), encoding="utf-8")
+    cfg_path.write_text(config_text(queue={"always_open": True}, centre={"timezone": morning_zone()}), encoding="utf-8")
     config = parse_config(cfg_path.read_text(encoding="utf-8"), str(cfg_path))
     db = tmp_path / "qms.sqlite3"
     proc = subprocess.Popen([sys.executable, str(WRITER), str(db), str(cfg_path), "0", "hold"],

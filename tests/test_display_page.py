@@ -146,8 +146,9 @@ def test_filters_counter_display_burst_overlay_and_unknown_display(server, conte
         assert second["ticket"]["code"] == "A002"
         wait_text(tv, "#hl-code", second["ticket"]["code"])
         tv.wait_for_function("window.qmsAnnouncer.log.length === 1")
-        time.sleep(0.5)
-        # held: nothing played, nothing lost
+        # the queue has reached the call and waits for the tap (it holds an unblock callback) ...
+        tv.wait_for_function("window.qmsAnnouncer.running && window.qmsAnnouncer._unblock !== null")
+        # ... held: nothing played, nothing lost
         assert tv.evaluate("window.qmsAnnouncer.running && window.qmsAnnouncer.blocked && window.qmsAnnouncer.played.length === 0")
         save_shot(tv, "display-autoplay-blocked.png")
         tv.click("#sound-unlock")

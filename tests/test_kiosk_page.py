@@ -3,6 +3,7 @@ service, see the ticket and its print state; closed and full services greyed wit
 the catalogue search typed with and without diacritics; the idle timeout; the kiosk token kept out of pages."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -171,7 +172,9 @@ def test_closed_and_full_services_are_greyed_with_why_and_english(kiosk, server)
         posts = []
         page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
         passport.tap(force=True)  # aria-disabled: Playwright would wait for it to be enabled
-        page.wait_for_timeout(300)
+        # a later request from the page: a ticket the tap had asked for would have gone out before it
+        with page.expect_response(lambda r: r.url.endswith("/healthz")):
+            page.evaluate("fetch('/healthz')")
         assert posts == [] and page.locator("#screen-services").is_visible(), "a greyed service issues nothing"
     finally:
         server.post("/api/v1/services/passport", {"state": "auto"}, sup)
@@ -274,20 +277,32 @@ def test_token_setup_screen_and_department_filter(kiosk, server):
     page.wait_for_selector("#departments [data-department]")
     assert page.locator("#departments [data-department]").evaluate_all("els => els.map(e => e.dataset.department)") == ["justice"]
     # Reloaded without the token in the address: it is remembered.
+    frames: list[str] = []  # what the page's socket receives
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f if isinstance(f, str) else "")))
     page.goto(f"{server.url}/kiosk/kiosk-justice")
     page.wait_for_selector("#departments [data-department=justice]")
     # This kiosk has no printer: the ticket is simply shown, with no print state.
     page.locator("[data-department=justice]").tap()
     ticket = issued_by(page, lambda: page.locator("#services [data-service=civil]").tap())
     page.wait_for_selector("#screen-ticket:not([hidden])")
-    page.wait_for_timeout(1000)
+    # the queue count that lists this ticket: a slip's print.status is sent with the issue, so it would be here
+    def counted() -> bool:  # a count of civil with this ticket in it (one more than were ahead of it)
+        msgs = [json.loads(f[2:]) for f in frames if f.startswith('42["queue.updated"')]
+        return any(m[1]["services"].get("civil", {}).get("waiting") == ticket["waiting_ahead"] + 1 for m in msgs)
+
+    deadline = time.monotonic() + 5
+    while not counted():
+        assert time.monotonic() < deadline, ("no queue count with the ticket reached the kiosk", [f[:80] for f in frames])
+        page.wait_for_timeout(20)
+    assert not any('"print.status"' in f for f in frames)
     assert text(page, "#ticket-code") == ticket["code"] and page.locator("#print-status").is_hidden()
     # A search on this kiosk only offers its departments.
     page.locator("#ticket-done").tap()
     page.locator("#search-open").tap()
     page.locator("#search-input").fill("cap")
     page.wait_for_selector("#search-results [data-procedure]")
-    page.wait_for_timeout(300)
+    # the answer to "cap" is in: its count line is written with the list it came with
+    page.wait_for_function("document.querySelector('#search-status').textContent.includes('thủ tục phù hợp')")
     assert set(page.locator("#search-results [data-procedure]").evaluate_all("els => els.map(e => e.dataset.service)")) <= {"civil", "records"}
 
 

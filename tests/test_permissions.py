@@ -1,10 +1,11 @@
-"""Who may do what: the matrix of role x action, on REST and on Socket.IO, against a real server process."""
+"""Who may do what: the matrix of role x action, on REST and on Socket.IO, against the server in this process."""
 from __future__ import annotations
 
 import pytest
-import socketio
 
-from server_util import AGENT, KIOSK, ServerProcess, server_config
+from conftest import Clock
+from inproc import InProcessServer
+from server_util import AGENT, KIOSK, server_config
 
 ROLES = ["anonymous", "kiosk", "display", "agent", "staff", "staff_elsewhere", "supervisor", "admin"]
 
@@ -12,10 +13,14 @@ ROLES = ["anonymous", "kiosk", "display", "agent", "staff", "staff_elsewhere", "
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("perm")
-    cfg = server_config(tmp)
+    clock = Clock()
+    cfg = server_config(tmp, now=clock())
     text = cfg.read_text(encoding="utf-8").replace("- id: hall-a", "- id: hall-a\n    token: test-display-token-1")
+    # the kiosk issues without printing a slip: who may do what does not depend on it (test_print_jobs prints)
+    text = text.replace("token: test-kiosk-token-1\n    printer: printer-1\n", "token: test-kiosk-token-1\n")
     cfg.write_text(text, encoding="utf-8")
-    server = ServerProcess(cfg, tmp / "perm.sqlite3", "eventlet").start()
+    assert "printer: printer-1" not in text
+    server = InProcessServer(cfg, tmp / "perm.sqlite3", clock)
     heads = {
         "anonymous": {}, "kiosk": KIOSK, "agent": AGENT,
         "display": {"Authorization": "Bearer test-display-token-1"},
@@ -29,7 +34,7 @@ def srv(tmp_path_factory):
     assert server.post("/api/v1/counters/3/open", headers=heads["staff_elsewhere"]).status_code == 200
     server.heads = heads
     yield server
-    server.stop()
+    server.close()
 
 
 def waiting_ticket(srv) -> int:
@@ -67,15 +72,6 @@ ACTIONS = {
 }
 
 
-def _put(self, path, json=None, headers=None):
-    import requests
-
-    return requests.put(self.url + path, json=json, headers=headers or {}, timeout=10)
-
-
-ServerProcess.put = _put
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_rest_matrix(srv, role, action):
@@ -101,11 +97,11 @@ SOCKET_ACTIONS = {
 def test_socket_matrix_matches_rest(srv, role):
     """The same rules hold for Socket.IO actions (connected as a display viewer with the role's token)."""
     token = srv.heads[role].get("Authorization", "")[7:] or None
-    c = socketio.Client(reconnection=False)
-    c.connect(srv.url, auth={"room": "display:hall-a", "token": token}, transports=["websocket"], wait_timeout=5)
+    c = srv.socket({"room": "display:hall-a", "token": token})
+    assert c.connected
     try:
         for name, (action, allowed) in SOCKET_ACTIONS.items():
-            ack = c.call("action", action, timeout=5)
+            ack = c.call("action", action)
             denied = not ack["ok"] and ack.get("error") in ("unauthenticated", "forbidden", "not_signed_in")
             assert denied != (role in allowed), f"{role} / {name}: {ack}"
     finally:
@@ -120,13 +116,7 @@ def test_socket_matrix_matches_rest(srv, role):
 ])
 def test_socket_rooms(srv, role, room, ok):
     token = srv.heads[role].get("Authorization", "")[7:] or None
-    c = socketio.Client(reconnection=False)
-    try:
-        c.connect(srv.url, auth={"room": room, "token": token}, transports=["websocket"], wait_timeout=5)
-        connected = True
-    except socketio.exceptions.ConnectionError:
-        connected = False
-    finally:
-        if c.connected:
-            c.disconnect()
+    c = srv.socket({"room": room, "token": token})
+    connected = c.connected
+    c.close()
     assert connected == ok

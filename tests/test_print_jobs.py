@@ -1,5 +1,6 @@
-"""Print jobs in a real server process: a kiosk issues, the slip is printed (preview files, a TCP printer
-emulator, a printer agent process), the kiosk's room hears print.status; failures never touch the ticket."""
+"""Print jobs: a kiosk issues, the slip is printed (preview files, a TCP printer emulator, a printer agent
+process), the kiosk's room hears print.status; failures never touch the ticket. The server runs in this process
+(its print workers are real threads) except where a printer agent process or the gevent mode is under test."""
 from __future__ import annotations
 
 import os
@@ -11,12 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-import socketio
 import yaml
 from PIL import Image
 
+from conftest import Clock
 from escpos_emulator import PrinterEmulator, parse
-from server_util import Listener, ROOT, ServerProcess, free_port, server_config
+from inproc import InProcessServer
+from server_util import ROOT, ServerProcess, free_port, server_config
 
 KIOSK1 = {"Authorization": "Bearer test-kiosk-token-1"}
 KIOSK2 = {"Authorization": "Bearer test-kiosk-token-2"}
@@ -32,8 +34,8 @@ def printed(ticket_id, state="printed"):
     return lambda e, d: e == "print.status" and d["ticket_id"] == ticket_id and d["state"] == state
 
 
-def make_config(tmp: Path, hang_port: int, closed_port: int, paper_port: int | None = None) -> Path:
-    path = server_config(tmp, extra_counters=0)
+def make_config(tmp: Path, hang_port: int, closed_port: int, paper_port: int | None = None, now=None) -> Path:
+    path = server_config(tmp, extra_counters=0, now=now)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["devices"]["printers"] = [
         {"id": "printer-1", "backend": "preview"},  # output_dir "prints": beside the database, tmp/prints
@@ -82,11 +84,15 @@ def paper_out_printer():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, hanging_printer, paper_out_printer):
-    """One eventlet server for the module (test_gevent_server_prints_too runs the main flow on gevent)."""
-    srv = start_server(tmp_path_factory.mktemp("print"), hanging_printer.port, "eventlet",
-                       paper_port=paper_out_printer.port)
+    """The server in this process for the module; each request returns once the slips it started are printed
+    or failed (test_gevent_server_prints_too runs the main flow on a real gevent server)."""
+    tmp = tmp_path_factory.mktemp("print")
+    clock = Clock()
+    srv = InProcessServer(make_config(tmp, hanging_printer.port, free_port(), paper_out_printer.port, now=clock()),
+                          tmp / "qms.sqlite3", clock)
+    srv.tmp = tmp
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def device_state(server, sup, device_id: str) -> dict:
@@ -105,7 +111,9 @@ def wait_device(server, sup, device_id: str, state: str, timeout: float = 6.0) -
 
 
 def test_idle_printer_out_of_paper_is_seen_without_a_slip(server, sup, paper_out_printer):
-    d = wait_device(server, sup, "printer-paper", "paper_out")
+    server.check_printer("printer-paper")  # the watcher's check, every check_seconds in a running server
+    d = device_state(server, sup, "printer-paper")
+    assert d["state"] == "paper_out", d
     assert d["problem"] is True and "paper" in d["detail"]
     assert paper_out_printer.connections >= 1 and not any(b"\x1dv0" in data for data in paper_out_printer.received)
 
@@ -127,9 +135,9 @@ def tickets_with_id(server, ticket_id: int) -> int:
 
 
 def test_kiosk_slip_printed_to_preview_and_only_that_kiosk_hears(server, sup):
-    mine = Listener(server.url, {"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
-    other = Listener(server.url, {"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
-    supervisors = Listener(server.url, {"room": "supervisors", "token": sup["Authorization"][7:]})
+    mine = server.socket({"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
+    other = server.socket({"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
+    supervisors = server.socket({"room": "supervisors", "token": sup["Authorization"][7:]})
     try:
         t = issue(server, KIOSK1)
         assert t["print_job"]["state"] == "queued" and t["print_job"]["reprint"] is False
@@ -138,7 +146,7 @@ def test_kiosk_slip_printed_to_preview_and_only_that_kiosk_hears(server, sup):
         states = [d["state"] for d in mine.of("print.status") if d["ticket_id"] == t["id"]]
         assert states == ["queued", "printing", "printed"]
         supervisors.wait_for(printed(t["id"]))
-        time.sleep(0.3)
+        # the print worker is idle and every message it sent is in (of() settles first): none went to kiosk-2
         assert [d for d in other.of("print.status") if d["ticket_id"] == t["id"]] == [], "kiosk-2 hears only its own slips"
         job = ev["job_id"]
         png = server.tmp / "prints" / f"job{job:06d}_{t['code']}.png"
@@ -157,7 +165,7 @@ def test_kiosk_slip_printed_to_preview_and_only_that_kiosk_hears(server, sup):
 
 
 def test_english_slip_and_reprint_marked(server):
-    kiosk = Listener(server.url, {"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
+    kiosk = server.socket({"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
     try:
         t = issue(server, KIOSK1, lang="en")
         first = kiosk.wait_for(printed(t["id"]))[1]
@@ -181,13 +189,14 @@ def test_english_slip_and_reprint_marked(server):
 
 
 def test_refused_network_printer_fails_without_touching_the_ticket(server, sup):
-    kiosk = Listener(server.url, {"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
-    supervisors = Listener(server.url, {"room": "supervisors", "token": sup["Authorization"][7:]})
+    kiosk = server.socket({"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
+    supervisors = server.socket({"room": "supervisors", "token": sup["Authorization"][7:]})
     try:
         sent = time.monotonic()
-        t = issue(server, KIOSK2)
-        _, ev, at = kiosk.wait_for(printed(t["id"], "failed"))
-        assert at - sent < 1 + 1.5, "failed within the printer's timeout"
+        t = issue(server, KIOSK2)  # returns once its slip has failed
+        took = time.monotonic() - sent
+        _, ev, _ = kiosk.wait_for(printed(t["id"], "failed"))
+        assert took < 1 + 1.5, "failed within the printer's timeout"
         assert ev["reason"] == "offline" and "refused" in ev["detail"] and ev["message"] == "Máy in không kết nối được"
         supervisors.wait_for(lambda e, d: e == "device.updated" and d["device_id"] == "printer-net"
                              and d["state"] == "offline" and d["problem"])
@@ -206,13 +215,14 @@ def test_refused_network_printer_fails_without_touching_the_ticket(server, sup):
 
 
 def test_hanging_printer_fails_within_its_timeout(server, hanging_printer):
-    kiosk = Listener(server.url, {"room": "kiosk:kiosk-4", "token": "test-kiosk-token-4"})
+    kiosk = server.socket({"room": "kiosk:kiosk-4", "token": "test-kiosk-token-4"})
     try:
         sent = time.monotonic()
-        t = issue(server, KIOSK4)
-        _, ev, at = kiosk.wait_for(printed(t["id"], "failed"))
+        t = issue(server, KIOSK4)  # returns once its slip has failed
+        took = time.monotonic() - sent
+        _, ev, _ = kiosk.wait_for(printed(t["id"], "failed"))
         assert ev["reason"] == "timeout" and ev["attempts"] == 1
-        assert 1.4 <= at - sent < 1.5 + 1.5, f"took {at - sent:.2f}s for a 1.5 s timeout"
+        assert 1.4 <= took < 1.5 + 1.5, f"took {took:.2f}s for a 1.5 s timeout"
         assert server.get(f"/api/v1/tickets/{t['id']}").json()["status"] == "waiting"
     finally:
         kiosk.close()
@@ -248,23 +258,22 @@ def test_printer_room_needs_an_agent_or_the_kiosk(server):
     for auth in ({"room": "printer:kiosk-3"}, {"room": "printer:kiosk-3", "token": "test-kiosk-token-1"},
                  {"room": "printer:kiosk-3", "token": "test-led-agent-token"}, {"room": "printer:nope", "token": "test-agent-token-1"},
                  {"room": "printer:kiosk-5", "token": "test-agent-token-1"}):
-        client = socketio.Client(reconnection=False)
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            client.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)
+        client = server.socket(auth)
+        assert not client.connected and client.refusal, auth
     # the kiosk's own token may drive its printer; results come only from that kiosk's printer room
     t = issue(server, KIOSK1)
-    own = Listener(server.url, {"room": "printer:kiosk-3", "token": "test-kiosk-token-3"})
-    other = Listener(server.url, {"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
+    own = server.socket({"room": "printer:kiosk-3", "token": "test-kiosk-token-3"})
+    other = server.socket({"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
     try:
         job = t["print_job"]["id"]
         for sender in (own, other):
-            ack = sender.client.call("print.result", {"job_id": job, "state": "failed"}, timeout=5)
+            ack = sender.call("print.result", {"job_id": job, "state": "failed"}, timeout=5)
             assert ack["ok"] is False and ack["error"] == "forbidden", ack
-        ack = own.client.call("print.result", {"job_id": "x", "state": "printed"}, timeout=5)
+        ack = own.call("print.result", {"job_id": "x", "state": "printed"})
         assert ack["ok"] is False and ack["error"] == "bad_request" and "job_id" in ack["message"]
-        ack = own.client.call("print.result", {"job_id": job, "state": "lost"}, timeout=5)
+        ack = own.call("print.result", {"job_id": job, "state": "lost"})
         assert ack["ok"] is False and ack["error"] == "bad_request"
-        ack = own.client.call("print.result", {"job_id": 10**9, "state": "printed"}, timeout=5)
+        ack = own.call("print.result", {"job_id": 10**9, "state": "printed"})
         assert ack["ok"] is False and ack["error"] == "print_job_unknown"
     finally:
         own.close()
@@ -299,8 +308,18 @@ def wait_agent_online(server, sup, timeout=15.0, state="online"):
     raise AssertionError(f"the printer agent is not {state}")
 
 
-def test_printer_agent_prints_acks_and_gets_missed_jobs_on_reconnect(server, sup):
-    kiosk = Listener(server.url, {"room": "kiosk:kiosk-3", "token": "test-kiosk-token-3"})
+@pytest.fixture
+def agent_server(tmp_path, hanging_printer):
+    """A real server: the printer agent is a second process talking to it."""
+    srv = start_server(tmp_path, hanging_printer.port, "eventlet")
+    yield srv
+    srv.stop()
+
+
+def test_printer_agent_prints_acks_and_gets_missed_jobs_on_reconnect(agent_server):
+    server = agent_server
+    sup = server.login("super", "test-super")
+    kiosk = server.socket({"room": "kiosk:kiosk-3", "token": "test-kiosk-token-3"})
     agent = start_agent(server.url, server.tmp)
     try:
         wait_agent_online(server, sup)
@@ -346,7 +365,10 @@ def test_agent_started_before_the_server_connects_with_backoff(tmp_path, hanging
     agent = start_agent(url, tmp_path)
     srv = None
     try:
-        time.sleep(1.5)  # the agent retries against a closed port meanwhile
+        log_path = tmp_path / "agent.log"
+        deadline = time.monotonic() + 10
+        while (not log_path.exists() or log_path.read_text().count("cannot connect") < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the agent retries against a closed port meanwhile
         assert agent.poll() is None, "the agent keeps trying"
         srv = start_server(tmp_path, hanging_printer.port, "eventlet", port=port)
         sup = srv.login("super", "test-super")
@@ -370,8 +392,8 @@ def test_agent_started_before_the_server_connects_with_backoff(tmp_path, hanging
 def test_gevent_server_prints_too(tmp_path, hanging_printer):
     srv = start_server(tmp_path, hanging_printer.port, "gevent")
     try:
-        ok = Listener(srv.url, {"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
-        bad = Listener(srv.url, {"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
+        ok = srv.socket({"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
+        bad = srv.socket({"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
         t = issue(srv, KIOSK1)
         ev = ok.wait_for(printed(t["id"]))[1]
         assert (tmp_path / "prints" / f"job{ev['job_id']:06d}_{t['code']}.png").exists()

@@ -65,8 +65,8 @@ def test_a_call_made_on_one_process_reaches_a_display_on_the_other(tmp_path, red
         # a ticket issued through B continues A's numbering: one store, one sequence
         t3 = b.post("/api/v1/tickets", {"service": "cccd"}, KIOSK).json()
         assert int(t3["code"]) == int(t2["code"]) + 1
-        display_b.close()
-        phone_b.close()
     finally:
-        a.stop()
+        a.stop()  # first: a client's disconnect from a gevent server waits seconds for the close handshake
         b.stop()
+    display_b.close()
+    phone_b.close()

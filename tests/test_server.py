@@ -1,4 +1,6 @@
-"""The server as a real process on 127.0.0.1, with real Socket.IO clients, in both async modes."""
+"""The server as a real process on 127.0.0.1, with real Socket.IO clients, in both async modes (health, latency,
+concurrent presses, kill -9); and what its sockets mean (zones, catch-up, actions, ticket rooms, refusals)
+on the in-process test clients."""
 from __future__ import annotations
 
 import sqlite3
@@ -15,11 +17,19 @@ from server_util import Listener, KIOSK, ServerProcess, server_config
 MODES = ["eventlet", "gevent"]
 
 
-
-
 @pytest.fixture(params=MODES)
 def server(request, tmp_path):
+    """A fresh server for a test that counts from the first ticket of the day."""
     srv = ServerProcess(server_config(tmp_path), tmp_path / "qms.sqlite3", request.param).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module", params=MODES)
+def shared_server(request, tmp_path_factory):
+    """One server per mode for the module's tests that leave nothing behind that the next would see."""
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    srv = ServerProcess(server_config(tmp), tmp / "qms.sqlite3", request.param).start()
     yield srv
     srv.stop()
 
@@ -35,7 +45,8 @@ def issue(server, service="cccd", headers=KIOSK) -> dict:
     return r.json()
 
 
-def test_health_and_services(server):
+def test_health_and_services(shared_server):
+    server = shared_server
     h = server.get("/healthz").json()
     assert h["ok"] and h["store"]["journal_mode"] == "wal" and h["async_mode"] == server.mode
     services = server.get("/api/v1/services").json()["services"]
@@ -43,7 +54,9 @@ def test_health_and_services(server):
     assert all(s["state"] == "open" for s in services)
 
 
-def test_issue_reaches_display_and_call_within_a_second(server, sup):
+def test_issue_reaches_display_and_call_within_a_second(shared_server):
+    server = shared_server
+    sup = server.login("super", "test-super")
     display = Listener(server.url, {"room": "display:hall-a"})
     try:
         display.wait_for(lambda e, d: e == "snapshot")
@@ -63,42 +76,41 @@ def test_issue_reaches_display_and_call_within_a_second(server, sup):
         display.close()
 
 
-def test_display_filtered_by_zone(server, sup):
-    a = Listener(server.url, {"room": "display:hall-a"})
-    b = Listener(server.url, {"room": "display:hall-b"})
-    try:
-        issue(server, "civil")
-        server.post("/api/v1/counters/5/open", headers=sup)
-        server.post("/api/v1/counters/5/next", headers=sup)
-        b.wait_for(lambda e, d: e == "ticket.called" and d["call"]["code"] == "A001")
-        time.sleep(0.5)
-        assert a.of("ticket.called") == [], "a zone A display never hears zone B calls"
-    finally:
-        a.close()
-        b.close()
+def test_display_filtered_by_zone(site, sio):
+    sup = site.login("super", "test-super")
+    a = sio({"room": "display:hall-a"})
+    b = sio({"room": "display:hall-b"})
+    issue(site, "civil")
+    site.post("/api/v1/counters/5/open", headers=sup)
+    site.post("/api/v1/counters/5/next", headers=sup)
+    b.wait_for(lambda e, d: e == "ticket.called" and d["call"]["code"] == "A001")
+    # a later zone A call reaches a: had the zone B call reached it, it would be there before this one
+    issue(site, "cccd")
+    site.post("/api/v1/counters/1/open", headers=sup)
+    site.post("/api/v1/counters/1/next", headers=sup)
+    a.wait_for(lambda e, d: e == "ticket.called" and d["call"]["code"] == "1001")
+    assert [c["call"]["code"] for c in a.of("ticket.called")] == ["1001"], "a zone A display never hears zone B calls"
 
 
-def test_reconnect_with_last_seq_gets_missed_calls(server, sup):
-    display = Listener(server.url, {"room": "display:hall-a"})
+def test_reconnect_with_last_seq_gets_missed_calls(site, sio):
+    sup = site.login("super", "test-super")
+    display = sio({"room": "display:hall-a"})
     snap = display.wait_for(lambda e, d: e == "snapshot")[1]
     last = snap["seq"]
     display.close()
     for _ in range(3):
-        issue(server)
-    server.post("/api/v1/counters/1/open", headers=sup)
-    server.post("/api/v1/counters/2/open", headers=sup)
-    server.post("/api/v1/counters/1/next", headers=sup)
-    server.post("/api/v1/counters/2/next", headers=sup)
-    again = Listener(server.url, {"room": "display:hall-a", "last_seq": last})
-    try:
-        again.wait_for(lambda e, d: e == "hello")
-        again.wait_for(lambda e, d: e == "ticket.called" and d["call"]["code"] == "1002")
-        calls = again.of("ticket.called")
-        assert [c["call"]["code"] for c in calls] == ["1001", "1002"]
-        assert all(c["replayed"] for c in calls), "missed calls are marked, so a display does not say them aloud"
-        assert again.of("snapshot") == []
-    finally:
-        again.close()
+        issue(site)
+    site.post("/api/v1/counters/1/open", headers=sup)
+    site.post("/api/v1/counters/2/open", headers=sup)
+    site.post("/api/v1/counters/1/next", headers=sup)
+    site.post("/api/v1/counters/2/next", headers=sup)
+    again = sio({"room": "display:hall-a", "last_seq": last})
+    again.wait_for(lambda e, d: e == "hello")
+    again.wait_for(lambda e, d: e == "ticket.called" and d["call"]["code"] == "1002")
+    calls = again.of("ticket.called")
+    assert [c["call"]["code"] for c in calls] == ["1001", "1002"]
+    assert all(c["replayed"] for c in calls), "missed calls are marked, so a display does not say them aloud"
+    assert again.of("snapshot") == []
 
 
 def test_twenty_counters_at_once_call_twenty_distinct_tickets(server, sup):
@@ -139,53 +151,48 @@ def test_five_simultaneous_presses_call_exactly_one(server, sup, with_current):
     assert sum(e["type"] == "ticket.called" for e in events) == 1
 
 
-def test_socket_actions_mirror_rest_with_acks(server):
-    staff = server.login("canbo1", "test-staff")
-    terminal = Listener(server.url, {"room": "counter:1", "token": staff["Authorization"][7:]})
-    try:
-        terminal.wait_for(lambda e, d: e == "snapshot")
-        issue(server)
-        issue(server)
-        ack = terminal.client.call("action", {"op": "next", "counter": "1"}, timeout=5)
-        assert ack["ok"] is False and ack["error"] == "not_signed_in"
-        assert terminal.client.call("action", {"op": "open", "counter": "1"}, timeout=5)["ok"]
-        ack = terminal.client.call("action", {"op": "next", "counter": "1", "current": None}, timeout=5)
-        assert ack["ok"] and ack["ticket"]["code"] == "1001"
-        t1 = ack["ticket"]["id"]
-        assert terminal.client.call("action", {"op": "recall", "counter": "1"}, timeout=5)["ok"]
-        terminal.wait_for(lambda e, d: e == "ticket.called" and d["recall"])
-        assert terminal.client.call("action", {"op": "start", "counter": "1", "ticket": t1}, timeout=5)["ok"]
-        assert terminal.client.call("action", {"op": "finish", "counter": "1", "ticket": t1}, timeout=5)["ok"]
-        terminal.wait_for(lambda e, d: e == "ticket.updated" and d["change"] == "finished")
-        ack = terminal.client.call("action", {"op": "next", "counter": "3"}, timeout=5)
-        assert ack["ok"] is False and ack["error"] == "forbidden"
-        ack = terminal.client.call("action", {"op": "fly", "counter": "1"}, timeout=5)
-        assert ack["ok"] is False and ack["error"] == "bad_request"
-        ack = terminal.client.call("action", "nonsense", timeout=5)
-        assert ack["ok"] is False and ack["error"] == "bad_request"
-    finally:
-        terminal.close()
+def test_socket_actions_mirror_rest_with_acks(site, sio):
+    staff = site.login("canbo1", "test-staff")
+    terminal = sio({"room": "counter:1", "token": staff["Authorization"][7:]})
+    terminal.wait_for(lambda e, d: e == "snapshot")
+    issue(site)
+    issue(site)
+    ack = terminal.call("action", {"op": "next", "counter": "1"})
+    assert ack["ok"] is False and ack["error"] == "not_signed_in"
+    assert terminal.call("action", {"op": "open", "counter": "1"})["ok"]
+    ack = terminal.call("action", {"op": "next", "counter": "1", "current": None})
+    assert ack["ok"] and ack["ticket"]["code"] == "1001"
+    t1 = ack["ticket"]["id"]
+    assert terminal.call("action", {"op": "recall", "counter": "1"})["ok"]
+    terminal.wait_for(lambda e, d: e == "ticket.called" and d["recall"])
+    assert terminal.call("action", {"op": "start", "counter": "1", "ticket": t1})["ok"]
+    assert terminal.call("action", {"op": "finish", "counter": "1", "ticket": t1})["ok"]
+    terminal.wait_for(lambda e, d: e == "ticket.updated" and d["change"] == "finished")
+    ack = terminal.call("action", {"op": "next", "counter": "3"})
+    assert ack["ok"] is False and ack["error"] == "forbidden"
+    ack = terminal.call("action", {"op": "fly", "counter": "1"})
+    assert ack["ok"] is False and ack["error"] == "bad_request"
+    ack = terminal.call("action", "nonsense")
+    assert ack["ok"] is False and ack["error"] == "bad_request"
 
 
-def test_ticket_room_follows_its_ticket(server, sup):
-    t1 = issue(server)
-    t2 = issue(server)
+def test_ticket_room_follows_its_ticket(site, sio, clock):
+    sup = site.login("super", "test-super")
+    t1 = issue(site)
+    t2 = issue(site)
     token = t2["status_url"].rsplit("/", 1)[1]
-    phone = Listener(server.url, {"room": f"ticket:{token}"})
-    try:
-        snap = phone.wait_for(lambda e, d: e == "snapshot")[1]
-        assert snap["state"]["ticket"]["code"] == t2["code"] and snap["state"]["ticket"]["waiting_ahead"] == 1
-        server.post("/api/v1/counters/1/open", headers=sup)
-        server.post("/api/v1/counters/1/next", headers=sup)  # calls t1
-        phone.wait_for(lambda e, d: e == "queue.updated" and d["position"] and d["position"]["waiting_ahead"] == 0, 3)
-        assert phone.of("ticket.called") == [], "another ticket's call does not reach this phone"
-        time.sleep(2.1)  # past the repeat-press window
-        server.post("/api/v1/counters/1/next", headers=sup)  # calls t2
-        call = phone.wait_for(lambda e, d: e == "ticket.called")[1]
-        assert call["ticket"]["code"] == t2["code"] and call["call"]["counter"]["number"] == 1
-        assert t1["code"] != t2["code"]
-    finally:
-        phone.close()
+    phone = sio({"room": f"ticket:{token}"})
+    snap = phone.wait_for(lambda e, d: e == "snapshot")[1]
+    assert snap["state"]["ticket"]["code"] == t2["code"] and snap["state"]["ticket"]["waiting_ahead"] == 1
+    site.post("/api/v1/counters/1/open", headers=sup)
+    site.post("/api/v1/counters/1/next", headers=sup)  # calls t1
+    phone.wait_for(lambda e, d: e == "queue.updated" and d["position"] and d["position"]["waiting_ahead"] == 0)
+    assert phone.of("ticket.called") == [], "another ticket's call does not reach this phone"
+    clock.advance(2.1)  # past the repeat-press window
+    site.post("/api/v1/counters/1/next", headers=sup)  # calls t2
+    call = phone.wait_for(lambda e, d: e == "ticket.called")[1]
+    assert call["ticket"]["code"] == t2["code"] and call["call"]["counter"]["number"] == 1
+    assert t1["code"] != t2["code"]
 
 
 REFUSALS = [
@@ -200,15 +207,13 @@ REFUSALS = [
 ]
 
 
-def test_socket_connect_refusals(server):
+def test_socket_connect_refusals(site):
     for auth, error in REFUSALS:
-        c = socketio.Client(reconnection=False)
-        seen = []
-        c.on("connect_error", lambda data: seen.append(data))
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            c.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)
-        assert seen and seen[0]["data"]["error"] == error, (auth, seen)
-        assert seen[0]["message"] == seen[0]["data"]["message"]
+        c = site.socket(auth)
+        assert not c.connected, auth
+        seen = c.refusal
+        assert seen and seen["data"]["error"] == error, (auth, seen)
+        assert seen["message"] == seen["data"]["message"]
 
 
 def test_kill9_under_load_keeps_every_acknowledged_ticket(tmp_path):

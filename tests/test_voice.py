@@ -1,5 +1,5 @@
 """Voice announcements: Vietnamese number reading (tables), clip names, the announcement of a call, the
-completeness of the default clip pack, and the clip routes and call payloads of a real server."""
+completeness of the default clip pack, and the clip routes and call payloads of the server in this process."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import requests
 
 from queue_server.core import voice as V
 from displays.clips_web import CLIPS_DIR, clip_file, missing_clips, needed_clips
-from server_util import Listener, KIOSK, ServerProcess, server_config
+from conftest import Clock
+from inproc import InProcessServer
+from server_util import KIOSK, server_config
 
 PACK = CLIPS_DIR / "default"
 
@@ -325,28 +326,28 @@ def test_custom_pack_falls_back_to_default(tmp_path):
     assert needed_clips(voice_cfg(template="Mời số {number} quầy {counter}")) >= {"moi_so", "quay"}
 
 
-# ------------------------------------------------------------------ a real server: routes and call payloads
+# ------------------------------------------------------------------ the server in this process: routes and call payloads
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("voice")
-    cfg = server_config(tmp)
+    clock = Clock()
+    cfg = server_config(tmp, now=clock())
     import yaml
 
     data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
     data["departments"][1]["services"][1]["announce_en"] = True  # records (B001...): foreigners ask for it
     cfg.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    server = ServerProcess(cfg, tmp / "voice.sqlite3", "eventlet").start()
+    server = InProcessServer(cfg, tmp / "voice.sqlite3", clock)
     server.sup = server.login("super", "test-super")
     yield server
-    server.stop()
+    server.close()
 
 
 def test_clip_route_serves_wav(srv):
-    r = requests.get(srv.url + "/clips/default/xin_moi_cong_dan_co_so_thu_tu.wav", timeout=10)
+    r = srv.get("/clips/default/xin_moi_cong_dan_co_so_thu_tu.wav")
     assert r.status_code == 200 and r.headers["Content-Type"] == "audio/wav"
     assert r.content == (PACK / "xin_moi_cong_dan_co_so_thu_tu.wav").read_bytes()
-    again = requests.get(srv.url + "/clips/default/chime.wav", headers={"If-None-Match": requests.get(
-        srv.url + "/clips/default/chime.wav", timeout=10).headers["ETag"]}, timeout=10)
+    again = srv.get("/clips/default/chime.wav", {"If-None-Match": srv.get("/clips/default/chime.wav").headers["ETag"]})
     assert again.status_code == 304
 
 
@@ -362,14 +363,14 @@ def test_clip_route_serves_wav(srv):
     ("/clips/nopack/manifest.json", "clip_pack_unknown"),
 ])
 def test_clip_route_refuses_unknown_and_traversal(srv, path, error):
-    r = requests.get(srv.url + path, timeout=10)
+    r = srv.get(path)
     assert r.status_code == 404, r.text
     assert r.headers["Content-Type"].startswith("application/json")
     assert r.json()["error"] == error and r.json()["message"]
 
 
 def test_manifest_route(srv):
-    m = requests.get(srv.url + "/clips/default/manifest.json", timeout=10).json()
+    m = srv.get("/clips/default/manifest.json").json()
     assert m["clips"]["mot_sac"]["text"] == "mốt" and m["missing"] == []
     assert m["example"]["clips"][0] == "chime"
 
@@ -377,7 +378,7 @@ def test_manifest_route(srv):
 
 
 def test_calls_carry_the_announcement(srv):
-    display = Listener(srv.url, {"room": "display:hall"})
+    display = srv.socket({"room": "display:hall"})
     try:
         display.wait_for(lambda e, d: e == "snapshot")
         for service in ("cccd", "records"):
@@ -403,17 +404,17 @@ def test_calls_carry_the_announcement(srv):
         recall = display.wait_for(lambda e, d: e == "ticket.called" and d["recall"])[1]["call"]
         assert recall["voice"]["clips"] == police["voice"]["clips"]
         for name in set(police["voice"]["clips"] + records["voice"]["clips"]):
-            assert requests.get(f"{srv.url}/clips/default/{name}.wav", timeout=10).status_code == 200, name
+            assert srv.get(f"/clips/default/{name}.wav").status_code == 200, name
     finally:
-        display.client.disconnect()
-    again = Listener(srv.url, {"room": "display:hall"})
+        display.close()
+    again = srv.socket({"room": "display:hall"})
     try:
         snap = again.wait_for(lambda e, d: e == "snapshot")[1]
         recent = snap["state"]["recent_calls"]
         assert recent and all(c["voice"]["clips"][0] == "chime" for c in recent)
         assert {c["code"] for c in recent} >= {"1001", "B001"}
     finally:
-        again.client.disconnect()
+        again.close()
 
 
 def test_text_of_a_template_with_stray_braces():

@@ -274,9 +274,13 @@ class PrintJobs(LocalPrinting, AgentLink):
 
     # ------------------------------------------------------------ start-up
     def start(self) -> None:
+        """Recover, then watch the printers."""
+        self.recover()
+        self.socketio.start_background_task(self.watch)
+
+    def recover(self) -> None:
         """Jobs left open by a stopped server: the server's own are failed (the kiosk offers a reprint; a slip is
-        never printed minutes late); an agent's still in time wait for their agent, the rest are failed. Then
-        the printers are watched."""
+        never printed minutes late); an agent's still in time wait for their agent, the rest are failed."""
         now = self.store.now_ms()
         for row in job_rows.open_jobs(self.store):
             printer = self.printer(row["printer"])
@@ -289,4 +293,3 @@ class PrintJobs(LocalPrinting, AgentLink):
         for printer in self.config.devices.printers:  # no hardware to wait for: ready from the start
             if printer.backend == "preview" and not printer.via_agent:
                 self.report_printer(printer.id, PrinterState.ONLINE.value, "")
-        self.socketio.start_background_task(self.watch)
