@@ -38,7 +38,7 @@ def other_process(app, clock):
     its changes reach this server's sockets only through the re-check."""
     ctx = app.extensions["qms"]
     store = Store(ctx.store.path, ctx.config, clock=clock)
-    yield Accounts(store.conn, store.writer, ctx.config, store.now_ms)
+    yield Accounts(store, ctx.config)
     store.close()
 
 
