@@ -1,6 +1,6 @@
 """Procedure search at the kiosk: 2,000 procedures, queries with and without diacritics, by name and by code.
 
-(a) the pure index (ticket_printer/catalogue.py): build time, then per-query latency over a mix of queries;
+(a) the pure index (ticket_printer/server/catalogue.py): build time, then per-query latency over a mix of queries;
 (b) GET /api/v1/procedures through the Flask app in this process (the handler, the index, the service states
     and the JSON), against the demo config.yaml with the 2,000 procedures imported into a scratch database.
 The target is under 50 ms per search for 2,000 procedures.
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from ticket_printer.catalogue import CatalogueIndex, Procedure, fold
+from ticket_printer.server.catalogue import CatalogueIndex, Procedure, fold
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
@@ -88,7 +88,7 @@ def run(seconds: float = 3.0) -> dict:
 
     # The REST handler in-process (no network): index + service states + JSON.
     from queue_server.web.app import create_app
-    from ticket_printer.catalogue_store import ProcedureStore
+    from ticket_printer.server.catalogue_store import ProcedureStore
 
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=WORK))

@@ -31,7 +31,7 @@ class Commands:
         self.read = read
         self.accounts = accounts
         # Called after an issue has committed and been published: hook(principal, result, answer). The printing
-        # of slips (ticket_printer.jobs) hooks in here; a hook may add to the answer, never undo the ticket.
+        # of slips (ticket_printer.server.jobs) hooks in here; a hook may add to the answer, never undo the ticket.
         self.after_issue: list = []
 
     # ------------------------------------------------------------ permission checks

@@ -22,11 +22,11 @@ from queue_server.config import load_config
 from conftest import Clock
 from inproc import InProcessServer
 from server_util import FIXTURES, server_config
-from ticket_printer.catalogue import (CatalogueError, CatalogueIndex, Procedure, decode, fold, fold_code, parse_csv,
+from ticket_printer.server.catalogue import (CatalogueError, CatalogueIndex, Procedure, decode, fold, fold_code, parse_csv,
                                       parse_yaml)
 
 ROOT = Path(__file__).parent.parent
-DEMO_CSV = ROOT / "ticket_printer" / "data" / "procedures.csv"
+DEMO_CSV = ROOT / "ticket_printer" / "server" / "data" / "procedures.csv"
 # The test centre (tests/fixtures/centre.yaml): service -> department.
 SERVICES = {"cccd": "police", "passport": "police", "civil": "justice", "records": "justice", "land": "land"}
 
@@ -310,7 +310,7 @@ def test_search_2000_generated_procedures_correctness():
 # ------------------------------------------------------------------ the demo catalogue
 def test_demo_catalogue_is_complete_and_valid():
     cfg = load_config(ROOT / "config.yaml")
-    assert cfg.catalogue.file == "ticket_printer/data/procedures.csv"
+    assert cfg.catalogue.file == "ticket_printer/server/data/procedures.csv"
     services = {sid: d.id for sid, (d, _s) in cfg.services().items()}
     procs = parse_csv(DEMO_CSV.read_text(encoding="utf-8"), services)  # raises on any bad row
     assert len(procs) >= 100
@@ -458,7 +458,7 @@ def test_rest_search_shows_service_state_and_sees_a_cli_import(catalogue_server,
 
 
 def test_import_on_start_never_replaces_a_catalogue(store, tmp_path):
-    from ticket_printer.catalogue_store import ProcedureStore, import_on_start
+    from ticket_printer.server.catalogue_store import ProcedureStore, import_on_start
 
     procedures = ProcedureStore(store)
     path = tmp_path / "start.csv"

@@ -13,7 +13,7 @@ import yaml
 
 from queue_server.core import rating as R
 from feedback_buttons.agent.decoders import qms_frame
-from feedback_buttons.recorder import RatingIn, RatingRecorder
+from feedback_buttons.server.recorder import RatingIn, RatingRecorder
 from keypad_util import FakeKeypad, Listener, keypad_config, wait_until
 from queue_server.config import parse_config
 from queue_server.core.errors import DomainError

@@ -8,12 +8,12 @@ import pytest
 from conftest import Clock
 from server_util import server_config
 from test_action_validation import MISSING, VALID, bad_values, fingerprint, settle
-from feedback_buttons.routes import RatingBody, ReasonBody
+from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
 from queue_server.web.app import create_app
 from queue_server.web.toolkit import Body
-from ticket_printer.print_routes import ReprintBody
+from ticket_printer.server.print_routes import ReprintBody
 
 # endpoint: (model, method, URL, body accepted as valid, who calls)
 ROUTES = {

@@ -15,8 +15,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
-PAGE_SCRIPTS = [p for top in ("queue_server", "displays", "ticket_printer", "feedback_buttons")
-                for p in sorted((ROOT / top / "static").glob("*.js"))]
+STATIC = [ROOT / "queue_server" / "static",
+          *(ROOT / part / "server" / "static" for part in ("displays", "ticket_printer", "feedback_buttons"))]
+PAGE_SCRIPTS = [p for folder in STATIC for p in sorted(folder.glob("*.js"))]
 SHARED = ROOT / "queue_server" / "static" / "common.js"
 
 
@@ -117,8 +118,8 @@ def test_page_scripts_use_the_shared_helpers(script):
 
 def test_no_page_carries_its_own_head(client):
     """Templates extend the base: none writes its own <head>."""
-    for folder in (ROOT / "queue_server" / "templates", ROOT / "displays" / "templates",
-                   ROOT / "ticket_printer" / "templates", ROOT / "feedback_buttons" / "templates"):
+    for folder in (ROOT / "queue_server" / "templates", ROOT / "displays" / "server" / "templates",
+                   ROOT / "ticket_printer" / "server" / "templates", ROOT / "feedback_buttons" / "server" / "templates"):
         for tpl in folder.rglob("*.html"):
             if tpl.name == "base.html":
                 continue

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from queue_server.core import voice as V
-from displays.clips_web import CLIPS_DIR, clip_file, missing_clips, needed_clips
+from displays.server.clips_web import CLIPS_DIR, clip_file, missing_clips, needed_clips
 from conftest import Clock
 from inproc import InProcessServer
 from server_util import KIOSK, server_config

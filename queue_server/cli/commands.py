@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from queue_server.config import ConfigError, CentreConfig, load_config
+from queue_server.config.settings import DEFAULT_DEVICE_PARTS
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -78,18 +80,6 @@ def cmd_close_day(args) -> int:
     return 0
 
 
-def cmd_import_procedures(args) -> int:
-    from ticket_printer.catalogue_store import cli_import
-
-    return cli_import(_load(args.config), args.db, args.file, check_only=args.check)
-
-
-def cmd_dispenser(args) -> int:
-    from ticket_printer.agent.dispenser import run_cli
-
-    return run_cli(_load(args.config), args.dispenser_id, server=args.server)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qms", description="Queue management for a public administrative service centre")
     sub = p.add_subparsers(dest="command", required=True)
@@ -106,19 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--db", help="database file (default: server.db_path of the config)")
         s.set_defaults(fn=fn)
 
-    ip = sub.add_parser("import-procedures", help="replace the procedure catalogue from a CSV or YAML file "
-                                                  "(every bad row is reported by line; nothing is imported on error)")
-    ip.add_argument("file")
-    ip.add_argument("--check", action="store_true", help="check the file only, import nothing")
-    ip.add_argument("--config", default=DEFAULT_CONFIG)
-    ip.add_argument("--db", help="database file (default: server.db_path of the config)")
-    ip.set_defaults(fn=cmd_import_procedures)
-
-    dp = sub.add_parser("dispenser", help="run a push-button ticket dispenser (devices.dispensers) on its serial port")
-    dp.add_argument("dispenser_id")
-    dp.add_argument("--server", help="server address (default: http://127.0.0.1:<server.port>)")
-    dp.add_argument("--config", default=DEFAULT_CONFIG)
-    dp.set_defaults(fn=cmd_dispenser)
+    for name in DEFAULT_DEVICE_PARTS:  # the device packages' own commands (import-procedures, dispenser)
+        add_commands = getattr(importlib.import_module(f"{name}.server"), "add_commands", None)
+        if add_commands is not None:
+            add_commands(sub, _load, DEFAULT_CONFIG)
 
     add_server_commands(sub)
     add_supervision_commands(sub)

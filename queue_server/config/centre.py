@@ -126,7 +126,7 @@ class StaffAccount(Model):
 
 
 class Catalogue(Model):
-    """The procedure catalogue searched at the kiosk (ticket_printer/catalogue.py)."""
+    """The procedure catalogue searched at the kiosk (ticket_printer/server/catalogue.py)."""
 
     file: str = ""  # CSV or YAML; empty: none (import one with `qms import-procedures FILE`)
     import_when_empty: bool = True

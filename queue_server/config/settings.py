@@ -1,12 +1,16 @@
 """How the centre runs: the server, the queue's options, the called-number voice and the rating scale."""
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from queue_server.config.base import Model
+
+
+DEFAULT_DEVICE_PARTS = ("ticket_printer", "displays", "feedback_buttons")
 
 
 class Server(Model):
@@ -19,6 +23,25 @@ class Server(Model):
     coalesce_ms: int = Field(500, ge=50, le=5000)
     secret_key: str = Field(min_length=16)
     token_hours: float = Field(12, gt=0, le=24 * 30)
+    # The device packages whose server parts this server runs: each is a package with a `server` module that
+    # has init_app(app, ctx) (docs/architecture.md). A centre without ticket machines may drop ticket_printer.
+    device_parts: list[str] = list(DEFAULT_DEVICE_PARTS)
+
+    @field_validator("device_parts")
+    @classmethod
+    def _parts_exist(cls, names: list[str]) -> list[str]:
+        if len(set(names)) != len(names):
+            raise ValueError("a device part is listed twice")
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
+                raise ValueError(f"{name!r} is not a Python package name")
+            try:
+                found = importlib.util.find_spec(f"{name}.server") is not None
+            except ModuleNotFoundError:
+                found = False
+            if not found:
+                raise ValueError(f"no installed package {name} with a server part ({name}.server)")
+        return names
 
 
 class Queue(Model):

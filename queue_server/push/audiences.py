@@ -106,7 +106,7 @@ class Rooms:
         if kind == "kiosk":
             return ["kiosks", room]  # kiosk:<id>: print.status of that kiosk's slips only
         if kind == "printer":
-            return [room]  # printer:<kiosk id>: the printer agent of that kiosk (ticket_printer.jobs)
+            return [room]  # printer:<kiosk id>: the printer agent of that kiosk (ticket_printer.server.jobs)
         if kind == "supervisors":
             return ["supervisors"]
         return []

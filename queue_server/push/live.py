@@ -59,7 +59,7 @@ class Push(CatchUp):
         self._emit(payload, room="supervisors")
 
     def send_rooms(self, payload, rooms) -> None:
-        """A payload built elsewhere (print.status, ticket_printer.jobs) to some rooms."""
+        """A payload built elsewhere (print.status, ticket_printer.server.jobs) to some rooms."""
         for room in dict.fromkeys(rooms):
             self._emit(payload, room=room)
 

@@ -271,7 +271,7 @@ def _m0005(db: Database) -> None:
 
 @migrations(name="0006_catalogue")
 def _m0006(db: Database) -> None:
-    # The procedure catalogue searched at the kiosk (ticket_printer/catalogue.py). An import replaces every row
+    # The procedure catalogue searched at the kiosk (ticket_printer/server/catalogue.py). An import replaces every row
     # in one transaction; meta 'catalogue' holds the seq of the import, so servers see a CLI import.
     db.execute("""
         CREATE TABLE procedures (
@@ -293,7 +293,7 @@ def _m0006(db: Database) -> None:
 
 @migrations(name="0004_printing")
 def _m0004(db: Database) -> None:
-    # Print jobs of ticket slips (ticket_printer/jobs.py). A job is made after the ticket's issue has committed;
+    # Print jobs of ticket slips (ticket_printer/server/jobs.py). A job is made after the ticket's issue has committed;
     # a failed job never touches its ticket. `slip` is the JSON of what is printed (ticket_printer.shared.slip.SlipData).
     db.execute("""
         CREATE TABLE print_jobs (

@@ -1,4 +1,4 @@
-"""Print jobs of ticket slips (ticket_printer/jobs.py runs them). A job is written after its ticket's issue has
+"""Print jobs of ticket slips (ticket_printer/server/jobs.py runs them). A job is written after its ticket's issue has
 committed, in its own transaction; a failed job never touches its ticket. Every job read carries its ticket's
 code."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The procedure catalogue searched at the kiosk (ticket_printer/catalogue_store.py keeps its search index).
+"""The procedure catalogue searched at the kiosk (ticket_printer/server/catalogue_store.py keeps its search index).
 
 An import replaces every row in one transaction, logs `catalogue.imported` and stores its seq in meta
 'catalogue', so a server sees an import made by the CLI in another process.

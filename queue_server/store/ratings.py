@@ -1,4 +1,4 @@
-"""Satisfaction ratings (feedback_buttons/recorder.py decides, this module reads and writes).
+"""Satisfaction ratings (feedback_buttons/server/recorder.py decides, this module reads and writes).
 
 A rating's id comes from the keypad agent or the rating page, so a retried delivery finds its row. Each write is
 one short transaction: the ratings row and its event. Who a press belongs to is the core's rule

@@ -15,6 +15,7 @@ from queue_server.accounts import Accounts
 from queue_server.config import CentreConfig, load_config
 from queue_server.devices import DeviceStates
 from queue_server.push import Push
+from queue_server.web.parts import plug_in
 from queue_server.web.toolkit import WholeNumber, install_error_handlers
 from queue_server.commands import Commands
 from queue_server.web.sockets import Sockets
@@ -64,20 +65,11 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     app.extensions["qms"] = ctx
     ctx.sockets = Sockets(socketio, ctx)
 
-    from queue_server.web.api import bp as api_bp
-    from queue_server.web.pages import bp as pages_bp
+    from queue_server.web import admin, api, pages, supervision, terminal  # blueprints use the app's context
 
-    app.register_blueprint(api_bp)
-    app.register_blueprint(pages_bp)
-    from ticket_printer.kiosk import bp as kiosk_bp; app.register_blueprint(kiosk_bp)  # noqa: E702 - kiosk, procedures, ticket status
-    from ticket_printer.print_routes import install as install_printing; install_printing(app, ctx, start_background=start_background)  # noqa: E702,E501 - slips, printers, printer agents
-    from displays.clips_web import bp as clips_bp; app.register_blueprint(clips_bp)  # noqa: E702 - voice clip packs
-    from displays.led_server import bp as led_bp; app.register_blueprint(led_bp)  # noqa: E702 - LED boards
-    from queue_server.web.terminal import bp as terminal_bp; app.register_blueprint(terminal_bp)  # noqa: E702 - counter terminal
-    from displays.pages import bp as display_pages_bp; app.register_blueprint(display_pages_bp)  # noqa: E702 - display pages
-    from queue_server.web.supervision import bp as supervision_bp; app.register_blueprint(supervision_bp)  # noqa: E702 - supervisor, reports
-    from queue_server.web.admin import bp as admin_bp; app.register_blueprint(admin_bp)  # noqa: E702 - admin
-    from feedback_buttons.routes import init_app as init_ratings; init_ratings(app, start_background=start_background)  # noqa: E702,E501 - ratings, keypads, rating page
+    for bp in (api.bp, pages.bp, terminal.bp, supervision.bp, admin.bp):
+        app.register_blueprint(bp)
+    part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
     @app.get("/healthz")
     def healthz():
@@ -93,8 +85,9 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
         push.start()
         socketio.start_background_task(_day_keeper, ctx)
         socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
-        from queue_server.web.supervision import start as start_supervision; start_supervision(ctx)  # noqa: E702 - alerts, report days
-        from displays.led_server import start_in_server; start_in_server(ctx)  # noqa: E702 - LED boards run_in: server
+        supervision.start(ctx)  # alerts, report days
+        for start in part_starts:
+            start()
     return app
 
 

@@ -28,7 +28,7 @@ class Sockets:
         self.socketio = socketio
         self.ctx = ctx
         self.clients: dict[str, dict] = {}  # sid -> {principal, token, room, ticket_id, lang, revoked}
-        # More room kinds, added by other parts (ticket_printer.jobs adds printer:<kiosk id> for printer agents):
+        # More room kinds, added by other parts (ticket_printer.server.jobs adds printer:<kiosk id> for printer agents):
         # kind -> handler with authorize(principal, ident) (raises DomainError) and joined(sid, ident).
         self.room_kinds: dict[str, object] = {}
         socketio.on_event("connect", self.on_connect)

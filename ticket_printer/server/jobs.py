@@ -32,8 +32,8 @@ from queue_server.core.errors import DomainError
 from queue_server.store import event_log
 from queue_server.store import print_jobs as job_rows
 
-from ticket_printer.agent_link import AGENT_KINDS, OPEN_STATES, AgentLink, PrintJobMessage  # noqa: F401
-from ticket_printer.local_printing import NO_AGENT, PROBE, LocalPrinting, job_file_name, prepare  # noqa: F401
+from ticket_printer.server.agent_link import AGENT_KINDS, OPEN_STATES, AgentLink, PrintJobMessage  # noqa: F401
+from ticket_printer.server.local_printing import NO_AGENT, PROBE, LocalPrinting, job_file_name, prepare  # noqa: F401
 from ticket_printer.agent.escpos_job import PrinterState
 from ticket_printer.agent.printers import PrinterSettings
 from ticket_printer.shared.slip import SlipData

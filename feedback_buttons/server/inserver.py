@@ -16,7 +16,7 @@ from queue_server.core.errors import DomainError
 
 from feedback_buttons.agent.keypads import KeypadAgent, KeypadSpec
 from feedback_buttons.agent.delivery import DELIVERED, DUPLICATE, REJECTED, RETRY
-from feedback_buttons.recorder import RatingIn, RatingRecorder
+from feedback_buttons.server.recorder import RatingIn, RatingRecorder
 
 log = logging.getLogger(__name__)
 

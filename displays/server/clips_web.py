@@ -20,7 +20,7 @@ from queue_server.core.voice import CHIME, announcement, pack_vocabulary, phrase
 
 log = logging.getLogger(__name__)
 
-CLIPS_DIR = Path(__file__).parent / "clips"
+CLIPS_DIR = Path(__file__).resolve().parent.parent / "clips"  # displays/clips/
 DEFAULT_PACK = "default"
 PACK_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]{0,119}$")

@@ -22,7 +22,7 @@ from pydantic import Field
 from queue_server.web.toolkit import Body, body, ctx, lang, principal, require
 from queue_server.core.errors import DomainError
 
-from feedback_buttons.recorder import RatingIn, RatingRecorder
+from feedback_buttons.server.recorder import RatingIn, RatingRecorder
 
 log = logging.getLogger(__name__)
 
@@ -177,16 +177,18 @@ def rate_page(counter_id: str):
     return render_template("ratings/rate.html", page=page, counter=page["counter"], centre=cfg.centre)
 
 
-def init_app(app, *, start_background: bool = True) -> None:
-    """Register the routes, the recorder, and (for keypads with run_in: server) the in-server reader."""
-    qms = app.extensions["qms"]
-    app.extensions["qms_ratings"] = RatingRecorder(qms.store, qms.push)
+def init_app(app, ctx) -> None:
+    """Register the recorder and the routes."""
+    app.extensions["qms_ratings"] = RatingRecorder(ctx.store, ctx.push)
     app.register_blueprint(bp)
-    if start_background:
-        from feedback_buttons.inserver import start_in_server
 
-        try:
-            app.extensions["qms_keypads"] = start_in_server(qms, app.extensions["qms_ratings"])
-        except Exception:  # noqa: BLE001 - a keypad problem must never stop the server
-            log.exception("the in-server keypad reader did not start")
+
+def start_keypads(app, ctx) -> None:
+    """Start the in-server reader for keypads with run_in: server (none: nothing starts)."""
+    from feedback_buttons.server.inserver import start_in_server
+
+    try:
+        app.extensions["qms_keypads"] = start_in_server(ctx, app.extensions["qms_ratings"])
+    except Exception:  # noqa: BLE001 - a keypad problem must never stop the server
+        log.exception("the in-server keypad reader did not start")
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from queue_server.web.toolkit import Body, body, principal, require
 from queue_server.core.errors import DomainError
 
-from ticket_printer.jobs import STATES, PrintJobs
+from ticket_printer.server.jobs import STATES, PrintJobs
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,9 @@ def recent_jobs():
     return jsonify(jobs=pj.recent(state, limit))
 
 
-def install(app, ctx, *, start_background: bool = True) -> PrintJobs:
-    """Wire printing into the server: hook, room kind, socket event, blueprint; recover jobs left open and
-    start watching the printers."""
+def install(app, ctx) -> PrintJobs:
+    """Wire printing into the server: hook, room kind, socket event, blueprint. `PrintJobs.start` (run by the
+    app factory when background tasks run) recovers jobs left open and starts watching the printers."""
     pj = PrintJobs(ctx)
     app.extensions["qms_printing"] = pj
     ctx.commands.after_issue.append(pj.on_issued)
@@ -83,6 +83,4 @@ def install(app, ctx, *, start_background: bool = True) -> PrintJobs:
 
     ctx.socketio.on_event("print.result", on_print_result)
     app.register_blueprint(bp)
-    if start_background:
-        pj.start()
     return pj

@@ -1,5 +1,5 @@
 """Printer agents on kiosk PCs: the room printer:<kiosk id>, jobs sent as `print.job`, their `print.result`, and
-the deadline of a job an agent has not finished. Part of PrintJobs (ticket_printer/jobs.py)."""
+the deadline of a job an agent has not finished. Part of PrintJobs (ticket_printer/server/jobs.py)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from queue_server.core.errors import DomainError
 from queue_server.store import print_jobs as job_rows
 
-from ticket_printer.local_printing import job_file_name
+from ticket_printer.server.local_printing import job_file_name
 from ticket_printer.agent.escpos_job import PrinterState
 from ticket_printer.agent.printers import PrinterSettings
 

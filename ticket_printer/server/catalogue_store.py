@@ -11,7 +11,7 @@ from pathlib import Path
 
 from queue_server.store import procedures as procedure_rows
 
-from ticket_printer.catalogue import CatalogueError, CatalogueIndex, Procedure, RowProblem, decode, format_of, parse
+from ticket_printer.server.catalogue import CatalogueError, CatalogueIndex, Procedure, RowProblem, decode, format_of, parse
 
 log = logging.getLogger(__name__)
 

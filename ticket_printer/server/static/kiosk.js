@@ -172,7 +172,7 @@
   }
 
   // print.status {ticket_id, kiosk, state: queued|printing|printed|failed, reason, message, message_en, reprint}
-  // from the print jobs (ticket_printer/jobs.py).
+  // from the print jobs (ticket_printer/server/jobs.py).
   // A kiosk with no printer gets none: the ticket is simply shown.
   function onPrintStatus(ev) {
     if (!ev || ev.ticket_id === undefined) return;

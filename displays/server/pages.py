@@ -1,9 +1,9 @@
 """Display pages: the hall board (GET /display/<display_id>) and, for displays of kind "counter", the small
 screen above one counter. Unknown ids get a 404 page listing the configured displays.
 
-The pages are static HTML + JavaScript (displays/templates/displays/, displays/static/): they join the
+The pages are static HTML + JavaScript (displays/server/templates/displays/, displays/server/static/): they join the
 Socket.IO room display:<id>, draw the snapshot, apply live events, and announce new calls through the
-browser-side announcer (displays/static/announcer.js) from the clip pack served at /clips/<pack>/<name>.wav.
+browser-side announcer (displays/server/static/announcer.js) from the clip pack served at /clips/<pack>/<name>.wav.
 
 Query parameters a display page understands (all optional):
   ?voice=clips|browser|off   override voice.engine for this screen (browser: a vi-VN speechSynthesis voice

@@ -1,6 +1,6 @@
 """Slips printed by the server itself (preview, network, serial, usb, cups, file printers): one background task
 per printer drains that printer's queue, one slip at a time, and idle printers are probed now and then. Part of
-PrintJobs (ticket_printer/jobs.py); nothing here prints inside a transaction or blocks a request."""
+PrintJobs (ticket_printer/server/jobs.py); nothing here prints inside a transaction or blocks a request."""
 from __future__ import annotations
 
 import json

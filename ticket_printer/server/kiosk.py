@@ -15,8 +15,8 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from queue_server.core.errors import DomainError
 from queue_server.store import queue_reads
 
-from ticket_printer.catalogue_store import ProcedureStore, import_on_start
-from ticket_printer.status_page import bp as status_bp
+from ticket_printer.server.catalogue_store import ProcedureStore, import_on_start
+from ticket_printer.server.status_page import bp as status_bp
 
 bp = Blueprint("kiosk", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ticket-printer/static")
