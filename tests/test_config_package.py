@@ -32,7 +32,7 @@ def test_every_imported_name_resolves():
 
 def test_public_names_are_exported():
     assert set(config.__all__) == {n for n in config.__all__ if hasattr(config, n)}
-    for name in ("Display", "Keypad", "Counter", "Service", "Voice", "Rating", "Server", "Queue", "Devices"):
+    for name in ("Display", "Keypad", "CounterConfig", "Service", "Voice", "Rating", "Server", "Queue", "DevicesConfig"):
         assert name in config.__all__ and getattr(config, name).__module__.startswith("queue_server.config.")
 
 

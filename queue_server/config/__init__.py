@@ -15,10 +15,10 @@ The modules, one responsibility each:
 - keys: every key as a dotted path, for the documentation test.
 """
 from queue_server.config.base import ID_PATTERN, WEEKDAYS, Model, Window
-from queue_server.config.centre import (Catalogue, Centre, Counter, Department, Hours, Numbering, Priority,
+from queue_server.config.centre import (Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority,
                                         PriorityGroup, Service, StaffAccount)
 from queue_server.config.checks import cross_check
-from queue_server.config.devices import (KEYPAD_DECODERS, Agent, Devices, Dispenser, Display, Keypad, KeypadFrame,
+from queue_server.config.devices import (KEYPAD_DECODERS, Agent, DevicesConfig, Dispenser, Display, Keypad, KeypadFrame,
                                          Kiosk, LedBoard, Printer)
 from queue_server.config.keys import documented_keys
 from queue_server.config.loader import ConfigError, load_config, parse_config
@@ -27,7 +27,7 @@ from queue_server.config.settings import Queue, Rating, RatingFlags, RatingLevel
 
 __all__ = [
     "ID_PATTERN", "KEYPAD_DECODERS", "WEEKDAYS",
-    "Agent", "Catalogue", "Centre", "CentreConfig", "ConfigError", "Counter", "Department", "Devices",
+    "Agent", "Catalogue", "Centre", "CentreConfig", "ConfigError", "CounterConfig", "Department", "DevicesConfig",
     "Dispenser", "Display", "Hours", "Keypad", "KeypadFrame", "Kiosk", "LedBoard", "Model", "Numbering",
     "Printer", "Priority", "PriorityGroup", "Queue", "Rating", "RatingFlags", "RatingLevel", "Server",
     "Service", "StaffAccount", "Voice", "Window",

@@ -86,7 +86,7 @@ class Department(Model):
     services: list[Service] = Field(min_length=1)
 
 
-class Counter(Model):
+class CounterConfig(Model):
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
     number: int = Field(ge=1, le=9999)

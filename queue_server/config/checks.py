@@ -3,7 +3,7 @@ departments, services, counters, printers, kiosks and agents, and devices sharin
 from __future__ import annotations
 
 from queue_server.config.centre import Numbering
-from queue_server.config.devices import Devices, Keypad
+from queue_server.config.devices import DevicesConfig, Keypad
 from queue_server.config.model import CentreConfig
 
 
@@ -143,7 +143,7 @@ def cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
     return problems
 
 
-def keypad_problems(dev: Devices) -> list[tuple[tuple, str]]:
+def keypad_problems(dev: DevicesConfig) -> list[tuple[tuple, str]]:
     """Keypads sharing a port (a bus) must read it the same way and be told apart by their ids."""
     problems: list[tuple[tuple, str]] = []
     agents = {a.id for a in dev.agents}

@@ -190,7 +190,7 @@ class Dispenser(Model):
         return v
 
 
-class Devices(Model):
+class DevicesConfig(Model):
     printers: list[Printer] = []
     kiosks: list[Kiosk] = []
     displays: list[Display] = []

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field
 
 from queue_server.config.base import Model
-from queue_server.config.centre import Catalogue, Centre, Counter, Department, Hours, Numbering, Priority, Service, StaffAccount
-from queue_server.config.devices import Devices
+from queue_server.config.centre import Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority, Service, StaffAccount
+from queue_server.config.devices import DevicesConfig
 from queue_server.config.settings import Queue, Rating, Server, Voice
 
 
@@ -22,8 +22,8 @@ class CentreConfig(Model):
     rating: Rating
     voice: Voice = Voice()
     departments: list[Department] = Field(min_length=1)
-    counters: list[Counter] = Field(min_length=1)
-    devices: Devices = Devices()
+    counters: list[CounterConfig] = Field(min_length=1)
+    devices: DevicesConfig = DevicesConfig()
     staff: list[StaffAccount] = []
     catalogue: Catalogue = Catalogue()
 
@@ -48,7 +48,7 @@ class CentreConfig(Model):
             return f"service:{svc.id}", svc.numbering
         return f"department:{dept.id}", dept.numbering  # type: ignore[return-value]
 
-    def counter(self, counter_id: str) -> Counter:
+    def counter(self, counter_id: str) -> CounterConfig:
         for c in self.counters:
             if c.id == counter_id:
                 return c
