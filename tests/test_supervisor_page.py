@@ -200,3 +200,32 @@ def test_admin_page(server, chromium):
         page.wait_for_function("() => document.querySelector('#reload-result').textContent.includes('server.yaml')")
     finally:
         ctx.close()
+
+
+def test_a_cap_being_typed_survives_live_updates(server, chromium):
+    """The services table is drawn again on every push: a cap the supervisor has typed but not yet sent stays in
+    its box (and keeps the focus), and the button sends it, not an empty box that would reset the cap."""
+    ctx = chromium.new_context(viewport={"width": 1600, "height": 1200}, locale="vi-VN")
+    try:
+        sup = ctx.new_page()
+        sign_in(sup, server.url + "/supervisor", "super", "test-super")
+        row = '#services-body tr[data-service="civil"]'
+        sup.wait_for_selector(row)
+        before = sup.locator(row + " td.waiting").inner_text()
+        sup.locator(row + " input.cap").fill("7")
+        issue(server, "civil")  # a live update re-renders the row while the supervisor is typing
+        sup.wait_for_function("([sel, n]) => document.querySelector(sel + ' td.waiting').textContent !== n",
+                              arg=[row, before])
+        assert sup.locator(row + " input.cap").input_value() == "7"
+        assert sup.evaluate("document.activeElement && document.activeElement.classList.contains('cap')")
+        sup.locator(row + ' button[data-act="cap"]').click()
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            services = requests.get(server.url + "/api/v1/services", timeout=10).json()["services"]
+            civil = next(s for s in services if s["id"] == "civil")
+            if civil.get("cap_override") == 7 or civil.get("daily_cap") == 7:
+                break
+            time.sleep(0.1)
+        assert civil.get("cap_override") == 7 or civil.get("daily_cap") == 7, civil
+    finally:
+        ctx.close()

@@ -46,7 +46,7 @@
     never_reported: 'never reported',
   });
 
-  const S = { state: null, offset: 0, editing: null, choice: new Set(), live: null, timer: null, alerts: null };
+  const S = { state: null, offset: 0, editing: null, choice: new Set(), capDrafts: new Map(), live: null, timer: null, alerts: null };
   const now = () => Date.now() + S.offset;
 
   function name(o, key) { return (Q.lang === 'en' && o[key + '_en']) || o[key]; }
@@ -116,11 +116,17 @@
 
   function renderServices() {
     const rows = [];
+    const focused = document.activeElement && document.activeElement.classList.contains('cap')
+      ? document.activeElement.closest('tr[data-service]').dataset.service : null;
     for (const d of S.state.departments) {
       rows.push(el('tr', { class: 'dept' }, el('td', { colspan: 8, text: name(d, 'name') })));
       for (const s of S.state.services.filter((x) => x.department === d.id)) {
+        // What the supervisor types lives in S.capDrafts until it is sent: a live update re-renders the row.
         const cap = el('input', { type: 'number', min: 0, class: 'cap', placeholder: t('cap_placeholder'),
-          value: s.cap_override !== null && s.cap_override !== undefined ? String(s.cap_override) : '' });
+          value: S.capDrafts.has(s.id) ? S.capDrafts.get(s.id)
+            : (s.cap_override !== null && s.cap_override !== undefined ? String(s.cap_override) : ''),
+          oninput: (ev) => S.capDrafts.set(s.id, ev.target.value) });
+        if (s.id === focused) setTimeout(() => cap.focus(), 0);
         rows.push(el('tr', { 'data-service': s.id, 'data-state': s.state, 'data-manual': s.manual },
           el('td', {}, el('strong', { text: name(s, 'name') })),
           el('td', { class: 'num waiting', text: s.waiting }),
@@ -140,6 +146,7 @@
             cap,
             el('button', { type: 'button', class: 'small', 'data-act': 'cap', text: t('btn_cap'), onclick: () => {
               const v = cap.value.trim();
+              S.capDrafts.delete(s.id);
               if (v === '') setService(s, { reset_cap: true }); else setService(s, { daily_cap: parseInt(v, 10) });
             } }),
             s.cap_override !== null && s.cap_override !== undefined
