@@ -30,8 +30,9 @@ run: setup
 test-tools:
 	scripts/ensure-test-tools
 
+# Two workers, one test file each at a time (module-scoped servers stay in one worker).
 test: setup test-tools
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The store's state machines with many random sequences (CI runs a fixed, smaller set); a few minutes.
 test-long: setup
