@@ -5,6 +5,7 @@ from datetime import datetime
 
 from queue_server import __version__
 from queue_server.config import CentreConfig
+from queue_server.core import estimate
 from queue_server.core.rules import UNSET
 from queue_server.store import Store
 
@@ -79,24 +80,12 @@ class ReadModels:
         return out
 
     def estimated_wait(self, service_id: str, ahead: int | None, counters: list[dict] | None = None) -> int | None:
+        """The core's estimate (core/estimate.py) from this service's recent service times and open counters."""
         if ahead is None:
             return None
-        svc = self.config.service(service_id)
-        open_counters = max(1, len(self.serving_counters(service_id, counters)))
-        recent = self.recent_service_minutes(service_id)
-        per_ticket = recent if recent is not None else svc.avg_service_minutes
-        return round(ahead * per_ticket / open_counters)
-
-    def recent_service_minutes(self, service_id: str, last: int = 20, least: int = 3) -> float | None:
-        """Median time from call to finish of the service's last `last` tickets served today (None below
-        `least` of them: then services[].avg_service_minutes is used)."""
-        rows = self.store.recent_service_ms(service_id, last)
-        if len(rows) < least:
-            return None
-        rows.sort()
-        mid = len(rows) // 2
-        median_ms = rows[mid] if len(rows) % 2 else (rows[mid - 1] + rows[mid]) / 2
-        return min(480.0, max(0.5, median_ms / 60_000))
+        per_ticket = estimate.minutes_per_ticket(self.store.recent_service_ms(service_id, estimate.RECENT_TICKETS),
+                                                 self.config.service(service_id).avg_service_minutes)
+        return estimate.wait_minutes(ahead, per_ticket, len(self.serving_counters(service_id, counters)))
 
     def counter_state(self, c: dict, current=UNSET) -> dict:
         """A counter as staff and supervisors see it. `current`: its current ticket's staff view, when the

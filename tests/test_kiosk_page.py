@@ -340,17 +340,19 @@ def test_printer_failure_shows_reason_and_reprint_prints(kiosk, server, printer_
 def test_estimated_wait_follows_recent_service_times(open_store, clock):
     """The wait shown with a ticket: people ahead × the median serving time of the service's last tickets today
     (services[].avg_service_minutes until three are served) ÷ its open counters."""
+    from queue_server.core.estimate import minutes_per_ticket
     from queue_server.read_models import ReadModels
 
     read = ReadModels(open_store)
-    assert read.recent_service_minutes("cccd") is None
+    assert open_store.recent_service_ms("cccd", 20) == []
+    assert minutes_per_ticket(open_store.recent_service_ms("cccd", 20), 10) == 10
     assert read.estimated_wait("cccd", 4) == 20  # 4 × 10 min ÷ counters 1 and 2
     for minutes in (3, 2, 7):
         t = open_store.issue("cccd").ticket
         assert open_store.call_next("1").ticket["id"] == t["id"]
         clock.advance(minutes * 60)
         open_store.finish(t["id"], "1")
-    assert read.recent_service_minutes("cccd") == 3.0
+    assert minutes_per_ticket(open_store.recent_service_ms("cccd", 20), 10) == 3.0
     assert read.estimated_wait("cccd", 4) == 6
     assert read.estimated_wait("passport", 4) == 20, "another service keeps its own figure"
     open_store.set_counter_state("2", "closed")
