@@ -3,12 +3,12 @@ the server imports none of them by name, loads the parts named in server.device_
 leaves no route behind."""
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 import yaml
 
+from codescan import imports_of
 from queue_server.config import ConfigError, load_config, parse_config
 from queue_server.web.app import create_app
 
@@ -17,21 +17,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DEVICE_PACKAGES = ("displays", "ticket_printer", "feedback_buttons")
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, at the top or inside a function."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            out.add(node.module)
-    return out
-
-
 def test_no_server_module_imports_a_device_package_by_name():
     bad = {}
     for path in sorted((ROOT / "queue_server").rglob("*.py")):
-        hits = {m for m in imported_modules(path) if m.split(".")[0] in DEVICE_PACKAGES}
+        hits = {m for m in imports_of(path) if m.split(".")[0] in DEVICE_PACKAGES}
         if hits:
             bad[str(path.relative_to(ROOT))] = sorted(hits)
     assert bad == {}
@@ -40,7 +29,7 @@ def test_no_server_module_imports_a_device_package_by_name():
 def test_the_scan_sees_an_import_inside_a_function(tmp_path):
     f = tmp_path / "m.py"
     f.write_text("def f():\n    from ticket_printer.server.jobs import PrintJobs\n    import displays\n")
-    assert imported_modules(f) == {"ticket_printer.server.jobs", "displays"}
+    assert imports_of(f) == {"ticket_printer.server.jobs", "displays"}
 
 
 @pytest.mark.parametrize("name", DEVICE_PACKAGES)

@@ -2,24 +2,15 @@
 itself and no I/O library; modules stay small enough to read (about 400 lines)."""
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from codescan import imports_of
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = ("queue_server", "displays", "ticket_printer", "feedback_buttons", "device_kit")
 NO_IO = ("sqlite3", "sqlite_utils", "flask", "flask_socketio", "socketio", "socket", "requests", "serial", "eventlet",
          "gevent", "redis", "subprocess", "threading", "escpos", "PIL", "openpyxl", "yaml")
 MAX_LINES = 420  # "about 400": a module past this is split
-
-
-def imports_of(path: Path) -> set[str]:
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            out.add(node.module)
-    return out
 
 
 def test_the_core_imports_only_itself_and_no_io():
