@@ -67,7 +67,7 @@ class ReadModels:
     def serving_counters(self, service_id: str, counters: list[dict] | None = None) -> list[dict]:
         """Open counters serving the service (`counters`: store.counters() already read, for a loop)."""
         if counters is None:  # read only the open counters whose service list names this service
-            known = {c.id for c in self.config.counters}
+            known = self.config.counter_ids()
             return [self.counter_label(cid) for cid in self.store.open_counters_serving(service_id) if cid in known]
         return [self.counter_label(c["id"]) for c in counters if service_id in c["services"] and c["state"] == "open"]
 

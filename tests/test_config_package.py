@@ -3,6 +3,8 @@ and each of its modules stays small enough to read in one sitting."""
 from __future__ import annotations
 
 import ast
+
+import pytest
 from pathlib import Path
 
 import queue_server.config as config
@@ -40,3 +42,17 @@ def test_modules_stay_small():
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in (ROOT / "queue_server" / "config").glob("*.py")}
     assert len(sizes) >= 5
     assert all(n <= 400 for n in sizes.values()), sizes
+
+
+def test_lookups_are_built_once_and_a_changed_copy_builds_its_own():
+    cfg = config.load_config(ROOT / "config.yaml")
+    assert cfg.services() is cfg.services()
+    assert set(cfg.counter_ids()) == {c.id for c in cfg.counters}
+    first = cfg.counters[0]
+    assert cfg.counter(first.id) is first
+    fewer = cfg.model_copy(update={"counters": cfg.counters[:1]})
+    assert set(fewer.counter_ids()) == {first.id} and len(cfg.counter_ids()) == len(cfg.counters)
+    with pytest.raises(KeyError):
+        fewer.counter(cfg.counters[1].id)
+    with pytest.raises(TypeError):
+        cfg.services()["x"] = None  # read-only: a caller cannot change the shared lookup

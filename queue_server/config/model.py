@@ -4,6 +4,9 @@ from __future__ import annotations
 import hashlib
 import json
 from zoneinfo import ZoneInfo
+from functools import cached_property
+from types import MappingProxyType
+from typing import KeysView, Mapping
 
 from pydantic import Field
 
@@ -32,8 +35,25 @@ class CentreConfig(Model):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.centre.timezone)
 
-    def services(self) -> dict[str, tuple[Department, Service]]:
-        return {s.id: (d, s) for d in self.departments for s in d.services}
+    @cached_property
+    def _service_index(self) -> Mapping[str, tuple[Department, Service]]:
+        # A frozen model never changes: the lookups are built once (a reload makes a new model).
+        return MappingProxyType({s.id: (d, s) for d in self.departments for s in d.services})
+
+    @cached_property
+    def _counter_index(self) -> Mapping[str, CounterConfig]:
+        return MappingProxyType({c.id: c for c in self.counters})
+
+    def model_copy(self, *, update=None, deep: bool = False):
+        """A copy with changes starts without the lookups built from the old values."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in ("_service_index", "_counter_index"):
+            copy.__dict__.pop(name, None)
+        return copy
+
+    def services(self) -> Mapping[str, tuple[Department, Service]]:
+        """service id -> (its department, the service), in config order (read-only)."""
+        return self._service_index
 
     def service(self, service_id: str) -> Service:
         return self.services()[service_id][1]
@@ -48,11 +68,12 @@ class CentreConfig(Model):
             return f"service:{svc.id}", svc.numbering
         return f"department:{dept.id}", dept.numbering  # type: ignore[return-value]
 
+    def counter_ids(self) -> KeysView[str]:
+        """The configured counters' ids (a set-like view, built once)."""
+        return self._counter_index.keys()
+
     def counter(self, counter_id: str) -> CounterConfig:
-        for c in self.counters:
-            if c.id == counter_id:
-                return c
-        raise KeyError(counter_id)
+        return self._counter_index[counter_id]
 
     def config_hash(self) -> str:
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)

@@ -42,7 +42,7 @@ class QueueReads:
         return self._ahead(self.conn, replace(ticket_from_row_dict(ticket)))
 
     def counters(self) -> list[dict]:
-        known = {x.id for x in self.config.counters}
+        known = self.config.counter_ids()
         return [self._counter_dict(self._counter_from_row(r)) for r in self.conn.execute("SELECT * FROM counters ORDER BY number")
                 if r["id"] in known]
 

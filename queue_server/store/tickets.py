@@ -9,6 +9,7 @@ ticket_reads.py; this module holds the connection, the clock, the config's rows 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ class Store(Issuing, CounterOps, QueueReads):
         with self.writer.lock:
             self.migrated = migrate(self.conn)
         self._services = config.services()
+        self._rules: dict[str, E.ServiceRules] = {}
         self.sync_config()
 
     def close(self) -> None:
@@ -74,6 +76,7 @@ class Store(Issuing, CounterOps, QueueReads):
     def reload_config(self, config: CentreConfig) -> None:
         self.config = config
         self._services = config.services()
+        self._rules = {}
         self.sync_config()
 
     # ------------------------------------------------------------ row helpers (inside a transaction)
@@ -140,14 +143,21 @@ class Store(Issuing, CounterOps, QueueReads):
 
     # ------------------------------------------------------------ services
     def rules(self, service_id: str, manual: str = "auto", cap_override: int | None = None) -> E.ServiceRules:
-        _, svc = self._services[service_id]
-        hours = self.config.hours
-        windows = svc.windows if svc.windows is not None else hours.windows
-        return E.ServiceRules(
-            id=service_id, daily_cap=svc.daily_cap, windows=tuple((w.start, w.end) for w in windows),
-            weekdays=frozenset(_WEEKDAY[d] for d in hours.weekdays),
-            holidays=frozenset(d.isoformat() for d in hours.holidays),
-            always_open=self.config.queue.always_open, manual=manual, cap_override=cap_override)
+        """The service's rules for the core: from the config (built once per config), with the supervisors'
+        manual state and cap override."""
+        base = self._rules.get(service_id)
+        if base is None:
+            _, svc = self._services[service_id]
+            hours = self.config.hours
+            windows = svc.windows if svc.windows is not None else hours.windows
+            base = self._rules[service_id] = E.ServiceRules(
+                id=service_id, daily_cap=svc.daily_cap, windows=tuple((w.start, w.end) for w in windows),
+                weekdays=frozenset(_WEEKDAY[d] for d in hours.weekdays),
+                holidays=frozenset(d.isoformat() for d in hours.holidays),
+                always_open=self.config.queue.always_open)
+        if manual == base.manual and cap_override == base.cap_override:
+            return base
+        return replace(base, manual=manual, cap_override=cap_override)
 
     def _service_status(self, c: sqlite3.Connection, service_id: str, day: str) -> E.ServiceStatus:
         st = c.execute("SELECT manual, cap_override FROM service_state WHERE service_id = ?", (service_id,)).fetchone()
