@@ -24,7 +24,7 @@ from queue_server.store import event_log as events
 from queue_server.store import queue_reads
 from queue_server.store import display_notices as notice_rows
 from queue_server.store.event_log import Audit
-from queue_server.web.toolkit import Body, body, principal
+from queue_server.web.toolkit import Body, body, require
 from queue_server.config import CentreConfig, ConfigError, load_config
 from queue_server.core.errors import DomainError
 
@@ -38,11 +38,7 @@ def ctx():
 
 
 def need_admin() -> Principal:
-    p = principal()
-    ctx().commands.need_staff(p)
-    if p.role != "admin":
-        raise DomainError("forbidden", reason="admins only")
-    return p
+    return require("admin")
 
 
 def audit_of(p: Principal, etype: str, data: dict) -> Audit:

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from queue_server import exports
 from queue_server import reports
 from queue_server.store import queue_reads
-from queue_server.web.toolkit import lang, principal
+from queue_server.web.toolkit import lang, require
 from queue_server.core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,7 @@ def ctx():
 
 
 def need_supervisor():
-    p = principal()
-    ctx().commands.need_supervisor(p)
-    return p
+    return require("supervisor")
 
 
 # ------------------------------------------------------------------ pages
