@@ -3,11 +3,16 @@
 Both hold the same table: one row per group and a last row for the whole centre, Vietnamese headers (English
 with lang="en"). Durations are in minutes, shares in percent. CSV numbers use a dot as decimal separator; the
 XLSX file holds real numbers with formats, so a spreadsheet in any locale shows them its own way.
+
+Every cell of both goes through `safe_cell`: text a spreadsheet would take for a formula (a name typed by an
+admin or in config.yaml: staff, service, counter, department, rating level, centre) is neutralised, numbers stay
+numbers. The rule and the reason for its form are in docs/reports.md ("Names that look like formulas").
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from queue_server.reports import COLUMNS, GROUP_HEADERS, WEEKDAYS_EN, WEEKDAYS_VI
@@ -21,6 +26,34 @@ TERMINAL_COLUMNS = {  # key: (Vietnamese, English) short headers
     "wait_p90_s": ("Chờ P90'", "Wait p90'"), "within_target": ("Đúng hạn %", "On target %"),
     "serve_avg_s": ("PV TB'", "Serve avg'"), "satisfaction_rate": ("Hài lòng %", "Satisfied %"),
 }
+
+
+# A cell whose text starts with one of these is read by Excel, LibreOffice or Google Sheets as a formula (or a
+# DDE command): "=HYPERLINK(...)", "+1", "-2+3", "@SUM(A1)", a tab or a carriage return before any of them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters an XLSX file cannot hold (openpyxl refuses them); tab, line feed and carriage return stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def safe_cell(value):
+    """A value as it may go into a spreadsheet cell. Text loses the control characters no XLSX file can hold and,
+    if it then starts like a formula, gets a leading apostrophe, so a spreadsheet shows it as the text it is
+    (`=HYPERLINK("http://x","y")` -> `'=HYPERLINK("http://x","y")`). Numbers (a negative one too) and empty cells
+    are returned as they are: only text is neutralised."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub("", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _append(ws, values) -> None:
+    """One row of an XLSX sheet: every value through `safe_cell`, every text cell written as a string cell (type
+    "s"), so no cell of the file is ever a formula."""
+    values = [safe_cell(v) for v in values]
+    ws.append(values)
+    for column, v in enumerate(values, 1):  # a row with values is the sheet's last row now
+        if isinstance(v, str):
+            ws.cell(row=ws.max_row, column=column).data_type = "s"
 
 
 def headers(report: dict, lang: str = "vi") -> list[str]:
@@ -71,9 +104,9 @@ def _kinds(report: dict) -> list[str]:
 def to_csv(report: dict, lang: str = "vi") -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(headers(report, lang))
+    w.writerow([safe_cell(h) for h in headers(report, lang)])
     for r in rows(report):
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow(["" if v is None else safe_cell(v) for v in r])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -87,17 +120,17 @@ def to_xlsx(report: dict, lang: str = "vi", generated: datetime | None = None) -
     ws = wb.active
     ws.title = "Report" if en else "Báo cáo"
     title = (f"{'Report' if en else 'Báo cáo'}: {report['centre']}")
-    ws.append([title])
+    _append(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([("Period" if en else "Thời gian") + f": {_dmy(report['from'])} – {_dmy(report['to'])}"])
-    ws.append([("Grouped by" if en else "Theo") + f": {GROUP_HEADERS[report['group_by']][1 if en else 0]}"])
+    _append(ws, [("Period" if en else "Thời gian") + f": {_dmy(report['from'])} – {_dmy(report['to'])}"])
+    _append(ws, [("Grouped by" if en else "Theo") + f": {GROUP_HEADERS[report['group_by']][1 if en else 0]}"])
     when = generated or datetime.now()
-    ws.append([("Made" if en else "Lập lúc") + f": {when:%d/%m/%Y %H:%M}" +
+    _append(ws, [("Made" if en else "Lập lúc") + f": {when:%d/%m/%Y %H:%M}" +
                ("" if report.get("ratings_available", True) else
                 (" — no ratings table yet" if en else " — chưa có bảng đánh giá"))])
-    ws.append([])
+    _append(ws, [])
     head = headers(report, lang)
-    ws.append(head)
+    _append(ws, head)
     header_row = ws.max_row
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="F2DCDB")
@@ -107,7 +140,7 @@ def to_xlsx(report: dict, lang: str = "vi", generated: datetime | None = None) -
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     kinds = _kinds(report)
     for r in rows(report):
-        ws.append(r)
+        _append(ws, r)
         for cell, kind in zip(ws[ws.max_row], kinds):
             if kind == "seconds":
                 cell.number_format = "0.00"
@@ -122,21 +155,21 @@ def to_xlsx(report: dict, lang: str = "vi", generated: datetime | None = None) -
     ws.row_dimensions[header_row].height = 48
 
     heat = wb.create_sheet("Busiest hours" if en else "Giờ cao điểm")
-    heat.append(["Tickets issued by weekday and hour" if en else "Số phiếu phát theo thứ và giờ"])
+    _append(heat, ["Tickets issued by weekday and hour" if en else "Số phiếu phát theo thứ và giờ"])
     heat["A1"].font = Font(bold=True, size=13)
     hours = report["heatmap"]["hours"] or list(range(7, 18))
-    heat.append(["" ] + [f"{h:02d}:00" for h in hours] + ["Total" if en else "Tổng"])
+    _append(heat, [""] + [f"{h:02d}:00" for h in hours] + ["Total" if en else "Tổng"])
     for cell in heat[2]:
         cell.font = bold
     names = WEEKDAYS_EN if en else WEEKDAYS_VI
     counts = report["heatmap"]["counts"]
     for wd in range(7):
-        heat.append([names[wd]] + [counts[wd][h] for h in hours] + [sum(counts[wd])])
+        _append(heat, [names[wd]] + [counts[wd][h] for h in hours] + [sum(counts[wd])])
     heat.column_dimensions["A"].width = 14
 
     info = wb.create_sheet("Definitions" if en else "Định nghĩa")
     for line in DEFINITIONS_EN if en else DEFINITIONS_VI:
-        info.append([line])
+        _append(info, [line])
     info.column_dimensions["A"].width = 120
     out = io.BytesIO()
     wb.save(out)
