@@ -17,7 +17,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from queue_server.accounts import ANONYMOUS, Principal
 from queue_server.core.errors import DomainError
 from queue_server.web.actions import from_socket
-from queue_server.web.toolkit import LARGEST_ID, require
+from queue_server.web.toolkit import LARGEST_ID, require, unicode_text
 
 log = logging.getLogger(__name__)
 RECHECK_SECONDS = 30  # an idle socket's token is checked again this often (a change made by another process)
@@ -45,6 +45,8 @@ class Sockets:
         auth = auth if isinstance(auth, dict) else {}
         lang = auth.get("lang") if auth.get("lang") in ("vi", "en") else "vi"
         try:
+            if not all(unicode_text(auth.get(k) or "") for k in ("room", "token")):
+                raise DomainError("bad_request", detail="room and token must be text without lone surrogates")
             p = self._principal(auth.get("token"))
             room, ticket = self._authorize_room(p, str(auth.get("room") or ""))
             last_seq = auth.get("last_seq")

@@ -87,6 +87,16 @@ def json_object(*, optional: bool = False) -> dict:
     return data
 
 
+def unicode_text(value: object) -> bool:
+    """Whether `value` (made text) can be written as UTF-8: JSON and Socket.IO let a lone surrogate (\\ud800)
+    through, which SQLite, hashing and logs cannot take."""
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def whole_number_arg(name: str, default: int, *, low: int = 0, high: int = LARGEST_ID, clamp: bool = False) -> int:
     """The query parameter `name` as a whole number from `low` to `high` (`default` when absent or empty; with
     `clamp`, a whole number outside is brought within); anything else is a bad_request naming the parameter and
