@@ -116,8 +116,9 @@ def test_hostile_url_parameters(srv, heads, who):
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("who", ["anonymous", "admin", "kiosk"])
+@pytest.mark.parametrize("who", ["anonymous", "admin"])
 def test_hostile_query_values(srv, heads, who):
+    """Anonymous reaches the public reads, admin every other read (the kiosk's reads are public ones)."""
     bad: list[str] = []
     for rule, methods in rules(srv):
         if "GET" not in methods:
@@ -169,9 +170,10 @@ def _valid_bodies() -> dict[tuple[str, str], dict]:
     return out
 
 
-@pytest.mark.parametrize("who", ["anonymous", "staff", "supervisor", "admin"])
+@pytest.mark.parametrize("who", ["anonymous", "supervisor", "admin"])
 def test_hostile_field_values(srv, heads, who):
-    """Each field of a body the route accepts, spoiled with each hostile value (and an unknown field with it)."""
+    """Each field of a body the route accepts, spoiled with each hostile value (and an unknown field with it).
+    A body is checked before the caller's role (staff are walked with every hostile body above)."""
     bad: list[str] = []
     bodies = _valid_bodies()
     for rule, methods in rules(srv):

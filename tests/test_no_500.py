@@ -54,6 +54,13 @@ def test_a_socket_last_seq_beyond_the_log_is_refused(sio, site):
     assert ok.connected
 
 
+def test_a_socket_with_a_lone_surrogate_in_its_room_or_token_is_refused(sio):
+    for auth in ({"room": "ticket:\ud800"}, {"room": "supervisors", "token": "\ud800"}):
+        s = sio(auth)
+        assert not s.connected
+        assert s.refusal["data"]["error"] == "bad_request", s.refusal
+
+
 # ------------------------------------------------------------------ deep JSON
 def test_a_json_body_nested_thousands_deep_is_400(client, sup):
     deep = "[" * 30_000 + "]" * 30_000  # 60 KB: under the body cap; deeper than the parser goes
