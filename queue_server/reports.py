@@ -15,13 +15,14 @@ from datetime import date, timedelta
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from queue_server.core.report_math import (COUNT_FIELDS, Group, Leg, ReportError, check_range, derive_legs, percentile,
-                                           period, share, summary, summary_of_sorted)
+from queue_server.core import report_math
+from queue_server.core.report_math import (COUNT_FIELDS, Group, Leg, ReportError, derive_legs, percentile, share,
+                                           summary, summary_of_sorted)
 from queue_server.store import reports as report_rows
 
 __all__ = ["build_report", "ensure_days", "ensure_legs", "warm", "derive_day", "ReportError", "period", "percentile",
            "derive_legs", "summary", "share", "check_range", "GROUPINGS", "COLUMNS", "GROUP_HEADERS", "NOT_CALLED",
-           "NO_GROUP"]
+           "NO_GROUP", "FIRST_DAY", "LAST_DAY"]
 
 DEFINITIONS_VERSION = "2"
 GROUPINGS = ("department", "service", "counter", "officer", "hour", "day", "total")
@@ -61,6 +62,40 @@ GROUP_HEADERS = {"department": ("Sở, ngành", "Department"), "service": ("Dị
                  "day": ("Ngày", "Day"), "total": ("Toàn trung tâm", "Whole centre")}
 
 
+# The days a report may cover. Outside them no centre has data, and day arithmetic near the calendar's end (year
+# 9999) overflows: a date beyond is a clear ReportError (400), never a 500.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def _within_years(*days: date) -> None:
+    for d in days:
+        if not FIRST_DAY <= d <= LAST_DAY:
+            raise ReportError(f"a report covers days from {FIRST_DAY} to {LAST_DAY}, not {d}",
+                              f"báo cáo chỉ gồm các ngày từ {_vi(FIRST_DAY)} đến {_vi(LAST_DAY)}, không gồm ngày {_vi(d)}")
+
+
+def _vi(d: date) -> str:
+    return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def period(kind: str, on: date | str) -> tuple[str, str]:
+    """(first, last) local day of the day, ISO week (Monday to Sunday) or month containing `on`, a day from
+    FIRST_DAY to LAST_DAY (else a ReportError)."""
+    try:
+        d = date.fromisoformat(on) if isinstance(on, str) else on
+    except ValueError:
+        raise ReportError(f"date must be YYYY-MM-DD, got {on!r}", f"ngày phải viết YYYY-MM-DD, nhận được {on!r}") from None
+    if kind in ("day", "week", "month"):  # another kind: the core names the periods
+        _within_years(d)
+    return report_math.period(kind, d)
+
+
+def check_range(day_from: str, day_to: str) -> tuple[str, str]:
+    """The range as ISO days: well formed, in order, at most three years, within FIRST_DAY to LAST_DAY."""
+    day_from, day_to = report_math.check_range(day_from, day_to)
+    _within_years(date.fromisoformat(day_from), date.fromisoformat(day_to))
+    return day_from, day_to
 
 
 # ================================================================== deriving days

@@ -1,11 +1,12 @@
 """REST API under /api/v1 (JSON). Every route is listed in docs/api.md; a test checks that."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from queue_server.core.errors import DomainError
 from queue_server.web import actions as A
 from queue_server.web.toolkit import Body, bearer, body, ctx, lang, principal, require  # noqa: F401 - re-exported for older imports
+from queue_server.web.toolkit import whole_number_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -90,11 +91,8 @@ def counter(counter_id: str):
 @bp.get("/events")
 def events():
     require("staff")
-    try:
-        since = int(request.args.get("since", "0"))
-        limit = min(1000, max(1, int(request.args.get("limit", "500"))))
-    except ValueError:
-        raise DomainError("bad_request", detail="since and limit must be whole numbers") from None
+    since = whole_number_arg("since", 0)
+    limit = whole_number_arg("limit", 500, low=1, high=1000, clamp=True)
     return jsonify(events=ctx().store.events_since(since, limit), last_seq=ctx().store.last_seq())
 
 

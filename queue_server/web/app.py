@@ -16,7 +16,7 @@ from queue_server.config import CentreConfig, load_config
 from queue_server.devices import DeviceStates
 from queue_server.push import Push
 from queue_server.web.parts import plug_in
-from queue_server.web.toolkit import WholeNumber, install_error_handlers
+from queue_server.web.toolkit import MAX_BODY_BYTES, WholeNumber, install_error_handlers
 from queue_server.commands import Commands
 from queue_server.web.sockets import Sockets
 from queue_server.store import Store, meta, utc_now
@@ -49,6 +49,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES  # a larger body is refused (413) before it is read
     app.url_map.converters["int"] = WholeNumber  # ids in URLs stay within what SQLite holds: 404, not 500
 
     store = Store(db_path or config.server.db_path, config, clock=clock)

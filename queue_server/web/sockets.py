@@ -17,7 +17,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from queue_server.accounts import ANONYMOUS, Principal
 from queue_server.core.errors import DomainError
 from queue_server.web.actions import from_socket
-from queue_server.web.toolkit import require
+from queue_server.web.toolkit import LARGEST_ID, require, unicode_text
 
 log = logging.getLogger(__name__)
 RECHECK_SECONDS = 30  # an idle socket's token is checked again this often (a change made by another process)
@@ -45,11 +45,14 @@ class Sockets:
         auth = auth if isinstance(auth, dict) else {}
         lang = auth.get("lang") if auth.get("lang") in ("vi", "en") else "vi"
         try:
+            if not all(unicode_text(auth.get(k) or "") for k in ("room", "token")):
+                raise DomainError("bad_request", detail="room and token must be text without lone surrogates")
             p = self._principal(auth.get("token"))
             room, ticket = self._authorize_room(p, str(auth.get("room") or ""))
             last_seq = auth.get("last_seq")
-            if last_seq is not None and not isinstance(last_seq, int):
-                raise DomainError("bad_request", detail="last_seq must be a whole number")
+            if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
+                                         or not 0 <= last_seq <= LARGEST_ID):
+                raise DomainError("bad_request", detail=f"last_seq must be a whole number from 0 to {LARGEST_ID}")
         except DomainError as err:
             self._refuse(err, lang)
         push = self.ctx.push

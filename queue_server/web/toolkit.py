@@ -7,7 +7,7 @@ import logging
 
 from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from queue_server.accounts import ANONYMOUS, Principal
@@ -21,12 +21,16 @@ class Body(BaseModel):
 
 
 
+LARGEST_ID = 2**53  # the largest whole number in a URL or a query (what SQLite and JavaScript hold exactly)
+MAX_BODY_BYTES = 64 * 1024  # the largest request body (Flask's MAX_CONTENT_LENGTH): 413 body_too_large beyond
+
+
 class WholeNumber(IntegerConverter):
     """`<int:...>` in a URL: a whole number the database can hold. A larger one matches no route (404), where
     it used to reach SQLite and fail with a 500."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**53)
+        kwargs.setdefault("max", LARGEST_ID)
         super().__init__(map, *args, **kwargs)
 
 
@@ -64,18 +68,51 @@ def principal() -> Principal:
 def json_object(*, optional: bool = False) -> dict:
     """The request's JSON body, an object ({} for an empty body when `optional`)."""
     raw = request.get_data(cache=True)
+    if request.content_length is None and len(raw) >= (current_app.config.get("MAX_CONTENT_LENGTH") or MAX_BODY_BYTES):
+        raise RequestEntityTooLarge()  # a chunked body is cut at the cap as it is read: refuse it, not its first part
     if not raw.strip():
         if optional:
             return {}
         raise DomainError("bad_request", detail="a JSON body is required")
     if not request.is_json:
         raise DomainError("bad_request", detail="send JSON with Content-Type: application/json")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the JSON parser gives up on a body nested thousands deep
+        raise DomainError("bad_request", detail="the JSON body is nested too deeply") from None
     if data is None and raw.strip() != b"null":
         raise DomainError("bad_request", detail="the body is not valid JSON")
     if not isinstance(data, dict):
         raise DomainError("bad_request", detail="the body must be a JSON object")
     return data
+
+
+def unicode_text(value: object) -> bool:
+    """Whether `value` (made text) can be written as UTF-8: JSON and Socket.IO let a lone surrogate (\\ud800)
+    through, which SQLite, hashing and logs cannot take."""
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def whole_number_arg(name: str, default: int, *, low: int = 0, high: int = LARGEST_ID, clamp: bool = False) -> int:
+    """The query parameter `name` as a whole number from `low` to `high` (`default` when absent or empty; with
+    `clamp`, a whole number outside is brought within); anything else is a bad_request naming the parameter and
+    its bounds."""
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is not None and clamp:
+        return min(high, max(low, value))
+    if value is None or not low <= value <= high:
+        raise DomainError("bad_request", detail=f"{name} must be a whole number from {low} to {high}")
+    return value
 
 
 def validate(model: type[Body], data: dict) -> Body:
@@ -137,6 +174,13 @@ def install_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
         return jsonify(err.to_dict(lang())), err.http_status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(err: RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_BODY_BYTES
+        message = (f"Nội dung gửi lên quá lớn: tối đa {limit // 1024} KB." if lang() == "vi"
+                   else f"The request body is too large: at most {limit // 1024} KB.")
+        return jsonify(error="body_too_large", message=message, limit_bytes=limit), 413
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
