@@ -3,6 +3,7 @@ The walk over every route and socket action with hostile values is tests/test_ho
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,13 @@ def test_a_body_just_under_the_cap_is_read(client):
     body = b'{"username": "super", "password": "' + b"x" * 60_000 + b'"}'
     data = _error(client.post("/api/v1/login", data=body, content_type="application/json"), 400, "bad_request")
     assert "password" in data["detail"]  # read and checked by the model (at most 200 characters)
+
+
+def test_cli_report_for_a_month_out_of_range_says_why(tmp_path, capsys):
+    """`qms report --month 9999-12` names the years reports cover, not a date-format complaint."""
+    from queue_server.cli.commands import main
+
+    code = main(["report", "--config", str(Path(__file__).parent / "fixtures" / "centre.yaml"),
+                 "--db", str(tmp_path / "cli.sqlite3"), "--month", "9999-12"])
+    err = capsys.readouterr().err
+    assert code == 2 and "YYYY-MM-DD" not in err and "2999" in err, err

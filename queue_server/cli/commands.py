@@ -212,6 +212,8 @@ def cmd_report(args) -> int:
                 kind, on = "month", (args.month + "-01" if len(args.month) == 7 else args.month)
             try:
                 day_from, day_to = reports.period(kind, on)
+            except reports.ReportError:
+                raise  # its own message (e.g. a year out of range)
             except ValueError:
                 raise reports.ReportError(f"dates must be YYYY-MM-DD (a month YYYY-MM), got {on!r}") from None
         else:
