@@ -48,7 +48,10 @@ ACTIONS = {
     "read services": (lambda s, h: s.get("/api/v1/services", h), set(ROLES)),
     "read a ticket": (lambda s, h: s.get(f"/api/v1/tickets/{waiting_ticket(s)}", h), set(ROLES)),
     "read a display feed": (lambda s, h: s.get("/api/v1/displays/hall-a", h), set(ROLES)),
-    "read full state": (lambda s, h: s.get("/api/v1/state", h), set(ROLES) - {"anonymous"}),
+    # the counters' staff view: staff and agents, not a kiosk or a display (hardening, item 8)
+    "read full state": (lambda s, h: s.get("/api/v1/state", h), set(ROLES) - {"anonymous", "kiosk", "display"}),
+    "read the counters": (lambda s, h: s.get("/api/v1/counters", h), set(ROLES) - {"anonymous", "kiosk", "display"}),
+    "read one counter": (lambda s, h: s.get("/api/v1/counters/1", h), set(ROLES) - {"anonymous", "kiosk", "display"}),
     "read event log": (lambda s, h: s.get("/api/v1/events?since=0", h), {"staff", "staff_elsewhere", "supervisor", "admin"}),
     "read devices": (lambda s, h: s.get("/api/v1/devices", h), {"staff", "staff_elsewhere", "supervisor", "admin"}),
     "issue a ticket": (lambda s, h: s.post("/api/v1/tickets", {"service": "cccd"}, h),

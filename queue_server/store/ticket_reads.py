@@ -68,8 +68,13 @@ class QueueReads:
         day = self.today()
         return {sid: self._service_status(self.conn, sid, day) for sid in self._services}
 
-    def events_since(self, seq: int, limit: int = 1000) -> list[dict]:
-        rows = self.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (seq, limit)).fetchall()
+    def events_since(self, seq: int, limit: int = 1000, *, hide_prefix: str | None = None) -> list[dict]:
+        """Events after `seq`, oldest first; `hide_prefix` leaves out the types that start with it (e.g. 'admin.')."""
+        if hide_prefix:
+            rows = self.conn.execute("SELECT * FROM events WHERE id > ? AND substr(type, 1, ?) != ? ORDER BY id LIMIT ?",
+                                     (seq, len(hide_prefix), hide_prefix, limit)).fetchall()
+        else:
+            rows = self.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (seq, limit)).fetchall()
         return [{"seq": r["id"], "type": r["type"], "ts_ms": r["ts_ms"], "ticket_id": r["ticket_id"],
                  "counter_id": r["counter_id"], "service_id": r["service_id"], "staff_id": r["staff_id"],
                  "data": json.loads(r["data"])} for r in rows]
