@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from pydantic import Field
 
 from queue_server.web.toolkit import Body, body, ctx, lang, principal, require
@@ -174,7 +174,9 @@ def rate_page(counter_id: str):
             "low_reasons": cfg.rating.low_reasons, "idle_seconds": cfg.rating.tablet_idle_seconds,
             "window_seconds": cfg.rating.window_seconds, "token_required": cfg.rating.tablet_token_required,
             "centre": cfg.centre.name, "centre_en": cfg.centre.name_en, "lang": lang()}
-    return render_template("ratings/rate.html", page=page, counter=page["counter"], centre=cfg.centre)
+    resp = make_response(render_template("ratings/rate.html", page=page, counter=page["counter"], centre=cfg.centre))
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the address may carry a device token or a slip's secret
+    return resp
 
 
 def init_app(app, ctx) -> None:

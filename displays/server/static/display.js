@@ -11,6 +11,12 @@
 
   const Q = window.QMS;
   const PAGE = Q.page();
+  // The display's device token (?token=..., given once, e.g. in the TV browser's start URL) is kept in this
+  // browser's localStorage and taken out of the address bar and history; the server never writes it into the page.
+  const TOKEN_KEY = 'qms.display.token.' + PAGE.display;
+  const fromUrl = Q.takeUrlToken();
+  if (fromUrl) localStorage.setItem(TOKEN_KEY, fromUrl);
+  const deviceToken = () => localStorage.getItem(TOKEN_KEY) || null;
   const params = new URLSearchParams(location.search);
   const isCounter = PAGE.kind === 'counter';
   const FLASH_MS = 6000;
@@ -187,7 +193,7 @@
 
   // ------------------------------------------------------------------ connection
   const live = Q.live({
-    room: 'display:' + PAGE.display, token: params.get('token') || null, lang: params.get('lang') === 'en' ? 'en' : 'vi',
+    room: 'display:' + PAGE.display, token: deviceToken, lang: params.get('lang') === 'en' ? 'en' : 'vi',
     catchUp: true, io: { randomizationFactor: 0.3 },
     onState: (s) => {
       if (s === 'online') {
