@@ -26,6 +26,17 @@ class Server(Model):
     # The device packages whose server parts this server runs: each is a package with a `server` module that
     # has init_app(app, ctx) (docs/architecture.md). A centre without ticket machines may drop ticket_printer.
     device_parts: list[str] = list(DEFAULT_DEVICE_PARTS)
+    # Web origins besides the server's own that may open a live connection (e.g. https://hcc.example.gov.vn when
+    # a proxy serves the pages under another name). Empty: the server's own origin only.
+    allowed_origins: list[str] = []
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for o in origins:
+            if o == "*" or not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", o):
+                raise ValueError(f"{o!r} is not an origin like https://host[:port] (no path, no '*')")
+        return origins
 
     @field_validator("device_parts")
     @classmethod

@@ -57,7 +57,9 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     accounts = Accounts(store, config)
     accounts.seed_from_config()
     socketio = SocketIO(app, async_mode=async_mode or config.server.async_mode,
-                        message_queue=config.server.message_queue, cors_allowed_origins=[],
+                        message_queue=config.server.message_queue,
+                        # the server's own origin (None), plus those the centre lists; never every origin
+                        cors_allowed_origins=_origins(config),
                         ping_interval=10, ping_timeout=10, max_http_buffer_size=64_000)
     read = ReadModels(store)
     push = Push(socketio, read, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
@@ -90,6 +92,23 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
         for start in part_starts:
             start()
     return app
+
+
+def _origins(config: CentreConfig):
+    """Socket.IO's allowed origins: None is the server's own origin only (as the browser reached it, proxies'
+    X-Forwarded-Host/Proto included); a list adds the configured ones to it."""
+    if not config.server.allowed_origins:
+        return None
+    return lambda origin, environ: origin in config.server.allowed_origins or origin in _own_origins(environ)
+
+
+def _own_origins(environ) -> set[str]:
+    host = environ.get("HTTP_HOST", "")
+    out = {f"{environ.get('wsgi.url_scheme', 'http')}://{host}"}
+    if "HTTP_X_FORWARDED_HOST" in environ or "HTTP_X_FORWARDED_PROTO" in environ:
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0].strip()
+        out.add(f"{scheme}://{environ.get('HTTP_X_FORWARDED_HOST', host).split(',')[0].strip()}")
+    return out
 
 
 def _day_keeper(ctx: Context) -> None:
