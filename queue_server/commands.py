@@ -127,6 +127,11 @@ class Commands:
         t = self.store.ticket(ticket_id)
         if op == "cancel":
             self.need_staff(p)
+            if not p.is_supervisor:  # staff cancel the tickets of their counters' services; supervisors any
+                known = self.store.config.counter_ids()
+                mine = {sid for cid in p.counters if cid in known for sid in self.store.counter(cid)["services"]}
+                if t["service_id"] not in mine:
+                    raise DomainError("forbidden", reason="only tickets of your counters' services; ask a supervisor")
             result = self.store.cancel(ticket_id, staff_id=p.staff_id, actor=p.name)
             return self.op_answer(result, None, self._done(result))
         counter_id = counter or t["counter_id"] or t["target_counter_id"]
