@@ -110,6 +110,22 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+class Chromium:
+    """The browser, whose contexts bypass the pages' Content-Security-Policy unless a test asks for it
+    (`bypass_csp=False`): Playwright evaluates string predicates (wait_for_function) with eval, which the policy
+    rightly forbids to the page. test_shared_front_page loads every page with the policy in force."""
+
+    def __init__(self, browser):
+        self.browser = browser
+
+    def new_context(self, **kw):
+        kw.setdefault("bypass_csp", True)
+        return self.browser.new_context(**kw)
+
+    def __getattr__(self, name):
+        return getattr(self.browser, name)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """Debian's chromium driven by Playwright (never a browser Playwright downloads)."""
@@ -121,7 +137,7 @@ def chromium():
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
+        yield Chromium(browser)
         browser.close()
 
 

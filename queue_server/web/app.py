@@ -16,7 +16,7 @@ from queue_server.config import CentreConfig, load_config
 from queue_server.devices import DeviceStates
 from queue_server.push import Push
 from queue_server.web.parts import plug_in
-from queue_server.web.toolkit import MAX_BODY_BYTES, WholeNumber, install_error_handlers
+from queue_server.web.toolkit import MAX_BODY_BYTES, WholeNumber, install_error_handlers, install_security_headers
 from queue_server.commands import Commands
 from queue_server.web.sockets import Sockets
 from queue_server.store import Store, meta, utc_now
@@ -83,6 +83,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
                        async_mode=socketio.async_mode), (200 if ok else 503)
 
     install_error_handlers(app)
+    install_security_headers(app)
 
     if start_background:
         push.start()
