@@ -182,3 +182,20 @@ def test_the_rule_counts_in_a_sliding_window_and_doubles_each_lock():
     assert s == Strikes(recent=(), locks=1, locked_until_ms=1300, forget_ms=2300)
     assert [lock_ms(n, rule) for n in (0, 1, 2, 3, 4)] == [0, 100, 200, 250, 250]
     assert after_failure(s, 2300, rule) == Strikes(recent=(2300,), locks=0, locked_until_ms=0, forget_ms=3300)
+
+
+def test_a_token_ends_on_rest_at_sign_out_and_at_its_expiry(site, clock):
+    """(Sockets: tests/test_socket_credentials.py; a new password and a disabled account: tests/test_admin.py.)
+    This one covers what was not yet tested, so it passed before the throttle too."""
+    def me(token):
+        return site.http.get("/api/v1/state", headers={"Authorization": f"Bearer {token}"})
+
+    token, other = (attempt(site, password="test-staff").get_json()["token"] for _ in range(2))
+    assert me(token).status_code == 200
+    assert site.http.post("/api/v1/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert me(token).status_code == 401 and me(token).get_json()["error"] == "unauthenticated"
+    assert me(other).status_code == 200  # the other session of that account goes on
+    clock.advance(hours=site.ctx.config.server.token_hours - 0.01)
+    assert me(other).status_code == 200
+    clock.advance(hours=0.02)
+    assert me(other).status_code == 401
