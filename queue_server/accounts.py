@@ -5,6 +5,7 @@ is stored. Devices (kiosks, displays, agents) carry their own token, from config
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from queue_server.config import CentreConfig
+from queue_server.core.errors import DomainError
+from queue_server.core.sign_in import ThrottleRule, retry_after_seconds
 from queue_server.store import accounts as rows
 from queue_server.store.accounts import AccountError  # noqa: F401 - raised by the account changes
 from queue_server.store.event_log import Audit
@@ -64,6 +67,12 @@ def token_digest(token: str) -> str:
 
 
 _digest = token_digest
+
+
+@functools.cache
+def _not_a_user_hash() -> str:
+    """The hash an unknown username is checked against: made once, so such a try costs one check, as others do."""
+    return generate_password_hash("not-a-user")
 
 
 @dataclass
@@ -129,12 +138,28 @@ class Accounts:
         return Principal(kind="staff", role=row["role"], staff_id=row["id"], username=row["username"],
                          full_name=row["full_name"], counters=tuple(json.loads(row["counters"])))
 
-    def login(self, username: str, password: str) -> tuple[str, Principal] | None:
+    def throttle_rule(self) -> ThrottleRule:
+        t = self.config.login_throttle
+        return ThrottleRule(failures=t.failures, window_ms=t.window_seconds * 1000,
+                            first_lock_ms=t.first_lock_seconds * 1000, max_lock_ms=t.max_lock_seconds * 1000)
+
+    def login(self, username: str, password: str, address: str | None = None) -> tuple[str, Principal] | None:
+        """A token for a correct password; None for a wrong one (or an unknown or disabled account). While the
+        account or the client `address` is locked by failed logins, every attempt raises `login_locked`
+        (429, `retry_after` seconds) before the password is looked at (core/sign_in.py)."""
+        keys = {"account": f"account:{username}"}
+        if address:
+            keys["address"] = f"address:{address}"
+        wait_ms = rows.login_locked_ms(self.store, list(keys.values()), self.now_ms())
+        if wait_ms:
+            raise DomainError("login_locked", retry_after=retry_after_seconds(wait_ms))
         row = rows.staff_by_username(self.store, username)
         # Check a hash even for an unknown user, so timing does not tell which usernames exist.
-        stored = row["password_hash"] if row else generate_password_hash("not-a-user")
+        stored = row["password_hash"] if row else _not_a_user_hash()
         if not check_password_hash(stored, password) or row is None:
+            rows.record_failed_login(self.store, keys, self.throttle_rule(), username=username, address=address)
             return None
+        rows.forget_login_strikes(self.store, keys["account"])
         token = secrets.token_urlsafe(32)
         hours = self.config.server.token_hours
         rows.add_auth_token(self.store, _digest(token), row["id"], self.now_ms() + int(hours * 3600_000))

@@ -13,6 +13,21 @@ from queue_server.config.base import Model
 DEFAULT_DEVICE_PARTS = ("ticket_printer", "displays", "feedback_buttons")
 
 
+class LoginThrottle(Model):
+    """Failed logins that lock an account or a client address for a while (queue_server/core/sign_in.py)."""
+
+    failures: int = Field(5, ge=1, le=100)
+    window_seconds: int = Field(300, ge=10, le=86_400)
+    first_lock_seconds: int = Field(30, ge=1, le=86_400)
+    max_lock_seconds: int = Field(900, ge=1, le=86_400)
+
+    @model_validator(mode="after")
+    def _lock_order(self):
+        if self.max_lock_seconds < self.first_lock_seconds:
+            raise ValueError("max_lock_seconds must be at least first_lock_seconds")
+        return self
+
+
 class Server(Model):
     host: str = "127.0.0.1"
     port: int = Field(5000, ge=1, le=65535)

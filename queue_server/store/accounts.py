@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-from queue_server.store.event_log import Audit, log_audit
+from queue_server.core.sign_in import Strikes, ThrottleRule, after_failure, locked_for_ms
+from queue_server.store.event_log import Audit, log, log_audit
 
 
 class AccountError(Exception):
@@ -113,6 +114,55 @@ def staff_of_token(store, digest: str, now_ms: int) -> dict | None:
     return _staff(store.conn.execute("""SELECT s.* FROM auth_tokens t JOIN staff s ON s.id = t.staff_id
                                         WHERE t.token_hash = ? AND t.revoked = 0 AND t.expires_ms > ? AND s.active = 1""",
                                      (digest, now_ms)).fetchone())
+
+
+# ---------------------------------------------------------------- failed logins (core/sign_in.py)
+def _strikes(row) -> Strikes | None:
+    if row is None:
+        return None
+    return Strikes(recent=tuple(json.loads(row["recent"])), locks=row["locks"], locked_until_ms=row["locked_until_ms"],
+                   forget_ms=row["forget_ms"])
+
+
+def login_locked_ms(store, keys: list[str], now_ms: int) -> int:
+    """How long the longest lock among `keys` ('account:<username>', 'address:<ip>') still holds (0: none)."""
+    marks = ", ".join("?" for _ in keys)
+    found = store.conn.execute(f"SELECT * FROM login_strikes WHERE key IN ({marks}) AND locked_until_ms > ?",
+                               (*keys, now_ms)).fetchall()
+    return max((locked_for_ms(_strikes(r), now_ms) for r in found), default=0)
+
+
+def record_failed_login(store, keys: dict[str, str], rule: ThrottleRule, *, username: str,
+                        address: str | None) -> list[dict]:
+    """One failed login: a `login.failed` event, each key's strikes after it (`keys`: "account" or "address" ->
+    its key) and a `login.locked` event for each key it locks. Returns the locks it started. Never the password."""
+    now = store.now_ms()
+    started = []
+    with store.writer.transaction() as c:
+        c.execute("DELETE FROM login_strikes WHERE forget_ms <= ?", (now,))
+        log(store, c, "login.failed", data={"username": username, "address": address}, now=now)
+        for by, key in keys.items():
+            before = _strikes(c.execute("SELECT * FROM login_strikes WHERE key = ?", (key,)).fetchone())
+            after = after_failure(before, now, rule)
+            c.execute("""INSERT INTO login_strikes (key, recent, locks, locked_until_ms, forget_ms) VALUES (?, ?, ?, ?, ?)
+                         ON CONFLICT (key) DO UPDATE SET recent = excluded.recent, locks = excluded.locks,
+                         locked_until_ms = excluded.locked_until_ms, forget_ms = excluded.forget_ms""",
+                      (key, json.dumps(after.recent), after.locks, after.locked_until_ms, after.forget_ms))
+            if after.locks > (before.locks if before else 0):
+                lock = {"by": by, "username": username if by == "account" else None,
+                        "address": address if by == "address" else None, "locks": after.locks,
+                        "lock_seconds": (after.locked_until_ms - now) // 1000, "until_ms": after.locked_until_ms}
+                log(store, c, "login.locked", data=lock, now=now)
+                started.append(lock)
+    return started
+
+
+def forget_login_strikes(store, key: str) -> None:
+    """A correct password (outside any lock) forgets the account's failures."""
+    if store.conn.execute("SELECT 1 FROM login_strikes WHERE key = ?", (key,)).fetchone() is None:
+        return
+    with store.writer.transaction() as c:
+        c.execute("DELETE FROM login_strikes WHERE key = ?", (key,))
 
 
 # ---------------------------------------------------------------- device tokens

@@ -317,6 +317,22 @@ def _m0004(db: Database) -> None:
     db.execute("CREATE INDEX print_jobs_open ON print_jobs (state, via_agent, kiosk)")
 
 
+@migrations(name="0009_login_throttle")
+def _m0009(db: Database) -> None:
+    # The strikes of failed logins (queue_server/core/sign_in.py), one row per account ('account:<username>')
+    # or client address ('address:<ip>'), shared by every server process on this file. `recent` is the JSON
+    # list of the latest failures' times before a lock; a row past forget_ms is forgotten (and deleted).
+    db.execute("""
+        CREATE TABLE login_strikes (
+            key TEXT PRIMARY KEY,
+            recent TEXT NOT NULL DEFAULT '[]',
+            locks INTEGER NOT NULL DEFAULT 0,
+            locked_until_ms INTEGER NOT NULL DEFAULT 0,
+            forget_ms INTEGER NOT NULL
+        )""")
+    db.execute("CREATE INDEX login_strikes_forget ON login_strikes (forget_ms)")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection with the project's settings. Autocommit at the driver level: we BEGIN ourselves."""
     path = Path(path)

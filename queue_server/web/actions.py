@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
+from flask import request
 from pydantic import Field, StringConstraints, model_validator
 
 from queue_server.accounts import Principal
@@ -44,7 +45,7 @@ class Login(Action):
     password: str = Field(min_length=1, max_length=200)
 
     def run(self, p, ctx):
-        got = ctx.accounts.login(self.username, self.password)
+        got = ctx.accounts.login(self.username, self.password, address=request.remote_addr)
         if got is None:
             raise DomainError("invalid_credentials")
         token, staff = got

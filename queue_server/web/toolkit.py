@@ -193,7 +193,9 @@ def install_error_handlers(app) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(err: DomainError):
-        return jsonify(err.to_dict(lang())), err.http_status
+        retry = err.params.get("retry_after")  # a 429 also says when to try again in the standard header
+        headers = {"Retry-After": str(retry)} if isinstance(retry, int) else {}
+        return jsonify(err.to_dict(lang())), err.http_status, headers
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err: RequestEntityTooLarge):
