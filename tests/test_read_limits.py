@@ -1,5 +1,6 @@
 """Who may read what (hardening, item 8): a kiosk's or a display's token reads the public routes only, not the
-counters' staff view; the audit log of accounts, tokens, notices and config (admin.* events) is the admins' own."""
+counters' staff view; the audit log of accounts, tokens, notices and config (admin.* events) and of failed sign-ins (login.*) is the
+admins' own."""
 from __future__ import annotations
 
 import pytest
@@ -39,12 +40,14 @@ def test_admin_events_are_for_admins_only(site, admin):
                                                "role": "staff", "counters": ["1"]}, headers=admin)
     assert r.status_code == 201, r.text
     site.post("/api/v1/tickets", json={"service": "cccd"}, headers=KIOSK)
+    assert site.post("/api/v1/login", json={"username": "canbo1", "password": "wrong"}).status_code == 401
     every = site.get("/api/v1/events?since=0", headers=admin).json()["events"]
-    assert any(e["type"].startswith("admin.") for e in every)
+    assert any(e["type"].startswith("admin.") for e in every) and any(e["type"] == "login.failed" for e in every)
+    hidden = ("admin.", "login.")
     for who in (site.login("super", "test-super"), site.login("canbo1", "test-staff")):
         seen = site.get("/api/v1/events?since=0", headers=who).json()["events"]
-        assert seen and not [e for e in seen if e["type"].startswith("admin.")]
-        assert [e["seq"] for e in seen] == [e["seq"] for e in every if not e["type"].startswith("admin.")]
+        assert seen and not [e for e in seen if e["type"].startswith(hidden)]
+        assert [e["seq"] for e in seen] == [e["seq"] for e in every if not e["type"].startswith(hidden)]
     # a page of `limit` events is `limit` events the reader may see, not fewer
     one = site.get("/api/v1/events?since=0&limit=1", headers=site.login("super", "test-super")).json()["events"]
-    assert len(one) == 1 and not one[0]["type"].startswith("admin.")
+    assert len(one) == 1 and not one[0]["type"].startswith(hidden)

@@ -68,13 +68,12 @@ class QueueReads:
         day = self.today()
         return {sid: self._service_status(self.conn, sid, day) for sid in self._services}
 
-    def events_since(self, seq: int, limit: int = 1000, *, hide_prefix: str | None = None) -> list[dict]:
-        """Events after `seq`, oldest first; `hide_prefix` leaves out the types that start with it (e.g. 'admin.')."""
-        if hide_prefix:
-            rows = self.conn.execute("SELECT * FROM events WHERE id > ? AND substr(type, 1, ?) != ? ORDER BY id LIMIT ?",
-                                     (seq, len(hide_prefix), hide_prefix, limit)).fetchall()
-        else:
-            rows = self.conn.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (seq, limit)).fetchall()
+    def events_since(self, seq: int, limit: int = 1000, *, hide_prefixes: tuple[str, ...] = ()) -> list[dict]:
+        """Events after `seq`, oldest first, leaving out the types that start with one of `hide_prefixes`."""
+        hide = "".join(" AND substr(type, 1, ?) != ?" for _ in hide_prefixes)
+        args = [x for prefix in hide_prefixes for x in (len(prefix), prefix)]
+        rows = self.conn.execute(f"SELECT * FROM events WHERE id > ?{hide} ORDER BY id LIMIT ?",
+                                 (seq, *args, limit)).fetchall()
         return [{"seq": r["id"], "type": r["type"], "ts_ms": r["ts_ms"], "ticket_id": r["ticket_id"],
                  "counter_id": r["counter_id"], "service_id": r["service_id"], "staff_id": r["staff_id"],
                  "data": json.loads(r["data"])} for r in rows]

@@ -93,8 +93,9 @@ def events():
     p = require("staff")
     since = whole_number_arg("since", 0)
     limit = whole_number_arg("limit", 500, low=1, high=1000, clamp=True)
-    hide = None if p.role == "admin" else "admin."  # accounts, tokens, notices, config: admins' own log
-    return jsonify(events=ctx().store.events_since(since, limit, hide_prefix=hide), last_seq=ctx().store.last_seq())
+    # accounts, tokens, notices, config and sign-in failures (usernames, addresses): the admins' own log
+    hide = () if p.role == "admin" else ("admin.", "login.")
+    return jsonify(events=ctx().store.events_since(since, limit, hide_prefixes=hide), last_seq=ctx().store.last_seq())
 
 
 # ------------------------------------------------------------------ issuing
