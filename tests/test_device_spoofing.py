@@ -136,6 +136,10 @@ def test_an_agent_joins_only_the_counter_rooms_of_its_devices(srv, sio):
         other = sio({"room": room, "token": heads["Authorization"][7:]})
         assert not other.connected, room
         assert other.refusal["data"]["error"] == "forbidden"
+    # the printer room of a kiosk follows the same rule: the agent must own the kiosk's printer
+    assert sio({"room": "printer:kiosk-1", "token": PRINTER_AGENT["Authorization"][7:]}).connected
+    refused = sio({"room": "printer:kiosk-1", "token": KEYPAD_AGENT["Authorization"][7:]})
+    assert not refused.connected and refused.refusal["data"]["error"] == "forbidden"
 
 
 def test_a_display_is_online_only_with_its_own_token(srv, sio):
