@@ -1,7 +1,7 @@
 """Device states for the supervisors: kiosks, printers, displays, LED boards, keypads, agents.
 
-Adapters and agents report what they see (`report`); a socket that connects for a display or kiosk counts as
-that device being online. A state change is written to the event log (`device.state`) and pushed to the
+Adapters and agents report what they see (`report`), an agent only for the devices it owns (`may_report`); a
+socket that connects with a display's or kiosk's own token counts as that device being online. A state change is written to the event log (`device.state`) and pushed to the
 supervisors as `device.updated`; a heartbeat only refreshes last seen. A device not heard from within
 devices.timeouts.missing_seconds (default 120) shows as missing.
 """
@@ -55,6 +55,21 @@ class DeviceStates:
         out += [("agent", x.id, x.name) for x in d.agents]
         out += [("dispenser", x.id, x.name or x.port) for x in d.dispensers if x.agent]  # those that report
         return out
+
+    def may_report(self, p, kind: str, device_id: str) -> None:
+        """Who may report which device: a supervisor any configured device; an agent only the devices it owns
+        (`DevicesConfig.agent_devices`); a kiosk or display only itself. An unknown device is refused (404)."""
+        if kind not in KINDS:
+            raise DomainError("bad_request", detail=f"device kind must be one of {', '.join(KINDS)}")
+        mine = p.kind == "device" and p.device_kind == kind and p.device_id == device_id
+        if not mine and (kind, device_id) not in {(k, i) for k, i, _ in self.configured()}:
+            raise DomainError("device_unknown", kind=kind, device=device_id)
+        if p.kind != "device" or mine:
+            return
+        if p.device_kind != "agent":
+            raise DomainError("forbidden", reason="a device reports only its own state")
+        if (kind, device_id) not in self.config.devices.agent_devices(p.device_id):
+            raise DomainError("forbidden", reason=f"{kind} {device_id} is not a device of agent {p.device_id}")
 
     def missing_after_ms(self) -> int:
         return int(self.config.devices.timeouts.get("missing_seconds", DEFAULT_MISSING_SECONDS) * 1000)

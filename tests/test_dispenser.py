@@ -182,7 +182,12 @@ class Running:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dispenser")
-    srv = ServerProcess(server_config(tmp), tmp / "qms.sqlite3", "eventlet").start()
+    cfg = server_config(tmp)
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))  # disp-1 reports its state with agent-1's token
+    data["devices"]["dispensers"] = [{"id": "disp-1", "port": "/dev/null", "kiosk": "kiosk-1", "buttons": dict(BUTTONS),
+                                      "agent": "agent-1"}]
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    srv = ServerProcess(cfg, tmp / "qms.sqlite3", "eventlet").start()
     yield srv
     srv.stop()
 

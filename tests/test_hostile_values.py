@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Clock
-from inproc import make_server
+from inproc import InProcessServer
+from server_util import server_config
 from queue_server.web import actions as A
 
 # ------------------------------------------------------------------ the values
@@ -43,7 +44,13 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hostile")
-    s = make_server(tmp, Clock())
+    clock = Clock()
+    cfg = server_config(tmp, now=clock())  # agent-1 drives counter 1's LED board: it may join counter:1
+    text = cfg.read_text(encoding="utf-8")
+    cfg.write_text(text.replace("\ndevices:\n", "\ndevices:\n  led_boards:\n  - {id: led-1, counter: '1', "
+                                "port: 'fake://led-boards', agent: agent-1}\n", 1), encoding="utf-8")
+    assert "id: led-1" in cfg.read_text(encoding="utf-8")
+    s = InProcessServer(cfg, tmp / "qms.sqlite3", clock)
     yield s
     s.close()
 

@@ -18,8 +18,11 @@ def srv(tmp_path_factory):
     text = cfg.read_text(encoding="utf-8").replace("- id: hall-a", "- id: hall-a\n    token: test-display-token-1")
     # the kiosk issues without printing a slip: who may do what does not depend on it (test_print_jobs prints)
     text = text.replace("token: test-kiosk-token-1\n    printer: printer-1\n", "token: test-kiosk-token-1\n")
+    # agent-1 drives the LED board of counter 3: an agent joins only the counter rooms of its devices
+    text = text.replace("\ndevices:\n", "\ndevices:\n  led_boards:\n  - {id: led-3, counter: '3', port: 'fake://led-boards', "
+                        "agent: agent-1}\n", 1)
     cfg.write_text(text, encoding="utf-8")
-    assert "printer: printer-1" not in text
+    assert "printer: printer-1" not in text and "id: led-3" in text
     server = InProcessServer(cfg, tmp / "perm.sqlite3", clock)
     heads = {
         "anonymous": {}, "kiosk": KIOSK, "agent": AGENT,

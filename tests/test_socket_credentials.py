@@ -22,7 +22,11 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock):
-    app = create_app(server_config(tmp_path), db_path=str(tmp_path / "cred.sqlite3"), clock=clock,
+    cfg = server_config(tmp_path)  # agent-1 drives counter 3's LED board: it may join counter:3
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        "\ndevices:\n", "\ndevices:\n  led_boards:\n  - {id: led-3, counter: '3', port: 'fake://led-boards', agent: agent-1}\n",
+        1), encoding="utf-8")
+    app = create_app(cfg, db_path=str(tmp_path / "cred.sqlite3"), clock=clock,
                      async_mode="threading", start_background=False)
     yield app
     printing = app.extensions["qms_printing"]  # a kiosk's ticket prints a slip in the background: let it end

@@ -36,10 +36,11 @@ def led_boards():
     cfg = ctx.config
     p = require("supervisor", "agent", reason="LED agents and supervisors only")
     if p.kind == "device":
-        kind = next((a.kind for a in cfg.devices.agents if a.id == p.device_id), "any")
+        kind = cfg.devices.agent_kind(p.device_id)
         if kind not in ("led", "any"):
             raise DomainError("forbidden", reason=f"agent {p.device_id} is a {kind} agent, not an LED agent")
-        boards = [b for b in cfg.devices.led_boards if b.run_in == "agent" and b.agent in ("", p.device_id)]
+        owned = cfg.devices.agent_devices(p.device_id)
+        boards = [b for b in cfg.devices.led_boards if ("led_board", b.id) in owned]
         agent = p.device_id
     else:
         boards, agent = list(cfg.devices.led_boards), None

@@ -147,8 +147,8 @@ def get_keypads():
         mine = list(cfg.devices.keypads)
     elif p.device_kind == "agent":
         _agent_may_read(p, None)
-        mine = [k for k in cfg.devices.keypads if k.run_in == "agent" and k.port != "page"
-                and k.agent in (None, p.device_id)]
+        owned = cfg.devices.agent_devices(p.device_id)
+        mine = [k for k in cfg.devices.keypads if ("keypad", k.id) in owned]
     else:
         raise DomainError("forbidden", reason="keypad agents and supervisors only")
     return jsonify(agent=p.device_id, keypads=[k.model_dump(mode="json") for k in mine],

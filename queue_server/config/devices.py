@@ -199,3 +199,29 @@ class DevicesConfig(Model):
     agents: list[Agent] = []
     dispensers: list[Dispenser] = []
     timeouts: dict[str, float] = {}
+
+    def agent_kind(self, agent_id: str) -> str:
+        """The kind of agent `agent_id` (an agent with a stored token that config.yaml does not list: any)."""
+        return next((a.kind for a in self.agents if a.id == agent_id), "any")
+
+    def agent_devices(self, agent_id: str) -> frozenset[tuple[str, str]]:
+        """The one rule of which devices an agent owns, as (kind, id): itself; the LED boards it drives (its
+        own, or those naming no agent if it is an led or any agent); the keypads it reads (likewise, keypad or
+        any); every printer if it is a printer or any agent (printers name no agent); the dispensers naming it.
+        It may report only these devices' states, and join only their counters' rooms (`agent_counters`)."""
+        kind = self.agent_kind(agent_id)
+        out = {("agent", agent_id)}
+        out |= {("led_board", b.id) for b in self.led_boards if b.run_in == "agent"
+                and (b.agent == agent_id or (b.agent == "" and kind in ("led", "any")))}
+        out |= {("keypad", k.id) for k in self.keypads if k.run_in == "agent" and k.port != "page"
+                and (k.agent == agent_id or (k.agent is None and kind in ("keypad", "any")))}
+        if kind in ("printer", "any"):
+            out |= {("printer", p.id) for p in self.printers}
+        out |= {("dispenser", d.id) for d in self.dispensers if d.agent == agent_id}
+        return frozenset(out)
+
+    def agent_counters(self, agent_id: str) -> frozenset[str]:
+        """The counters of the LED boards and keypads an agent owns: the `counter:<id>` rooms it may join."""
+        owned = self.agent_devices(agent_id)
+        return frozenset([b.counter for b in self.led_boards if ("led_board", b.id) in owned]
+                         + [k.counter for k in self.keypads if ("keypad", k.id) in owned])

@@ -32,6 +32,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "not_found": ("Không có địa chỉ này.", "There is no such address.", 404),
     "method_not_allowed": ("Phương thức không được hỗ trợ.", "Method not allowed.", 405),
     "display_unknown": ("Không có màn hình {display}.", "There is no display {display}.", 404),
+    "device_unknown": ("Không có thiết bị {kind} {device}.", "There is no device {kind} {device}.", 404),
     "kiosk_unknown": ("Không có máy lấy số {kiosk}.", "There is no kiosk {kiosk}.", 404),
     "clip_pack_unknown": ("Không có bộ âm thanh gọi số {pack}.", "There is no clip pack {pack}.", 404),
     "clip_unknown": ("Bộ âm thanh {pack} không có đoạn {clip}.", "Clip pack {pack} has no clip {clip}.", 404),

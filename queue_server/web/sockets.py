@@ -95,6 +95,8 @@ class Sockets:
         if kind == "counter":
             counter = self.ctx.store.counter(ident)
             if p.kind == "device" and p.device_kind == "agent":
+                if ident not in cfg.devices.agent_counters(p.device_id):
+                    raise DomainError("forbidden", reason=f"agent {p.device_id} has no LED board or keypad at counter {ident}")
                 return room, None
             require("staff", p=p)
             if not p.is_supervisor and ident not in p.counters:
@@ -118,9 +120,10 @@ class Sockets:
 
     @staticmethod
     def _device_of(p: Principal, room: str) -> tuple[str, str] | None:
-        """The device a connection stands for: a display page, a kiosk page or an agent."""
+        """The device a connection stands for: a display page or a kiosk page with its own token, or an agent.
+        Anonymous viewers of a display page get its live data but do not make it count as online."""
         kind, _, ident = room.partition(":")
-        if kind == "display":
+        if kind == "display" and p.kind == "device" and p.device_kind == "display" and p.device_id == ident:
             return ("display", ident)
         if kind == "kiosk" and p.kind == "device" and p.device_kind == "kiosk":
             return ("kiosk", p.device_id)

@@ -37,7 +37,8 @@ class AgentLink:
 
     # ------------------------------------------------------------ printer agents (room printer:<kiosk id>)
     def authorize(self, p, kiosk_id: str) -> None:
-        """Who may join printer:<kiosk id>: an agent token (kind printer or any) or that kiosk's own token."""
+        """Who may join printer:<kiosk id>: an agent that owns the kiosk's printer (kind printer or any) or that
+        kiosk's own token."""
         if p.kind == "anonymous":
             raise DomainError("unauthenticated")
         k = self.kiosk(kiosk_id)
@@ -46,9 +47,10 @@ class AgentLink:
         if p.kind == "device" and p.device_kind == "kiosk" and p.device_id == kiosk_id:
             pass
         elif p.kind == "device" and p.device_kind == "agent":
-            agent = next((a for a in self.config.devices.agents if a.id == p.device_id), None)
-            if agent is not None and agent.kind not in AGENT_KINDS:
-                raise DomainError("forbidden", reason=f"agent {agent.id} is a {agent.kind} agent, not a printer agent")
+            printer = self.printer_of(kiosk_id)  # the agent must own it (DevicesConfig.agent_devices)
+            if printer is not None and ("printer", printer.id) not in self.config.devices.agent_devices(p.device_id):
+                kind = self.config.devices.agent_kind(p.device_id)
+                raise DomainError("forbidden", reason=f"agent {p.device_id} is a {kind} agent, not a printer agent")
         else:
             raise DomainError("forbidden", reason="printer agents and the kiosk itself only")
         if self.printer_of(kiosk_id) is None:
