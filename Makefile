@@ -30,9 +30,10 @@ run: setup
 test-tools:
 	scripts/ensure-test-tools
 
-# Two workers, one test file each at a time (module-scoped servers stay in one worker).
+# Three workers on the two cores (many tests wait on a browser, a server process or a serial port), one test
+# file each at a time (module-scoped servers stay in one worker); the longest files start first (tests/conftest.py).
 test: setup test-tools
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 3 --dist loadfile
 
 # The store's state machines with many random sequences (CI runs a fixed, smaller set); a few minutes.
 test-long: setup
