@@ -6,22 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-
-class SettingsError(ValueError):
-    pass
+from device_kit.settings import SettingsError, read_config_file  # noqa: F401 - SettingsError re-exported
 
 
 def keypads_from_file(path: str | Path) -> dict:
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read the file: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{path}: the file must be a mapping of sections")
+    raw = read_config_file(path)
     devices = raw.get("devices") or {}
     rating = raw.get("rating") or {}
     keypads = []

@@ -8,11 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-import yaml
-
-
-class SettingsError(ValueError):
-    pass
+from device_kit.settings import SettingsError, read_config_file  # noqa: F401 - SettingsError re-exported
 
 
 @dataclass(frozen=True)
@@ -46,15 +42,7 @@ class DispenserRun:
 
 
 def read_config(path: str | Path) -> dict:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise SettingsError(f"{path}: cannot read the file: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path}: the file must be a mapping of sections")
-    return data
+    return read_config_file(path)
 
 
 def dispenser_run(config: dict, dispenser_id: str, server: str | None = None) -> DispenserRun:
