@@ -133,14 +133,19 @@ def test_the_table_covers_each_kind_of_bad_value():
 
 
 # ------------------------------------------------------------------ the app, in process
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("actions")
-    app = create_app(server_config(tmp), db_path=str(tmp / "actions.sqlite3"), clock=Clock(), async_mode="threading",
+def module_app(tmp_path_factory, name: str):
+    """The test centre in process for a whole module (nothing in the background); closed after it."""
+    tmp = tmp_path_factory.mktemp(name)
+    app = create_app(server_config(tmp), db_path=str(tmp / f"{name}.sqlite3"), clock=Clock(), async_mode="threading",
                      start_background=False)
     yield app
     settle(app)
     app.extensions["qms"].store.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    yield from module_app(tmp_path_factory, "actions")
 
 
 @pytest.fixture(scope="module")

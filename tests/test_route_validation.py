@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Clock
-from server_util import server_config
-from test_action_validation import MISSING, VALID, bad_values, fingerprint, settle
+from test_action_validation import MISSING, VALID, bad_values, fingerprint, module_app
 from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
-from queue_server.web.app import create_app
 from queue_server.web.toolkit import Body
 from ticket_printer.server.print_routes import ReprintBody
 
@@ -54,12 +51,7 @@ CASES = cases()
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("routes")
-    app = create_app(server_config(tmp), db_path=str(tmp / "routes.sqlite3"), clock=Clock(), async_mode="threading",
-                     start_background=False)
-    yield app
-    settle(app)
-    app.extensions["qms"].store.close()
+    yield from module_app(tmp_path_factory, "routes")
 
 
 @pytest.fixture(scope="module")
