@@ -14,7 +14,7 @@ from pathlib import Path
 from flask_socketio.test_client import SocketIOTestClient
 from socketio import packet
 
-from server_util import server_config
+from server_util import big_server_config, server_config
 
 
 class Reply:
@@ -186,3 +186,8 @@ class SocketClient:
 def make_server(tmp: Path, clock, **config_kw) -> InProcessServer:
     """The test centre of server_config() in this process, on tmp/qms.sqlite3, reading the given clock."""
     return InProcessServer(server_config(tmp, now=clock(), **config_kw), tmp / "qms.sqlite3", clock)
+
+
+def make_big_server(tmp: Path, clock, **config_kw) -> InProcessServer:
+    """The big city centre of big_server_config() in this process."""
+    return InProcessServer(big_server_config(tmp, now=clock(), **config_kw), tmp / "qms.sqlite3", clock)

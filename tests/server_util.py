@@ -42,15 +42,31 @@ def morning_zone(now: datetime | None = None) -> str:
 def server_config(tmp: Path, *, extra_counters: int = 20, now: datetime | None = None, **queue) -> Path:
     """The test centre, open at any hour, with `extra_counters` more police counters (6, 7, ...), in a zone
     where `now` (default: this instant) is morning (see morning_zone)."""
-    data = yaml.safe_load((FIXTURES / "centre.yaml").read_text(encoding="utf-8"))
-    data["centre"]["timezone"] = morning_zone(now)
-    data["queue"].update({"always_open": True, "repeat_press_seconds": 2, **queue})
-    data["server"]["coalesce_ms"] = 100
+    data = _open_at_any_hour("centre.yaml", now, queue)
     for i in range(6, 6 + extra_counters):
         data["counters"].append({"id": str(i), "number": i, "department": "police", "services": ["cccd"]})
     data["devices"]["agents"] = [{"id": "agent-1", "token": "test-agent-token-1", "kind": "any"}]
     data["devices"]["displays"].append({"id": "hall-b", "zone": "B"})
-    path = tmp / "server.yaml"
+    return _write(tmp / "server.yaml", data)
+
+
+def big_server_config(tmp: Path, *, now: datetime | None = None, **queue) -> Path:
+    """The big city centre (tests/fixtures/big_centre.yaml: counters 101-170 in 4 zones, codes of up to 6
+    characters, names of 80+ characters), open at any hour, in a zone where `now` is morning."""
+    data = _open_at_any_hour("big_centre.yaml", now, queue)
+    data["devices"]["agents"] = [{"id": "agent-1", "token": "test-agent-token-1", "kind": "any"}]
+    return _write(tmp / "big-server.yaml", data)
+
+
+def _open_at_any_hour(fixture: str, now: datetime | None, queue: dict) -> dict:
+    data = yaml.safe_load((FIXTURES / fixture).read_text(encoding="utf-8"))
+    data["centre"]["timezone"] = morning_zone(now)
+    data["queue"].update({"always_open": True, "repeat_press_seconds": 2, **queue})
+    data["server"]["coalesce_ms"] = 100
+    return data
+
+
+def _write(path: Path, data: dict) -> Path:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 

@@ -318,3 +318,16 @@ def test_repo_config_yaml_is_the_demo_centre():
     assert cfg.centre.demo is True
     r = run_check_config(path)
     assert r.returncode == 0 and "OK" in r.stdout, r.stderr
+
+
+def test_the_big_centre_fixture_is_a_valid_big_city_centre():
+    """The page tests' second centre: counters 101-170 over 4 zones, codes of up to 6 characters, names of 80+."""
+    big = load_config(FIXTURES / "big_centre.yaml")
+    numbers = sorted(c.number for c in big.counters)
+    assert numbers == list(range(101, 171))
+    assert {c.zone for c in big.counters} == {"A", "B", "C", "D"}
+    longest = {sid: len(n.code(n.end)) for sid in big.services() for _, n in [big.numbering_of(sid)]}
+    assert max(longest.values()) == 8 and "TKQ001" == big.numbering_of("tra_kq")[1].code(1)
+    assert big.numbering_of("can_cuoc")[1].code(12) == "CCCD12"
+    assert min(len(d.name) for d in big.departments) >= 80
+    assert min(len(s.name) for _, s in big.services().values()) >= 80

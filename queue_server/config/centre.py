@@ -49,7 +49,7 @@ class Hours(Model):
 class Numbering(Model):
     """A number range. Without a prefix numbers show as plain digits (1001); with one, as A001."""
 
-    prefix: str = Field("", pattern=r"^[A-Z]{0,3}$")
+    prefix: str = Field("", pattern=r"^[A-Z]{0,4}$")
     start: int = Field(ge=0, le=999_999)
     end: int = Field(ge=0, le=999_999)
     width: int = Field(0, ge=0, le=6)
