@@ -67,7 +67,9 @@ class FakeKeypad:
 
 def keypad_config(tmp: Path, keypads: list[dict], *, rating: dict | None = None, timeouts: dict | None = None,
                   **queue) -> Path:
-    """The test server's config (server_util.server_config) with keypads and rating settings."""
+    """The test server's config (server_util.server_config) with keypads and rating settings. Its rating page is
+    open to strangers as a demo's is (rating.tablet_token_required: false) unless `rating` says otherwise;
+    tests/test_rating_strangers.py covers the default of a real centre."""
     path = server_config(tmp, **queue)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["devices"]["keypads"] = keypads
@@ -75,7 +77,7 @@ def keypad_config(tmp: Path, keypads: list[dict], *, rating: dict | None = None,
     data["devices"]["displays"].append({"id": "counter-3", "kind": "counter", "counter": "3",
                                         "token": "test-display-counter-3"})
     data["rating"].update({"low_reasons": ["Thời gian chờ lâu", "Thái độ phục vụ chưa tốt", "Khác"]})
-    data["rating"].update(rating or {})
+    data["rating"].update({"tablet_token_required": False, **(rating or {})})
     if timeouts:
         data["devices"]["timeouts"] = timeouts
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -114,6 +114,10 @@ class RatingRecorder:
         return self.view(rating_rows.set_reason(self.store, rating_id, reason, actor=actor, check=check))
 
     # ------------------------------------------------------------ reads
+    def ticket_of_rating(self, rating_id: str) -> int | None:
+        row = rating_rows.get(self.store, rating_id)
+        return row["ticket_id"] if row is not None else None
+
     def view(self, r: dict) -> dict:
         cfg = self.config
         levels = {lv.value: lv for lv in cfg.rating.levels}

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from queue_server.web.toolkit import Body, body, ctx, lang, principal, require
 from queue_server.core.errors import DomainError
+from queue_server.core.rate_limit import Limiter
 
 from feedback_buttons.server.recorder import RatingIn, RatingRecorder
 
@@ -45,6 +46,7 @@ class RatingBody(Body):
 
 class ReasonBody(Body):
     reason: str = Field(min_length=1, max_length=200)
+    ticket_token: str | None = Field(None, min_length=8, max_length=64)  # a phone's slip: its own rating only
 
 
 def recorder() -> RatingRecorder:
@@ -61,13 +63,27 @@ def _agent_may_read(p, keypad) -> None:
         raise DomainError("forbidden", reason=f"keypad {keypad.id} is read by agent {keypad.agent}")
 
 
+def _limit_stranger() -> None:
+    """Ratings and reasons without a device token: at most rating.anonymous_per_minute per client address
+    (counted in this process), then 429 with retry_after."""
+    limiter = current_app.extensions["qms_rating_limiter"]
+    limit = ctx().config.rating.anonymous_per_minute
+    if limiter.limit != limit:  # a config reload changed it
+        limiter.limit = limit
+    wait_ms = limiter.admit(request.remote_addr or "?", ctx().store.now_ms())
+    if wait_ms:
+        raise DomainError("too_many_ratings", retry_after=max(1, -(-wait_ms // 1000)))
+
+
 def _page_caller(counter_id: str) -> tuple[bool, str]:
-    """Who delivers for the rating page: (anonymous, actor). Officers never rate their own service."""
+    """Who delivers for the rating page: (anonymous, actor). Officers never rate their own service. Outside a
+    demo a stranger needs the counter's device token (or the slip's secret, handled by the caller)."""
     p = principal()
     cfg = ctx().config
     if p.kind == "anonymous":
-        if cfg.rating.tablet_token_required:
+        if cfg.rating_token_required():
             raise DomainError("unauthenticated")
+        _limit_stranger()
         return True, f"anonymous@{request.remote_addr}"
     if p.kind == "staff":
         raise DomainError("forbidden", reason="staff accounts do not give ratings")
@@ -100,6 +116,7 @@ def post_rating():
             ticket = ctx().store.ticket_by_token(b.ticket_token)["id"]
             if b.ticket is not None and b.ticket != ticket:
                 raise DomainError("bad_request", detail="ticket and ticket_token name different tickets")
+            _limit_stranger()
             anonymous, actor = True, f"slip@{request.remote_addr}"
         else:
             anonymous, actor = _page_caller(b.counter)
@@ -118,8 +135,10 @@ def post_reason(rating_id: str):
     if p.kind == "staff":
         raise DomainError("forbidden", reason="staff accounts do not give ratings")
     anonymous = p.kind == "anonymous"
-    if anonymous and ctx().config.rating.tablet_token_required:
-        raise DomainError("unauthenticated")
+    if anonymous:
+        if ctx().config.rating_token_required() and not _slip_may_give_reason(rating_id, b.ticket_token):
+            raise DomainError("unauthenticated")
+        _limit_stranger()
     actor = f"anonymous@{request.remote_addr}" if anonymous else p.name
     return jsonify(rating=recorder().set_reason(rating_id, b.reason, anonymous=anonymous, actor=actor))
 
@@ -156,9 +175,29 @@ def get_keypads():
                    timeouts={"serial_reconnect_max_seconds": cfg.devices.timeouts.get("serial_reconnect_max_seconds", 30)})
 
 
+def _slip_may_give_reason(rating_id: str, ticket_token: str | None) -> bool:
+    """A phone holding the slip may give the reason of the rating of that slip's ticket."""
+    if ticket_token is None:
+        return False
+    ticket = ctx().store.ticket_by_token(ticket_token)["id"]
+    return recorder().ticket_of_rating(rating_id) == ticket
+
+
 @bp.get("/api/v1/rate/<counter_id>")
 def get_rate_state(counter_id: str):
-    return jsonify(recorder().target(counter_id, ticket_token=request.args.get("ticket") or None))
+    """What the rating page may rate now. Outside a demo a stranger reads it only with a slip's secret
+    (`?ticket=`): the ticket a counter just finished is not announced to the whole network."""
+    ticket_token = request.args.get("ticket") or None
+    if ticket_token is None:
+        _page_caller_may_read(counter_id)
+    return jsonify(recorder().target(counter_id, ticket_token=ticket_token))
+
+
+def _page_caller_may_read(counter_id: str) -> None:
+    p = principal()
+    if p.kind == "anonymous" and not ctx().config.rating_token_required():
+        return
+    _page_caller(counter_id)
 
 
 @bp.get("/rate/<counter_id>")
@@ -172,7 +211,7 @@ def rate_page(counter_id: str):
             "scale": cfg.rating.scale, "levels": [lv.model_dump(mode="json") for lv in cfg.rating.levels],
             "buttons": cfg.rating.buttons,
             "low_reasons": cfg.rating.low_reasons, "idle_seconds": cfg.rating.tablet_idle_seconds,
-            "window_seconds": cfg.rating.window_seconds, "token_required": cfg.rating.tablet_token_required,
+            "window_seconds": cfg.rating.window_seconds, "token_required": cfg.rating_token_required(),
             "centre": cfg.centre.name, "centre_en": cfg.centre.name_en, "lang": lang()}
     resp = make_response(render_template("ratings/rate.html", page=page, counter=page["counter"], centre=cfg.centre))
     resp.headers["Referrer-Policy"] = "no-referrer"  # the address may carry a device token or a slip's secret
@@ -182,6 +221,7 @@ def rate_page(counter_id: str):
 def init_app(app, ctx) -> None:
     """Register the recorder and the routes."""
     app.extensions["qms_ratings"] = RatingRecorder(ctx.store, ctx.push)
+    app.extensions["qms_rating_limiter"] = Limiter(limit=ctx.config.rating.anonymous_per_minute, window_ms=60_000)
     app.register_blueprint(bp)
 
 

@@ -76,6 +76,12 @@ class CentreConfig(Model):
     def counter(self, counter_id: str) -> CounterConfig:
         return self._counter_index[counter_id]
 
+    def rating_token_required(self) -> bool:
+        """rating.tablet_token_required, whose default follows centre.demo: a real centre's rating page needs the
+        counter's device token (or the slip's secret); a demo's works without one."""
+        required = self.rating.tablet_token_required
+        return (not self.centre.demo) if required is None else required
+
     def config_hash(self) -> str:
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]

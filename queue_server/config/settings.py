@@ -122,7 +122,8 @@ class Rating(Model):
     window_seconds: int = Field(60, ge=5, le=3600)
     low_reasons: list[str] = []
     tablet_idle_seconds: int = Field(30, ge=1, le=600)  # the rating page goes back to idle after this
-    tablet_token_required: bool = False  # true: the rating page needs a device token (?token=)
+    tablet_token_required: bool | None = None  # the rating page needs a device token; default: not in a demo
+    anonymous_per_minute: int = Field(10, ge=1, le=1000)  # ratings and reasons one address may send without a device token
     flags: RatingFlags = RatingFlags()
 
     @field_validator("buttons", mode="before")

@@ -48,6 +48,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "nothing_to_rate": ("Quầy {counter} không có lượt phục vụ nào đang chờ đánh giá.", "Counter {counter} has no service waiting for a rating.", 409),
     "too_many_presses": ("Số {code} đã được bấm đánh giá quá nhiều lần.", "Ticket {code} has been rated too many times.", 409),
     "rating_unknown": ("Không tìm thấy đánh giá {rating}.", "Rating {rating} was not found.", 404),
+    "too_many_ratings": ("Có quá nhiều lượt đánh giá từ thiết bị này. Vui lòng thử lại sau {retry_after} giây.", "Too many ratings from this device. Try again in {retry_after} seconds.", 429),
     "rating_reason_refused": ("Không thể ghi lý do: {reason}.", "The reason cannot be recorded: {reason}.", 409),
     # administration (queue_server/admin.py)
     "staff_unknown": ("Không có tài khoản {username}.", "There is no account {username}.", 404),
