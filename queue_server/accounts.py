@@ -106,11 +106,35 @@ class Accounts:
 
     # ---------------------------------------------------------------- staff
     def seed_from_config(self) -> list[str]:
-        """Create the accounts config.yaml lists that do not exist yet (passwords are not overwritten)."""
+        """Create the accounts config.yaml lists that do not exist yet; an account the file still owns follows a
+        changed password in the file (its sessions end). Returns the usernames created."""
         passwords = {s.username: s.password for s in self.config.staff}
-        return rows.seed_staff(self.store, [{"username": s.username, "full_name": s.full_name, "role": s.role,
-                                             "counters": list(s.counters)} for s in self.config.staff],
-                               lambda username: generate_password_hash(passwords[username]), self.now_ms())
+        made, _ = rows.seed_staff(
+            self.store, [{"username": s.username, "full_name": s.full_name, "role": s.role, "counters": list(s.counters),
+                          "seed_digest": self.seed_digest(s.username, s.password)} for s in self.config.staff],
+            lambda username: generate_password_hash(passwords[username]),
+            lambda username, hashed: check_password_hash(hashed, passwords[username]), self.now_ms())
+        return made
+
+    def seed_digest(self, username: str, password: str) -> str:
+        """The HMAC of a config password under the server's secret key: tells a changed password in the file
+        without a slow hash check at every start (config.yaml holds both, the database neither)."""
+        key = self.config.server.secret_key.encode()
+        return hmac.new(key, f"{username}\0{password}".encode(), hashlib.sha256).hexdigest()
+
+    def reset_from_config(self, username: str, audit: Audit | None = None) -> None:
+        """The account takes its config.yaml password again (and is owned by the file from now on)."""
+        account = next((s for s in self.config.staff if s.username == username), None)
+        if account is None:
+            raise AccountError(f"{username!r} is not in the config file's staff section")
+        rows.reset_staff_to_config(self.store, username, generate_password_hash(account.password),
+                                   self.seed_digest(username, account.password), audit=audit)
+
+    def accounts_with_password(self, passwords: set[str], skip: set[str] = frozenset()) -> list[str]:
+        """Active accounts (but those in `skip` the file owns) whose stored hash matches one of `passwords`: a
+        slow check per account and password, made at a public start, a reload and `qms check-deploy` only."""
+        return [username for username, hashed, owned in rows.active_password_hashes(self.store)
+                if not (owned and username in skip) and any(check_password_hash(hashed, pw) for pw in sorted(passwords))]
 
     def _check_counters(self, counters: list[str] | None) -> None:
         known = {c.id for c in self.config.counters}
@@ -229,20 +253,3 @@ class Accounts:
         row = rows.revoke_device_token(self.store, token_id, audit=audit)
         return {"kind": row["device_kind"], "device_id": row["device_id"]}
 
-
-def demo_secrets_in_use(config: CentreConfig) -> list[str]:
-    """Which secrets still carry the demo values: the server refuses a non-loopback address while any do."""
-    found = []
-    if config.centre.demo:
-        found.append("centre.demo is true")
-    if "demo" in config.server.secret_key.lower():
-        found.append("server.secret_key")
-    for s in config.staff:
-        if s.password.startswith("demo"):
-            found.append(f"staff password of {s.username}")
-    for name, items in (("kiosks", config.devices.kiosks), ("displays", config.devices.displays),
-                        ("agents", config.devices.agents)):
-        for d in items:
-            if d.token and "demo" in d.token.lower():
-                found.append(f"devices.{name} token of {d.id}")
-    return found

@@ -141,6 +141,50 @@ def cmd_user(args) -> int:
     return 0
 
 
+def cmd_user_reset(args) -> int:
+    """`qms user reset-from-config [USERNAME ...]`: the accounts take config.yaml's passwords again (all the file
+    lists when none is named), are owned by the file again and their sessions end."""
+    from queue_server.accounts import AccountError, Accounts
+    from queue_server.store import Store
+
+    cfg = _load(args.config)
+    names = args.usernames or [s.username for s in cfg.staff]
+    store = Store(_db_path(args, cfg), cfg)
+    try:
+        accounts = Accounts(store, cfg)
+        accounts.seed_from_config()
+        for username in names:
+            accounts.reset_from_config(username)
+            print(f"{username}: password from {args.config}; their sessions are signed out")
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_check_deploy(args) -> int:
+    """`qms check-deploy`: what must change before the server goes public (docs/security.md), each with its fix.
+    Exit status 1 when any error is found."""
+    from queue_server.accounts import Accounts
+    from queue_server.deploy_check import deploy_findings
+    from queue_server.store import Store
+
+    cfg = _load(args.config)
+    store = Store(_db_path(args, cfg), cfg)
+    try:
+        findings = deploy_findings(cfg, Accounts(store, cfg), host=args.host)
+    finally:
+        store.close()
+    for f in findings:
+        print(f"{f.level.upper():8} {f.what}\n         fix: {f.fix}")
+    errors = sum(f.level == "error" for f in findings)
+    print(f"{errors} error(s), {len(findings) - errors} warning(s)"
+          + ("" if errors else ": nothing blocks a public address"))
+    return 1 if errors else 0
+
+
 def cmd_device_token(args) -> int:
     from queue_server.accounts import AccountError, Accounts
     from queue_server.store import Store
@@ -180,6 +224,18 @@ def add_server_commands(sub) -> None:
             x.add_argument("--counters", help="comma-separated counter ids")
             x.add_argument("--full-name")
         x.set_defaults(fn=cmd_user)
+
+    x = usub.add_parser("reset-from-config", help="give accounts config.yaml's passwords again (default: all it lists)")
+    x.add_argument("usernames", nargs="*")
+    x.add_argument("--config", default=DEFAULT_CONFIG)
+    x.add_argument("--db")
+    x.set_defaults(fn=cmd_user_reset)
+
+    k = sub.add_parser("check-deploy", help="list what must change before the server leaves 127.0.0.1, with fixes")
+    k.add_argument("--config", default=DEFAULT_CONFIG)
+    k.add_argument("--db")
+    k.add_argument("--host", help="the address the server will listen on (default: server.host)")
+    k.set_defaults(fn=cmd_check_deploy)
 
     d = sub.add_parser("device-token", help="make a token for a kiosk, display or agent (printed once)")
     d.add_argument("kind", choices=["kiosk", "display", "agent"])

@@ -5,7 +5,6 @@ Monkey patching must come before Flask, sockets or threads are imported, so `qms
 """
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 import sys
 import warnings
@@ -23,15 +22,6 @@ def patch(mode: str) -> None:
         monkey.patch_all()
     else:
         raise ValueError(f"unknown async mode {mode!r}")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def nodelay_gevent() -> None:
@@ -54,7 +44,7 @@ def nodelay_gevent() -> None:
 
 
 def serve(config_path: str, *, host: str | None, port: int | None, db: str | None, async_mode: str) -> int:
-    from queue_server.accounts import demo_secrets_in_use
+    from queue_server.deploy_check import is_loopback
     from queue_server.web.app import create_app
     from queue_server.config import ConfigError, load_config
 
@@ -65,14 +55,17 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: str | Non
         return 2
     host = host or cfg.server.host
     port = port or cfg.server.port
-    demo = demo_secrets_in_use(cfg)
-    if demo and not is_loopback(host):
-        print(f"refusing to listen on {host}: demo secrets are still in use ({'; '.join(demo)}).\n"
-              "Set centre.demo: false, a new server.secret_key, real staff passwords (qms user passwd) and device "
-              "tokens in config.yaml, or listen on 127.0.0.1.", file=sys.stderr)
-        return 2
+    if not is_loopback(host):
+        demo = public_refusals(cfg, db)
+        if demo:
+            print(f"refusing to listen on {host}: demo values are still in force:\n"
+                  + "".join(f"  - {x}\n" for x in demo)
+                  + "Fix each one (docs/security.md; `qms check-deploy` lists them), or listen on 127.0.0.1.",
+                  file=sys.stderr)
+            return 2
     app = create_app(cfg, db_path=db, async_mode=async_mode)
     app.config["QMS_CONFIG_PATH"] = str(Path(config_path).resolve())  # what POST /api/v1/admin/reload re-reads
+    app.config["QMS_LISTEN_HOST"] = host  # a reload on a public address is refused demo values too
     ctx = app.extensions["qms"]
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     print(f"{cfg.centre.name} — qms on {base} ({async_mode}), database {ctx.store.path}")
@@ -98,3 +91,19 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: str | Non
         nodelay_gevent()
     ctx.socketio.run(app, host=host, port=port, **kwargs)
     return 0
+
+
+def public_refusals(cfg, db: str | None) -> list[str]:
+    """The demo values a public address refuses, in the file and in the database (the accounts are seeded
+    first, so a password the file changed counts as changed)."""
+    from queue_server.accounts import Accounts
+    from queue_server.deploy_check import demo_offenders
+    from queue_server.store import Store
+
+    store = Store(db or cfg.server.db_path, cfg)
+    try:
+        accounts = Accounts(store, cfg)
+        accounts.seed_from_config()
+        return demo_offenders(cfg, accounts)
+    finally:
+        store.close()

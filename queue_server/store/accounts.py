@@ -21,23 +21,66 @@ def _staff(row) -> dict | None:
 
 
 # ---------------------------------------------------------------- staff
-def seed_staff(store, accounts: list[dict], password_hash: Callable[[str], str], now: int) -> list[str]:
-    """Accounts listed in config.yaml: create the missing ones (`password_hash(username)` gives their hash),
-    refresh counters, role and name of those still owned by the file. Returns the usernames created."""
-    made = []
+def seed_staff(store, accounts: list[dict], password_hash: Callable[[str], str], same_password: Callable[[str, str], bool],
+               now: int) -> tuple[list[str], list[str]]:
+    """Accounts listed in config.yaml, each with the `seed_digest` of its config password: create the missing
+    ones (`password_hash(username)` gives their hash); for those still owned by the file, refresh counters,
+    role and name, and follow a changed config password: when the digest differs and
+    `same_password(username, stored_hash)` says the stored hash is not the file's password, a new hash, and the
+    sessions end. The slow hashing runs before the write transaction. Returns (created, followed)."""
+    stored = {r["username"]: r for r in store.conn.execute(
+        "SELECT username, from_config, seed_digest, password_hash FROM staff").fetchall()}
+    hashes: dict[str, str | None] = {}  # username -> new hash (None: same password, only the digest is new)
+    for s in accounts:
+        row = stored.get(s["username"])
+        if row is None:
+            hashes[s["username"]] = password_hash(s["username"])
+        elif row["from_config"] and row["seed_digest"] != s["seed_digest"]:
+            same = same_password(s["username"], row["password_hash"])
+            hashes[s["username"]] = None if same else password_hash(s["username"])
+    made, followed = [], []
     with store.writer.transaction() as c:
         for s in accounts:
-            row = c.execute("SELECT id FROM staff WHERE username = ?", (s["username"],)).fetchone()
+            row = c.execute("SELECT id, from_config, seed_digest FROM staff WHERE username = ?",
+                            (s["username"],)).fetchone()
             if row is None:
                 c.execute("""INSERT INTO staff (username, full_name, role, password_hash, counters, from_config,
-                             created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, 1, ?, ?)""",
-                          (s["username"], s["full_name"], s["role"], password_hash(s["username"]),
-                           json.dumps(s["counters"]), now, now))
+                             seed_digest, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)""",
+                          (s["username"], s["full_name"], s["role"], hashes.get(s["username"]) or password_hash(s["username"]),
+                           json.dumps(s["counters"]), s["seed_digest"], now, now))
                 made.append(s["username"])
-            else:
-                c.execute("UPDATE staff SET counters = ?, role = ?, full_name = ? WHERE id = ? AND from_config = 1",
-                          (json.dumps(s["counters"]), s["role"], s["full_name"], row["id"]))
-    return made
+                continue
+            c.execute("UPDATE staff SET counters = ?, role = ?, full_name = ? WHERE id = ? AND from_config = 1",
+                      (json.dumps(s["counters"]), s["role"], s["full_name"], row["id"]))
+            if not row["from_config"] or row["seed_digest"] == s["seed_digest"] or s["username"] not in hashes:
+                continue
+            new_hash = hashes[s["username"]]
+            if new_hash is None:
+                c.execute("UPDATE staff SET seed_digest = ? WHERE id = ?", (s["seed_digest"], row["id"]))
+                continue
+            c.execute("UPDATE staff SET password_hash = ?, seed_digest = ?, updated_ms = ? WHERE id = ?",
+                      (new_hash, s["seed_digest"], now, row["id"]))
+            c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = ?", (row["id"],))  # the old password's
+            followed.append(s["username"])
+    return made, followed
+
+
+def reset_staff_to_config(store, username: str, password_hash: str, seed_digest: str, audit: Audit | None = None) -> None:
+    """`qms user reset-from-config`: the account takes config.yaml's password again and is owned by the file."""
+    with store.writer.transaction() as c:
+        cur = c.execute("""UPDATE staff SET password_hash = ?, seed_digest = ?, from_config = 1, active = 1, updated_ms = ?
+                           WHERE username = ?""", (password_hash, seed_digest, store.now_ms(), username))
+        if cur.rowcount == 0:
+            raise AccountError(f"no user {username!r}")
+        c.execute("UPDATE auth_tokens SET revoked = 1 WHERE staff_id = (SELECT id FROM staff WHERE username = ?)",
+                  (username,))
+        log_audit(store, c, audit)
+
+
+def active_password_hashes(store) -> list[tuple[str, str, bool]]:
+    """(username, password hash, owned by config.yaml) of every active account: the demo-password check."""
+    return [(r["username"], r["password_hash"], bool(r["from_config"])) for r in store.conn.execute(
+        "SELECT username, password_hash, from_config FROM staff WHERE active = 1 ORDER BY username").fetchall()]
 
 
 def add_staff(store, *, username: str, full_name: str, role: str, password_hash: str, counters: list[str],

@@ -333,6 +333,13 @@ def _m0009(db: Database) -> None:
     db.execute("CREATE INDEX login_strikes_forget ON login_strikes (forget_ms)")
 
 
+@migrations(name="0010_staff_seed_digest")
+def _m0010(db: Database) -> None:
+    # An account config.yaml owns (from_config = 1) keeps the HMAC of its config password under the secret key:
+    # when the file's password changes, the stored hash follows it (queue_server/accounts.py, seed_from_config).
+    db.execute("ALTER TABLE staff ADD COLUMN seed_digest TEXT")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection with the project's settings. Autocommit at the driver level: we BEGIN ourselves."""
     path = Path(path)

@@ -129,3 +129,4 @@ def last_finished(store, counter_id: str, since_ms: int, ticket_token: str | Non
              AND (? IS NULL OR token = ?)
            ORDER BY finished_ms DESC, id DESC LIMIT 1""", (counter_id, since_ms, ticket_token, ticket_token)).fetchone()
     return dict(row) if row else None
+

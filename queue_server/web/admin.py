@@ -27,6 +27,7 @@ from queue_server.store.event_log import Audit
 from queue_server.web.toolkit import Body, body, require
 from queue_server.config import CentreConfig, ConfigError, load_config
 from queue_server.core.errors import DomainError
+from queue_server.deploy_check import demo_offenders, is_loopback
 
 bp = Blueprint("admin", __name__)
 USERNAME = re.compile(r"^[a-z0-9_.-]{2,40}$")
@@ -310,6 +311,9 @@ def reload_config():
         raise DomainError("config_invalid", detail=str(exc), problems=[
             {"key": k, "line": line, "message": m} for k, line, m in exc.problems]) from None
     problems, notes = reload_problems(c.config, new, c.store)
+    host = current_app.config.get("QMS_LISTEN_HOST", "127.0.0.1")
+    if not is_loopback(host):  # a public server takes no demo value back, in the file or left in the database
+        problems += [f"{x} (the server listens on {host})" for x in demo_offenders(new, c.accounts)]
     if problems:
         audit(p, "admin.config_refused", {"path": str(path), "problems": len(problems)})
         raise DomainError("config_invalid", detail="\n".join(f"{path}: {x}" for x in problems),
