@@ -112,20 +112,33 @@ def cmd_serve(args) -> int:
     return serve(args.config, host=args.host, port=args.port, db=args.db, async_mode=args.async_mode)
 
 
-def cmd_user(args) -> int:
+def _account_command(args, act) -> int:
+    """Run `act(accounts)` on the config's database (its accounts seeded first); an AccountError exits 2."""
     from queue_server.accounts import AccountError, Accounts
     from queue_server.store import Store
 
     cfg = _load(args.config)
     store = Store(_db_path(args, cfg), cfg)
-    accounts = Accounts(store, cfg)
-    accounts.seed_from_config()
+    try:
+        accounts = Accounts(store, cfg)
+        accounts.seed_from_config()
+        act(accounts)
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_user(args) -> int:
     password = args.password
     if password is None:
         import getpass
 
         password = getpass.getpass(f"password for {args.username}: ")
-    try:
+
+    def act(accounts):
         if args.user_command == "add":
             counters = [c for c in (args.counters or "").split(",") if c]
             accounts.add_user(args.username, password, args.role, counters, args.full_name or "")
@@ -133,35 +146,20 @@ def cmd_user(args) -> int:
         else:
             accounts.set_password(args.username, password)
             print(f"password of {args.username} changed; their sessions are signed out")
-    except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-    return 0
+
+    return _account_command(args, act)
 
 
 def cmd_user_reset(args) -> int:
     """`qms user reset-from-config [USERNAME ...]`: the accounts take config.yaml's passwords again (all the file
     lists when none is named), are owned by the file again and their sessions end."""
-    from queue_server.accounts import AccountError, Accounts
-    from queue_server.store import Store
 
-    cfg = _load(args.config)
-    names = args.usernames or [s.username for s in cfg.staff]
-    store = Store(_db_path(args, cfg), cfg)
-    try:
-        accounts = Accounts(store, cfg)
-        accounts.seed_from_config()
-        for username in names:
+    def act(accounts):
+        for username in args.usernames or [s.username for s in accounts.config.staff]:
             accounts.reset_from_config(username)
             print(f"{username}: password from {args.config}; their sessions are signed out")
-    except AccountError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        store.close()
-    return 0
+
+    return _account_command(args, act)
 
 
 def cmd_check_deploy(args) -> int:
