@@ -110,6 +110,14 @@ class DeviceStates:
             out.append({"kind": kind, "device_id": dev_id, "name": names.get((kind, dev_id), dev_id), "state": state,
                         "detail": detail, "last_seen_ms": seen, "changed_ms": changed,
                         "problem": state in PROBLEM_STATES, "configured": (kind, dev_id) in names})
+        bus = getattr(self.push, "bus", None)
+        if bus is not None:  # the link to the other server processes, as this process sees it
+            h = bus.health()
+            state = {"up": "online", "down": "offline"}.get(h["state"], "unknown")
+            out.append({"kind": "message_queue", "device_id": "redis", "name": "Redis", "state": state,
+                        "detail": h["last_error"] if state != "online" else f"{h['queued']} queued",
+                        "last_seen_ms": None, "changed_ms": h["since_ms"], "problem": state == "offline",
+                        "configured": True})
         return out
 
     def sweep(self, connected: set[tuple[str, str]] = frozenset()) -> list[dict]:

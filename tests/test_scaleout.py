@@ -1,40 +1,18 @@
 """Past one machine: two server processes on one database share live push through Redis."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-
 import pytest
-import redis
 import yaml
 
-from server_util import KIOSK, ServerProcess, free_port, server_config
+from server_util import KIOSK, RedisServer, ServerProcess, server_config
 from server_util import Listener
 
 
 @pytest.fixture
 def redis_url(tmp_path):
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.fail("redis-server is missing: run `make test-tools` (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.RedisError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    proc.wait(5)
+    server = RedisServer(tmp_path).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])

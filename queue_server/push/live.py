@@ -22,12 +22,13 @@ PHONE_POSITION_SECONDS = 1.0  # a phone's place in line: at most once a second
 class Push(CatchUp):
     """Turns committed changes into Socket.IO messages for the rooms that need them."""
 
-    def __init__(self, socketio, read, *, coalesce_ms: int = 500, shared_queue: bool = False):
+    def __init__(self, socketio, read, *, coalesce_ms: int = 500):
         self.socketio = socketio
         self.read = read
         self.rooms = Rooms(read)
         self.coalesce_s = coalesce_ms / 1000
-        self.shared_queue = shared_queue  # several server processes share rooms through a message queue
+        self.bus = None  # push.bus.Bus when several server processes share the database through Redis
+        self.delivered: set[int] = set()  # others' events sent here on their process's note, ahead of the tick
         self.dirty: set[str] = set()
         self.local_seqs: deque[int] = deque(maxlen=5000)
         self.local_set: set[int] = set()
@@ -43,39 +44,43 @@ class Push(CatchUp):
         return self.read.config
 
     # ------------------------------------------------------------ emit (the only calls to socketio.emit)
-    def _emit(self, payload, room: str | list[str] | None = None, to: str | None = None, local_only: bool = False) -> None:
+    def _emit(self, payload, room: str | list[str] | None = None, to: str | None = None, forward: bool = False) -> None:
+        """Send to this process's sockets. `forward`: a payload the event log does not carry, which other
+        processes' sockets get through the message queue (push.bus); they deliver logged events themselves."""
         data = as_dict(payload)
-        target = to or room
-        if local_only and not to:
-            self.socketio.emit(payload.event, data, to=target, ignore_queue=True)
-        else:
-            self.socketio.emit(payload.event, data, to=target)
+        self.socketio.emit(payload.event, data, to=to or room)
+        if forward and self.bus is not None and not to:
+            self.bus.emit(payload.event, data, room)
+
+    def emit_forwarded(self, event: str, data, room) -> None:
+        """A payload another process forwarded (push.bus): to this process's sockets."""
+        self.socketio.emit(event, data, to=room)
 
     def send_to(self, sid: str, payload) -> None:
         self._emit(payload, to=sid)
 
     def send_device(self, payload) -> None:
         """A device's state changed (devices.Devices): supervisors see it."""
-        self._emit(payload, room="supervisors")
+        self._emit(payload, room="supervisors", forward=True)
 
     def send_rooms(self, payload, rooms) -> None:
         """A payload built elsewhere (print.status, ticket_printer.server.jobs) to some rooms."""
         for room in dict.fromkeys(rooms):
-            self._emit(payload, room=room)
+            self._emit(payload, room=room, forward=True)
 
     def send_supervisors(self, payload) -> None:
         """Supervision (alerts.updated, computed by each process for its own clients): local supervisors."""
-        self._emit(payload, room="supervisors", local_only=True)
+        self._emit(payload, room="supervisors")
 
     def broadcast(self, payload) -> None:
         """Every connected client (notice.updated, config.reloaded); each page takes what concerns it."""
-        self._emit(payload)
+        self._emit(payload, forward=True)
 
     def send_rating(self, payload, counter_id: str) -> None:
         """A rating was stored (feedback_buttons): its counter and the supervisors see it."""
         self._remember(payload.seq)
         for room in (f"counter:{counter_id}", "supervisors"):
-            self._emit(payload, room=room)
+            self._emit(payload, room=room, forward=True)
 
     # ------------------------------------------------------------ rooms (push.audiences.Rooms)
     def dept_of_service(self, service_id: str) -> str | None:
@@ -95,7 +100,7 @@ class Push(CatchUp):
         """Send what one committed operation changed. Called after COMMIT, never inside a transaction.
         Returns the views it built, for the caller's answer."""
         built = Built.of(self.read, result)
-        audiences = [*self.rooms.display_audiences(), STAFF, SUPERVISORS, PHONE]
+        audiences = self._audiences()
         for e in result.events:
             self._remember(e["seq"])
             self._mark_dirty(e)
@@ -104,6 +109,8 @@ class Push(CatchUp):
         if last is not None:
             for c in result.counters:
                 self._send_counter(built, c["id"], last)
+        if self.bus is not None:
+            self.bus.committed([e["seq"] for e in result.events])  # queued: the request never waits on Redis
         return built
 
     def _mark_dirty(self, e: dict) -> None:
@@ -186,17 +193,17 @@ class Push(CatchUp):
         if not dirty:
             return
         state = v.queue_state(sorted(dirty))
-        self._emit(QueueUpdated(as_of, state), room="supervisors", local_only=True)
-        self._emit(QueueUpdated(as_of, state), room="kiosks", local_only=True)
+        self._emit(QueueUpdated(as_of, state), room="supervisors")
+        self._emit(QueueUpdated(as_of, state), room="kiosks")
         displays = self.rooms.display_audiences()
         for dept in {self.dept_of_service(s) for s in dirty}:
             part = QueueUpdated(as_of, {s: state[s] for s in dirty if self.dept_of_service(s) == dept})
             for audience in displays:
-                self._emit(part, room=dept_room(dept, audience.extras), local_only=True)
+                self._emit(part, room=dept_room(dept, audience.extras))
         for c in v.store.counters():
             mine = [s for s in c["services"] if s in dirty]
             if mine:
-                self._emit(QueueUpdated(as_of, {s: state[s] for s in mine}), room=f"counter:{c['id']}", local_only=True)
+                self._emit(QueueUpdated(as_of, {s: state[s] for s in mine}), room=f"counter:{c['id']}")
         self.phone_dirty |= dirty
 
     def _send_positions(self, dirty: set[str], state: dict, as_of: int) -> None:
@@ -213,32 +220,52 @@ class Push(CatchUp):
             serving = v.serving_counters(sid)
             for tid, status in tickets:
                 position = {"id": tid, "status": status, "waiting_ahead": order.get(tid), "serving_counters": serving}
-                self._emit(QueueUpdated(as_of, {sid: state[sid]}, position), room=ticket_room(tid), local_only=True)
+                self._emit(QueueUpdated(as_of, {sid: state[sid]}, position), room=ticket_room(tid))
                 sent += 1
                 if sent % 25 == 0:
                     self.socketio.sleep(0)  # let calls and requests through between batches of phone updates
 
     def _catch_up_foreign(self) -> None:
-        """Changes made by another process (the CLI, another writer) reach this process's clients too."""
+        """Changes made by another process (another server, the CLI) reach this process's clients from the event
+        log: on the tick, or sooner when that process's note arrives (`deliver_committed`)."""
         store = self.read.store
         now = store.now_ms()
-        audiences = None
+        context = None
         for e in store.events_since(self.seen_seq, limit=2000):
-            if e["seq"] in self.local_set:
-                self.seen_seq = e["seq"]
+            seq = e["seq"]
+            if seq in self.local_set or seq in self.delivered:
+                self.seen_seq = seq
+                self.delivered.discard(seq)
                 continue
             if now - e["ts_ms"] < 300 and e["ts_ms"] <= now:
                 break  # may still be on its way out of this process's own request; look again next tick
-            self.seen_seq = e["seq"]
-            if self.shared_queue:
-                for sid in (e.get("service_id"), e["data"].get("service")):
-                    if sid:
-                        self.dirty.add(sid)
-                continue
-            self._remember(e["seq"])
-            self._mark_dirty(e)
-            audiences = audiences or [*self.rooms.display_audiences(), STAFF, SUPERVISORS, PHONE]
-            built = Built(self.read)
-            self._send_event(e, built, audiences)
-            if e["type"] in ("counter.state", "counter.services") and e.get("counter_id"):
-                self._send_counter(built, e["counter_id"], e["seq"])
+            self.seen_seq = seq  # before sending: a note for it arriving meanwhile finds it taken
+            context = context or self._audiences()
+            self._send_foreign(e, context)
+
+    def deliver_committed(self, seqs: list[int] | None) -> None:
+        """Another process committed `seqs` (push.bus): send them to this process's clients now, from the log.
+        None: the link was down; look through the log at once."""
+        if seqs is None:
+            self._catch_up_foreign()
+            return
+        fresh = sorted(s for s in seqs if s > self.seen_seq and s not in self.local_set and s not in self.delivered)
+        if not fresh:
+            return
+        self.delivered.update(fresh)  # before sending: the tick skips them
+        wanted = set(fresh)
+        audiences = self._audiences()
+        for e in self.read.store.events_since(fresh[0] - 1, limit=fresh[-1] - fresh[0] + 1):
+            if e["seq"] in wanted:
+                self._send_foreign(e, audiences)
+
+    def _audiences(self) -> list:
+        return [*self.rooms.display_audiences(), STAFF, SUPERVISORS, PHONE]
+
+    def _send_foreign(self, e: dict, audiences) -> None:
+        built = Built(self.read)  # the tickets and counters as they are now, read for this event
+        self._remember(e["seq"])
+        self._mark_dirty(e)
+        self._send_event(e, built, audiences)
+        if e["type"] in ("counter.state", "counter.services") and e.get("counter_id"):
+            self._send_counter(built, e["counter_id"], e["seq"])

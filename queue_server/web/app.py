@@ -15,6 +15,7 @@ from queue_server.accounts import Accounts
 from queue_server.config import CentreConfig, load_config
 from queue_server.devices import DeviceStates
 from queue_server.push import Push
+from queue_server.push.bus import Bus
 from queue_server.web.parts import plug_in
 from queue_server.web.toolkit import MAX_BODY_BYTES, WholeNumber, install_error_handlers, install_security_headers
 from queue_server.commands import Commands
@@ -57,12 +58,14 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     accounts = Accounts(store, config)
     accounts.seed_from_config()
     socketio = SocketIO(app, async_mode=async_mode or config.server.async_mode,
-                        message_queue=config.server.message_queue,
                         # the server's own origin (None), plus those the centre lists; never every origin
                         cors_allowed_origins=_origins(config),
                         ping_interval=10, ping_timeout=10, max_http_buffer_size=64_000)
     read = ReadModels(store)
-    push = Push(socketio, read, coalesce_ms=config.server.coalesce_ms, shared_queue=bool(config.server.message_queue))
+    push = Push(socketio, read, coalesce_ms=config.server.coalesce_ms)
+    if config.server.message_queue:  # other server processes on this database hear of our writes through Redis
+        push.bus = Bus(config.server.message_queue, socketio, on_committed=push.deliver_committed,
+                       on_emit=push.emit_forwarded)
     commands = Commands(store, push, read, accounts)
     ctx = Context(config, store, accounts, read, push, commands, socketio, devices=DeviceStates(store, push))
     app.extensions["qms"] = ctx
@@ -80,13 +83,16 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
         ok = health["integrity"] == "ok"
         return jsonify(ok=ok, version=__version__, store={"path": store.path, **health,
                                                           "last_seq": store.last_seq(), "today": store.today()},
-                       async_mode=socketio.async_mode), (200 if ok else 503)
+                       async_mode=socketio.async_mode,
+                       message_queue=push.bus.health() if push.bus is not None else None), (200 if ok else 503)
 
     install_error_handlers(app)
     install_security_headers(app)
 
     if start_background:
         push.start()
+        if push.bus is not None:
+            push.bus.start()
         socketio.start_background_task(_day_keeper, ctx)
         socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
         supervision.start(ctx)  # alerts, report days
