@@ -1,0 +1,87 @@
+"""The supervisor's alerts and words, in process: the first alert names each service with people waiting and no
+open counter; a device's name and detail as the server writes them ("counter 1", "disconnected") read in
+Vietnamese too; a refusal names a counter's state or a ticket's status in the message's own language."""
+from __future__ import annotations
+
+import yaml
+
+from inproc import InProcessServer
+from server_util import AGENT, KIOSK, server_config
+from queue_server.core.errors import DomainError
+from queue_server.web.supervision import current_alerts
+
+
+def with_led_board(tmp, clock) -> InProcessServer:
+    """The test centre, with an LED board above counter 1 driven by agent-1."""
+    path = server_config(tmp, extra_counters=0, now=clock())
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["devices"]["led_boards"] = [{"id": "led-1", "counter": "1", "port": "loop://", "agent": "agent-1"}]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return InProcessServer(path, tmp / "qms.sqlite3", clock)
+
+
+def issue(site, service: str) -> None:
+    r = site.post("/api/v1/tickets", {"service": service}, KIOSK)
+    assert r.status_code == 201, r.text
+
+
+def test_the_first_alert_names_each_service_with_people_waiting_and_no_open_counter(site):
+    sup = site.login("super", "test-super")
+    for service in ("cccd", "cccd", "civil"):
+        issue(site, service)
+    state = site.get("/api/v1/supervisor/state", sup).json()
+    ids = [a["id"] for a in state["alerts"]]
+    assert ids[:2] == ["no_counter:cccd", "no_counter:civil"], ids
+    first = state["alerts"][0]
+    assert first["level"] == "error"
+    assert first["message"] == "Cấp đổi căn cước: 2 công dân chờ, không có quầy mở"
+    assert first["message_en"] == "Identity card: 2 waiting, no counter open"
+    assert "no_counter:passport" not in ids  # nobody waits for it
+    # the background check (alerts.updated) says the same
+    assert [a["id"] for a in current_alerts(site.ctx)][:2] == ids[:2]
+
+    # counter 1 (cccd, passport) opens: cccd has a counter now; a counter on break does not count as open
+    staff = site.login("canbo1", "test-staff")
+    assert site.post("/api/v1/counters/1/open", {}, staff).status_code == 200
+    ids = [a["id"] for a in site.get("/api/v1/supervisor/state", sup).json()["alerts"]]
+    assert "no_counter:cccd" not in ids and ids[0] == "no_counter:civil"
+    assert site.post("/api/v1/counters/1/break", {}, staff).status_code == 200
+    assert [a["id"] for a in current_alerts(site.ctx)][:2] == ["no_counter:cccd", "no_counter:civil"]
+
+
+def test_a_device_reads_in_vietnamese_in_vietnamese(tmp_path, clock):
+    site = with_led_board(tmp_path, clock)
+    try:
+        sup = site.login("super", "test-super")
+        r = site.post("/api/v1/devices/led_board/led-1/status", {"state": "offline", "detail": "disconnected"}, AGENT)
+        assert r.status_code == 200, r.text
+        state = site.get("/api/v1/supervisor/state", sup).json()
+        led = next(d for d in state["devices"] if d["kind"] == "led_board")
+        assert (led["name"], led["detail"]) == ("counter 1", "disconnected")  # what was stored is kept
+        assert led["label"] == {"vi": "quầy 1", "en": "counter 1"}
+        assert led["detail_text"] == {"vi": "mất kết nối", "en": "disconnected"}
+        alert = next(a for a in state["alerts"] if a["id"] == "device:led_board:led-1")
+        assert alert["message"] == "Bảng LED led-1: mất kết nối"  # the detail says the state again: once is enough
+        assert alert["message_en"] == "LED board led-1: offline (disconnected)"
+    finally:
+        site.close()
+
+
+def test_a_refusal_names_states_in_its_own_language(site, sio):
+    err = DomainError("counter_not_open", counter=1, state="break")
+    assert err.message("vi") == "Quầy 1 chưa mở (tạm nghỉ)."
+    assert err.message("en") == "Counter 1 is not open (it is on break)."
+    assert err.to_dict("vi")["state"] == "break"  # the machine-readable value stays the code
+    assert DomainError("not_waiting", code="1001", status="no_show").message("vi") == "Số 1001 không ở trạng thái chờ (vắng)."
+
+    # over the socket, in the language the terminal connected with
+    staff = site.login("canbo1", "test-staff")
+    assert site.post("/api/v1/counters/1/open", {}, staff).status_code == 200
+    assert site.post("/api/v1/counters/1/break", {}, staff).status_code == 200
+    token = staff["Authorization"].split()[1]
+    for lang, words, foreign in (("vi", "Quầy 1 chưa mở (tạm nghỉ).", "break"),
+                                 ("en", "Counter 1 is not open (it is on break).", "nghỉ")):
+        s = sio({"room": "counter:1", "token": token, "lang": lang})
+        ack = s.call("action", {"op": "next", "counter": "1", "current": None})
+        assert ack["ok"] is False and ack["error"] == "counter_not_open"
+        assert ack["message"] == words and foreign not in ack["message"]
