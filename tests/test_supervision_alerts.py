@@ -3,21 +3,36 @@ open counter; a device's name and detail as the server writes them ("counter 1",
 Vietnamese too; a refusal names a counter's state or a ticket's status in the message's own language."""
 from __future__ import annotations
 
+import pytest
 import yaml
 
+from conftest import Clock
 from inproc import InProcessServer
 from server_util import AGENT, KIOSK, server_config
 from queue_server.core.errors import DomainError
 from queue_server.web.supervision import current_alerts
 
 
-def with_led_board(tmp, clock) -> InProcessServer:
-    """The test centre, with an LED board above counter 1 driven by agent-1."""
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The test centre in this process, with an LED board above counter 1 driven by agent-1; one for the module
+    (the tests run in order: the first finds no device alert, the last puts counter 1 on a break again)."""
+    tmp, clock = tmp_path_factory.mktemp("alerts"), Clock()
     path = server_config(tmp, extra_counters=0, now=clock())
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["devices"]["led_boards"] = [{"id": "led-1", "counter": "1", "port": "loop://", "agent": "agent-1"}]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return InProcessServer(path, tmp / "qms.sqlite3", clock)
+    srv = InProcessServer(path, tmp / "qms.sqlite3", clock)
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def sio(site):
+    made = []
+    yield lambda auth: made.append(site.socket(auth)) or made[-1]
+    for c in made:
+        c.close()
 
 
 def issue(site, service: str) -> None:
@@ -49,22 +64,18 @@ def test_the_first_alert_names_each_service_with_people_waiting_and_no_open_coun
     assert [a["id"] for a in current_alerts(site.ctx)][:2] == ["no_counter:cccd", "no_counter:civil"]
 
 
-def test_a_device_reads_in_vietnamese_in_vietnamese(tmp_path, clock):
-    site = with_led_board(tmp_path, clock)
-    try:
-        sup = site.login("super", "test-super")
-        r = site.post("/api/v1/devices/led_board/led-1/status", {"state": "offline", "detail": "disconnected"}, AGENT)
-        assert r.status_code == 200, r.text
-        state = site.get("/api/v1/supervisor/state", sup).json()
-        led = next(d for d in state["devices"] if d["kind"] == "led_board")
-        assert (led["name"], led["detail"]) == ("counter 1", "disconnected")  # what was stored is kept
-        assert led["label"] == {"vi": "quầy 1", "en": "counter 1"}
-        assert led["detail_text"] == {"vi": "mất kết nối", "en": "disconnected"}
-        alert = next(a for a in state["alerts"] if a["id"] == "device:led_board:led-1")
-        assert alert["message"] == "Bảng LED led-1: mất kết nối"  # the detail says the state again: once is enough
-        assert alert["message_en"] == "LED board led-1: offline (disconnected)"
-    finally:
-        site.close()
+def test_a_device_reads_in_vietnamese_in_vietnamese(site):
+    sup = site.login("super", "test-super")
+    r = site.post("/api/v1/devices/led_board/led-1/status", {"state": "offline", "detail": "disconnected"}, AGENT)
+    assert r.status_code == 200, r.text
+    state = site.get("/api/v1/supervisor/state", sup).json()
+    led = next(d for d in state["devices"] if d["kind"] == "led_board")
+    assert (led["name"], led["detail"]) == ("counter 1", "disconnected")  # what was stored is kept
+    assert led["label"] == {"vi": "quầy 1", "en": "counter 1"}
+    assert led["detail_text"] == {"vi": "mất kết nối", "en": "disconnected"}
+    alert = next(a for a in state["alerts"] if a["id"] == "device:led_board:led-1")
+    assert alert["message"] == "Bảng LED led-1: mất kết nối"  # the detail says the state again: once is enough
+    assert alert["message_en"] == "LED board led-1: offline (disconnected)"
 
 
 def test_a_refusal_names_states_in_its_own_language(site, sio):
