@@ -1,7 +1,11 @@
 """The supervisor's alerts and words, in process: the first alert names each service with people waiting and no
 open counter; a device's name and detail as the server writes them ("counter 1", "disconnected") read in
-Vietnamese too; a refusal names a counter's state or a ticket's status in the message's own language."""
+Vietnamese too; a refusal names a counter's state or a ticket's status in the message's own language. The same
+centre turns the counter terminal's chime and "next" question off: the terminal page is given those settings."""
 from __future__ import annotations
+
+import json
+import re
 
 import pytest
 import yaml
@@ -21,6 +25,7 @@ def site(tmp_path_factory):
     path = server_config(tmp, extra_counters=0, now=clock())
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["devices"]["led_boards"] = [{"id": "led-1", "counter": "1", "port": "loop://", "agent": "agent-1"}]
+    data["terminal"] = {"chime": False, "confirm_next": False}
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     srv = InProcessServer(path, tmp / "qms.sqlite3", clock)
     yield srv
@@ -96,3 +101,22 @@ def test_a_refusal_names_states_in_its_own_language(site, sio):
         ack = s.call("action", {"op": "next", "counter": "1", "current": None})
         assert ack["ok"] is False and ack["error"] == "counter_not_open"
         assert ack["message"] == words and foreign not in ack["message"]
+
+
+@pytest.mark.parametrize("text, vi", [
+    ("counter 108", "quầy 108"),
+    ("not heard from for 42 s", "không nhận được tín hiệu 42 giây"),
+    ("no printer agent connected for kiosk kiosk-1", "chưa có máy trạm in phiếu nối với máy lấy số kiosk-1"),
+    ("the printer agent did not report the slip printed within 7.5 s", "máy trạm in phiếu không báo đã in xong trong 7.5 giây"),
+    ("kẹt giấy ở khay 2", "kẹt giấy ở khay 2"),  # an agent's own words are shown as they are
+])
+def test_device_words_in_both_languages(text, vi):
+    from queue_server.web.supervision import device_words
+
+    assert device_words(text) == {"vi": vi, "en": text}
+
+
+def test_the_terminal_page_is_given_its_settings(site):
+    html = site.get("/counter").text
+    data = json.loads(re.search(r'<script[^>]*id="qms-page"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert (data["chime"], data["confirm_next"], data["next_with_open_ticket"]) == (False, False, "finish")

@@ -139,7 +139,14 @@ DEVICE_STATES = {"missing": "mất tín hiệu", "offline": "mất kết nối",
 DEVICE_WORDS = [(re.compile(r"counter (\S+)"), "quầy {0}", "counter {0}"),
                 (re.compile(r"disconnected"), "mất kết nối", "disconnected"),
                 (re.compile(r"never reported"), "chưa báo trạng thái", "never reported"),
-                (re.compile(r"not heard from for (\d+) s"), "không nhận được tín hiệu {0} giây", "not heard from for {0} s")]
+                (re.compile(r"not heard from for (\d+) s"), "không nhận được tín hiệu {0} giây", "not heard from for {0} s"),
+                (re.compile(r"no printer agent connected for kiosk (.+)"), "chưa có máy trạm in phiếu nối với máy lấy số {0}",
+                 "no printer agent connected for kiosk {0}"),
+                (re.compile(r"no printer agent for kiosk (\S+) within (\S+) s"),
+                 "không có máy trạm in phiếu của máy lấy số {0} trong {1} giây", "no printer agent for kiosk {0} within {1} s"),
+                (re.compile(r"the printer agent did not report the slip printed within (\S+) s"),
+                 "máy trạm in phiếu không báo đã in xong trong {0} giây",
+                 "the printer agent did not report the slip printed within {0} s")]
 
 
 def device_words(text: str) -> dict:
