@@ -7,7 +7,7 @@ both test centres (the demo centre and the big city centre, counters 101-170), a
 - the transfer dialog leaves out the ticket's own service, keeps its counts live, marks closed services, has
   "xếp cuối hàng" above the list and sends only after a confirm;
 - a chip by the current ticket counts the parked tickets;
-- in English the server's refusals are in English;
+- in English the services' names and the server's refusals are in English;
 - the supervisor's first alert is "N công dân chờ, không có quầy mở", no English shows in Vietnamese, times read
   "2 phút trước", and service chips stay inside their tiles (the page is never wider than the window).
 """
@@ -28,10 +28,10 @@ pytestmark = pytest.mark.browser
 COUNTER_SIZE = {"width": 1366, "height": 768}
 CENTRES = {
     "demo": {"config": lambda tmp: server_config(tmp, extra_counters=0), "user": "canbo1", "counter": "1",
-             "service": "cccd", "other": "passport", "closed": "land", "unserved": "civil",
+             "service": "cccd", "service_en": "Identity card", "other": "passport", "closed": "land", "unserved": "civil",
              "kiosk": "test-kiosk-token-1"},
     "big": {"config": big_server_config, "user": "canbo108", "counter": "101",
-            "service": "can_cuoc", "other": "ho_chieu", "closed": "dat_dai", "unserved": "ly_lich",
+            "service": "can_cuoc", "service_en": "Can Cuoc", "other": "ho_chieu", "closed": "dat_dai", "unserved": "ly_lich",
             "kiosk": "big-kiosk-token-1"},
 }
 
@@ -166,9 +166,10 @@ def test_counter_terminal_in_daily_use(centre, context):
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
 
-    # English: the server's refusals come in English too
+    # English: service names in English, and the server's refusals too
     page.click("#btn-lang")
     page.wait_for_function("window.qmsTerminal.conn === 'online' && document.documentElement.lang === 'en'")
+    assert page.inner_text(f"#waiting-body tr[data-service='{c['service']}'] td.svc strong") == c["service_en"]
     page.keyboard.press("s")
     page.wait_for_selector("#dlg-call[open]")
     page.fill("#call-code", "99999")

@@ -58,7 +58,7 @@
       const sel = $('#call-service');
       const ids = (S.counter && S.counter.services) || [];
       sel.replaceChildren(el('option', { value: '', text: t('any_service') }),
-        ...ids.map((id) => el('option', { value: id, text: (S.servicesInfo[id] || {}).name || id })));
+        ...ids.map((id) => el('option', { value: id, text: Q.pick(S.servicesInfo[id], 'name') || id })));
       $('#call-code').value = '';
       $('#dlg-call').showModal();
       $('#call-code').focus();
@@ -224,7 +224,7 @@
       const cur = currentTicket();
       $('#current-code').textContent = cur ? cur.code : t('none');
       $('#current-code').dataset.ticket = cur ? cur.id : '';
-      $('#current-service').textContent = cur ? cur.service_name : '';
+      $('#current-service').textContent = cur ? Q.pick(cur, 'service_name') : '';
       const cs = $('#current-status');
       cs.textContent = cur ? t('st_' + cur.status) : '';
       cs.className = 'chip' + (cur ? ' st-' + cur.status : '');
@@ -273,7 +273,7 @@
         total += st.waiting || 0;
         const info = S.servicesInfo[id] || {};
         return el('tr', { 'data-service': id },
-          el('td', { class: 'svc' }, el('strong', { text: info.name || id }),
+          el('td', { class: 'svc' }, el('strong', { text: Q.pick(info, 'name') || id }),
             st.state && st.state !== 'open' ? el('span', { class: 'chip st-closed', text: t('st_closed') }) : null),
           el('td', { class: 'num', 'data-waiting': st.waiting || 0, text: st.waiting || 0 }),
           el('td', { class: 'next', text: (st.next || []).slice(0, 4).join(' · ') }));
@@ -287,7 +287,7 @@
 
     function renderHistory() {
       const rows = S.history.slice(0, 12).map((h) => el('tr', { 'data-ticket': h.id, 'data-status': h.status },
-        el('td', { class: 'code', text: h.code }), el('td', { text: h.service_name }),
+        el('td', { class: 'code', text: h.code }), el('td', { text: Q.pick(h, 'service_name') }),
         el('td', {}, el('span', { class: 'chip st-' + (h.note || h.status), text: t('st_' + (h.note || h.status)) })),
         el('td', { text: fmtTimeMs(h.called_ms) })));
       $('#history-body').replaceChildren(...rows);
