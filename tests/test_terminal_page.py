@@ -77,12 +77,18 @@ def open_terminal(ctx, url: str, counter: str = "1", user: str = "canbo1", passw
 
 
 def act(page, op: str, key: str | None = None, timeout: float = 10_000) -> dict:
-    """Press a terminal button (or its keyboard shortcut) and wait for the server's acknowledgement."""
+    """Press a terminal button (or its keyboard shortcut) and wait for the server's acknowledgement. "Next" while
+    a ticket is at the counter asks first (terminal.confirm_next): the question is answered yes."""
     n = page.evaluate("window.qmsTerminal.ackCount")
     if key:
         page.keyboard.press(key)
     else:
         page.click(f"#actions .act[data-op='{op}']")
+    page.wait_for_function(f"window.qmsTerminal.ackCount > {n} || !!document.querySelector('#dlg-next[open]')",
+                           timeout=timeout)
+    if page.evaluate("!!document.querySelector('#dlg-next[open]')"):
+        assert op == "next"
+        page.click("#next-confirm")
     page.wait_for_function(f"window.qmsTerminal.ackCount > {n} && !window.qmsTerminal.pending", timeout=timeout)
     return page.evaluate("window.qmsTerminal.lastAck")
 
@@ -219,8 +225,8 @@ def test_recall_no_show_transfer_park_resume_and_the_rest(server, context):
     term.wait_for_selector("#dlg-transfer[open]")
     term.fill("#transfer-search", "ho chieu")
     assert term.eval_on_selector_all("#transfer-list .target", "els => els.map(e => e.dataset.id)") == ["passport"]
-    term.fill("#transfer-search", "cong an")  # the department's name finds both of its services
-    assert sorted(term.eval_on_selector_all("#transfer-list .target", "els => els.map(e => e.dataset.id)")) == ["cccd", "passport"]
+    term.fill("#transfer-search", "cong an")  # the department's name finds its services (not the ticket's own)
+    assert term.eval_on_selector_all("#transfer-list .target", "els => els.map(e => e.dataset.id)") == ["passport"]
     term.click("#dlg-transfer .tab[data-tab='counter']")
     term.fill("#transfer-search", "QUAY 2")
     assert term.eval_on_selector_all("#transfer-list .target", "els => els.map(e => e.dataset.id)") == ["2"]
@@ -228,6 +234,7 @@ def test_recall_no_show_transfer_park_resume_and_the_rest(server, context):
     term.fill("#transfer-search", "hộ chiếu")
     n = term.evaluate("window.qmsTerminal.ackCount")
     term.click("#transfer-list .target[data-id='passport']")
+    term.click("#transfer-go")  # the tap chose; the confirm sends
     term.wait_for_function(f"window.qmsTerminal.ackCount > {n}")
     ack = term.evaluate("window.qmsTerminal.lastAck")
     assert ack["ok"] and ack["text"].endswith("Đã chuyển số 1002 sang Hộ chiếu.")

@@ -77,6 +77,13 @@ class Queue(Model):
     repeat_press_seconds: float = Field(2, ge=0, le=30)  # a second "next" this soon is the same press
 
 
+class Terminal(Model):
+    """The counter terminal page (GET /counter)."""
+
+    chime: bool = True  # a soft chime when a citizen starts waiting at an empty counter
+    confirm_next: bool = True  # "Gọi tiếp" while a ticket is at the counter asks before finishing it
+
+
 class Voice(Model):
     template: str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"
     template_en: str = "Ticket number {number}, please come to counter {counter}"

@@ -10,7 +10,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "priority_group_unknown": ("Không có nhóm ưu tiên {group}.", "There is no priority group {group}.", 400),
     "ticket_unknown": ("Không tìm thấy số {ticket}.", "Ticket {ticket} was not found.", 404),
     "counter_unknown": ("Không có quầy {counter}.", "There is no counter {counter}.", 404),
-    "counter_not_open": ("Quầy {counter} chưa mở (đang {state}).", "Counter {counter} is not open (it is {state}).", 409),
+    "counter_not_open": ("Quầy {counter} chưa mở ({state}).", "Counter {counter} is not open (it is {state}).", 409),
     "counter_busy": ("Quầy {counter} còn số {code} chưa xong.", "Counter {counter} still has ticket {code} open.", 409),
     "nothing_waiting": ("Không còn ai chờ ở quầy {counter}.", "Nobody is waiting for counter {counter}.", 404),
     "not_waiting": ("Số {code} không ở trạng thái chờ ({status}).", "Ticket {code} is not waiting (it is {status}).", 409),
@@ -60,6 +60,28 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
 }
 
 
+# Parameters that are one of the queue's own words (a counter's state, a ticket's status, why a service is
+# closed): the message names them in its own language, never the code. Anything else is shown as it is.
+PARAM_WORDS: dict[str, dict[str, tuple[str, str]]] = {
+    "state": {"open": ("đang mở", "open"), "closed": ("đóng", "closed"), "break": ("tạm nghỉ", "on break")},
+    "status": {"waiting": ("đang chờ", "waiting"), "called": ("đã gọi", "called"), "serving": ("đang phục vụ", "serving"),
+               "parked": ("tạm giữ", "parked"), "done": ("đã xong", "done"), "no_show": ("vắng", "no-show"),
+               "cancelled": ("đã hủy", "cancelled"), "unserved": ("chưa được phục vụ", "unserved")},
+    "reason": {"closed_manually": ("đóng thủ công", "closed by hand"), "outside_hours": ("ngoài giờ nhận số", "outside hours"),
+               "closed_today": ("nghỉ hôm nay", "closed today"), "full": ("đã hết số", "daily cap reached")},
+}
+
+
+def localised(params: dict, lang: str) -> dict:
+    """The parameters with each of the queue's own words in `lang`."""
+    out = dict(params)
+    for key, words in PARAM_WORDS.items():
+        value = out.get(key)
+        if isinstance(value, str) and value in words:
+            out[key] = words[value][1 if lang == "en" else 0]
+    return out
+
+
 class DomainError(Exception):
     """An operation the queue rules refuse. Nothing was changed."""
 
@@ -78,7 +100,7 @@ class DomainError(Exception):
         vi, en, _ = MESSAGES[self.code]
         template = en if lang == "en" else vi
         try:
-            return template.format(**self.params)
+            return template.format(**localised(self.params, lang))
         except (KeyError, IndexError):
             return template
 

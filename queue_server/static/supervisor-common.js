@@ -9,9 +9,11 @@
   Q.words({
     signin_title: 'Đăng nhập', supervisor: 'Giám sát', reports: 'Báo cáo', admin: 'Quản trị',
     conn_on: 'Đang kết nối trực tiếp', conn_off: 'Mất kết nối — đang thử lại', error: 'Lỗi', saved: 'Đã lưu',
+    role_staff: 'cán bộ', role_supervisor: 'giám sát', role_admin: 'quản trị',
   }, {
     signin_title: 'Sign in', supervisor: 'Supervision', reports: 'Reports', admin: 'Administration',
     conn_on: 'Live', conn_off: 'Disconnected — retrying', error: 'Error', saved: 'Saved',
+    role_staff: 'staff', role_supervisor: 'supervisor', role_admin: 'admin',
   });
 
   const applyI18n = Q.applyI18n;
@@ -26,10 +28,20 @@
     document.body.dataset.view = 'signin';
     Q.$('#view-signin').hidden = false;
     Q.$('#view-main').hidden = true;
+    Q.staff = null;
     const who = Q.$('#who'); if (who) who.textContent = '';
     if (Q.onSignout) Q.onSignout();
   };
   Q.onUnauthorized = () => Q.signout();
+
+  /** The signed-in person and their role, in the page's language. */
+  function showWho() {
+    const who = Q.$('#who');
+    const staff = Q.staff;
+    if (!who || !staff) return;
+    const role = Q.dict.vi['role_' + staff.role] ? Q.t('role_' + staff.role) : staff.role;
+    who.textContent = (staff.full_name || staff.username) + ' (' + role + ')';
+  }
 
   /* Sign in with one of `roles`; calls ready(staff) once signed in (at once when the tab already is). */
   Q.start = function (roles, ready) {
@@ -38,6 +50,7 @@
     if (langBtn) langBtn.addEventListener('click', () => {
       Q.setLang(Q.lang === 'vi' ? 'en' : 'vi', true);
       Q.applyI18n();
+      showWho();
       if (Q.onLang) Q.onLang();
     });
     const out = Q.$('#btn-logout');
@@ -46,8 +59,8 @@
       document.body.dataset.view = 'main';
       Q.$('#view-signin').hidden = true;
       Q.$('#view-main').hidden = false;
-      const who = Q.$('#who');
-      if (who) who.textContent = (staff.full_name || staff.username) + ' (' + staff.role + ')';
+      Q.staff = staff;
+      showWho();
       for (const a of Q.$$('[data-role-link]')) a.hidden = !a.dataset.roleLink.split(',').includes(staff.role);
       ready(staff);
     };

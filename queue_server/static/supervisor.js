@@ -20,6 +20,7 @@
     reassigned: 'đã điều chuyển', need_one: 'Chọn ít nhất một dịch vụ.',
     k_kiosk: 'Máy lấy số', k_printer: 'Máy in phiếu', k_display: 'Màn hình', k_led_board: 'Bảng LED', k_keypad: 'Bàn phím đánh giá',
     k_agent: 'Máy trạm thiết bị', k_dispenser: 'Máy phát số', never: 'chưa thấy', ago: '{t} trước',
+    just_now: 'vừa xong', n_sec: '{n} giây', n_min: '{n} phút', n_hour: '{n} giờ', n_hour_min: '{n} giờ {m} phút',
     devices_from_config: 'Chưa có sổ trạng thái thiết bị: danh sách lấy từ config.yaml, trạng thái chưa biết.',
     done_service: 'Đã cập nhật dịch vụ {s}', done_counter: 'Đã đổi dịch vụ của {c}', no_alerts: '',
     ds_online: 'đang hoạt động', ds_offline: 'mất kết nối', ds_disconnected: 'mất kết nối', ds_missing: 'mất tín hiệu',
@@ -39,6 +40,7 @@
     reassigned: 'reassigned', need_one: 'Choose at least one service.',
     k_kiosk: 'Kiosk', k_printer: 'Ticket printer', k_display: 'Display', k_led_board: 'LED board', k_keypad: 'Rating keypad',
     k_agent: 'Device agent', k_dispenser: 'Dispenser', never: 'never', ago: '{t} ago',
+    just_now: 'just now', n_sec: '{n} s', n_min: '{n} min', n_hour: '{n} h', n_hour_min: '{n} h {m} min',
     devices_from_config: 'No device registry yet: the list comes from config.yaml, states unknown.',
     done_service: 'Service {s} updated', done_counter: 'Services of {c} changed', no_alerts: '',
     ds_online: 'online', ds_offline: 'offline', ds_disconnected: 'disconnected', ds_missing: 'missing',
@@ -218,11 +220,26 @@
     note.textContent = t('devices_from_config');
     $('#devices-body').replaceChildren(...S.state.devices.map((d) => el('tr', { 'data-device': d.kind + ':' + d.device_id, 'data-state': d.state },
       el('td', { text: t('k_' + d.kind) }),
-      el('td', { text: d.name && d.name !== d.device_id ? d.device_id + ' — ' + d.name : d.device_id }),
+      el('td', { text: d.name && d.name !== d.device_id ? d.device_id + ' — ' + inLang(d.label, d.name) : d.device_id }),
       el('td', {}, el('span', { class: 'chip st-' + d.state, text: Q.dict.vi['ds_' + d.state] ? t('ds_' + d.state) : d.state })),
-      el('td', { class: 'muted', text: d.state === 'unknown' && !d.last_seen_ms ? t('never_reported') : (d.detail || '') }),
+      el('td', { class: 'muted', text: d.state === 'unknown' && !d.last_seen_ms ? t('never_reported') : inLang(d.detail_text, d.detail || '') }),
       el('td', { class: 'seen', 'data-seen': d.last_seen_ms || '' }))));
   }
+
+  /** {vi, en} from the server, in the page's language (`fallback` when the server sent none). */
+  function inLang(words, fallback) { return (words && words[Q.lang]) || fallback; }
+
+  /** How long ago, in words a person says: "vừa xong", "40 giây trước", "2 phút trước", "1 giờ 5 phút trước". */
+  function ago(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 10) return t('just_now');
+    if (s < 60) return t('ago', { t: t('n_sec', { n: s }) });
+    const m = Math.floor(s / 60);
+    if (m < 60) return t('ago', { t: t('n_min', { n: m }) });
+    const h = Math.floor(m / 60);
+    return t('ago', { t: m % 60 ? t('n_hour_min', { n: h, m: m % 60 }) : t('n_hour', { n: h }) });
+  }
+  Q.agoText = ago;
 
   function tick() {
     $('#clock').textContent = Q.fmtTime(now());
@@ -241,7 +258,7 @@
     }
     for (const td of Q.$$('#devices-body td.seen')) {
       const seen = parseInt(td.dataset.seen, 10);
-      td.textContent = seen ? t('ago', { t: Q.fmtDuration(now() - seen) }) : t('never');
+      td.textContent = seen ? ago(now() - seen) : t('never');
     }
   }
 

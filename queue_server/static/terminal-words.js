@@ -29,6 +29,12 @@
     offline_send: 'Mất kết nối: thao tác chưa được gửi.', no_counters: 'Tài khoản chưa được phân quầy nào.',
     bad_session: 'Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.', taken_by: 'đang do {name} phụ trách',
     none: '—', waiting_total: 'Tổng', next_codes: 'Tiếp theo',
+    queue_empty: 'Chưa có công dân chờ.', parked_chip: 'Đang tạm giữ: {n} số',
+    next_title: 'Gọi số tiếp theo?', next_go: 'Hoàn thành và gọi tiếp',
+    next_question: 'Số {code} đang ở quầy sẽ được ghi là đã hoàn thành, rồi gọi công dân tiếp theo.',
+    transfer_go: 'Xác nhận chuyển', transfer_question: 'Chuyển số {code} sang {target}?',
+    transfer_last_note: 'Số sẽ xếp cuối hàng đợi.', transfer_keep_note: 'Số giữ chỗ theo giờ lấy số.',
+    svc_closed: 'Đang đóng', svc_full: 'Hết số', closed_note: '{target} đang đóng: số sẽ chờ tới khi có quầy mở.',
   }, {
     title: 'Counter terminal', conn_idle: 'Not connected', switch_counter: 'Change counter', signin_title: 'Staff sign-in',
     pick_title: 'Choose your counter',
@@ -58,5 +64,11 @@
     offline_send: 'Offline: the action was not sent.', no_counters: 'No counter is assigned to this account.',
     bad_session: 'Your session expired, please sign in again.', taken_by: 'signed in by {name}',
     none: '—', waiting_total: 'Total', next_codes: 'Next',
+    queue_empty: 'No citizen waiting.', parked_chip: 'Parked: {n}',
+    next_title: 'Call the next citizen?', next_go: 'Finish and call next',
+    next_question: 'Ticket {code} at the counter will be marked finished, then the next citizen is called.',
+    transfer_go: 'Confirm transfer', transfer_question: 'Transfer {code} to {target}?',
+    transfer_last_note: 'It goes to the back of the queue.', transfer_keep_note: 'It keeps its place by issue time.',
+    svc_closed: 'Closed', svc_full: 'Full', closed_note: '{target} is closed: the ticket waits until a counter opens.',
   });
 })();

@@ -4,6 +4,11 @@
  * ticket.called, ticket.updated, counter.updated, queue.updated. Every press is the socket event "action"
  * with an ack {ok, ...} or {ok:false, error, message}; the answer is shown in #ack. While the connection is
  * down every action button is disabled and #offline-reason says why.
+ *
+ * An empty queue is not an error: "next" with nobody waiting shows a calm "Chưa có công dân chờ", cleared when a
+ * citizen arrives; then "Gọi tiếp" shows the count and, with the page setting `chime`, a soft chime plays.
+ * With `confirm_next`, "Gọi tiếp" while a ticket is at the counter asks before it is finished. A change of
+ * language reconnects, so the server answers in the new language.
  */
 (function () {
   'use strict';
@@ -11,6 +16,7 @@
   const Q = window.QMS;
   const { $, $$, t } = Q;
   const ACK_TIMEOUT_MS = 8000;
+  const PAGE = Q.page();
   Q.setLang(Q.savedLang());
 
   // ------------------------------------------------------------------ state
@@ -21,13 +27,14 @@
     snapSeq: -1, pending: null, lastAck: null,
     presses: [],  // {op, ms}: when each action left this page (support and tests)
     ackCount: 0,  // answers received from the server (or timed out)
+    chimes: [],  // {ms, sound}: each chime for a citizen arriving at an empty queue (sound: the audio's state)
   };
   window.qmsTerminal = S;  // for tests and for support staff looking at the console
   let entering = 0;  // the latest enterCounter call; an older one still awaiting gives up
-  const view = Q.terminalView({ S, reasonFor, currentTicket, send, enterCounter });
+  const api = (method, path, body) => Q.api(method, path, body, { token: S.token });
+  const view = Q.terminalView({ S, reasonFor, currentTicket, send, enterCounter, api });
   const { renderPicker, showAck, render, renderButtons, renderWaiting, tick } = view;
 
-  const api = (method, path, body) => Q.api(method, path, body, { token: S.token });
   function saveSession() {
     Q.saveSession(S.token, S.staff);
     if (S.counterId) sessionStorage.setItem('qms.counter', S.counterId); else sessionStorage.removeItem('qms.counter');
@@ -170,13 +177,30 @@
           live.resync();
         },
         'queue.updated': (m) => {
+          const before = waitingTotal();
           for (const [sid, st] of Object.entries(m.services || {})) S.services[sid] = st;
+          if (before === 0 && waitingTotal() > 0) arrived();
           renderWaiting();
+          if (view.transferOpen()) view.refreshTransfer();
         },
       },
     });
     S.live = live;
     S.socket = live.socket;
+  }
+
+  /** Citizens waiting for this counter's services. */
+  function waitingTotal() {
+    const ids = (S.counter && S.counter.services) || Object.keys(S.services);
+    return ids.reduce((n, id) => n + ((S.services[id] || {}).waiting || 0), 0);
+  }
+
+  /** The first citizen after an empty queue: the calm "nobody waiting" goes, the button lights, a chime. */
+  function arrived() {
+    view.clearEmpty();
+    const next = $("#actions .act[data-op='next']");
+    next.classList.remove('arrived'); void next.offsetWidth; next.classList.add('arrived');
+    if (PAGE.chime && S.counter && S.counter.state === 'open') view.chime();
   }
 
   function setCounter(counter, seq) {
@@ -253,6 +277,8 @@
         if (err) {
           showAck(false, t('no_answer', { s: ACK_TIMEOUT_MS / 1000 }));
           startedFor.emit('resync');
+        } else if (res && res.error === 'nothing_waiting') {
+          view.showEmpty(res);
         } else if (!res || !res.ok) {
           showAck(false, (res && res.message) || 'error', res && res.error);
         } else {
@@ -289,6 +315,12 @@
 
   function press(op) {
     if (op === 'call') return view.openCallDialog();
+    if (op === 'next') {
+      $("#actions .act[data-op='next']").classList.remove('arrived');
+      if (PAGE.confirm_next && PAGE.next_with_open_ticket !== 'refuse' && currentTicket() && !reasonFor('next')) {
+        return view.openNextDialog();
+      }
+    }
     if (op === 'transfer') return view.openTransferDialog();
     if (op === 'close') {
       if (reasonFor('close')) return send('close');
@@ -318,12 +350,22 @@
     $('#btn-logout').addEventListener('click', logout);
     $('#btn-switch').addEventListener('click', () => openPicker());
     $('#btn-lang').addEventListener('click', () => {
-      Q.setLang(Q.lang === 'vi' ? 'en' : 'vi', true);  // the server's messages follow from the next connection
+      Q.setLang(Q.lang === 'vi' ? 'en' : 'vi', true);
       applyWords();
+      // the server's messages are in the language the socket connected with: connect again in the new one
+      if (S.socket && S.socket.connected && !S.pending) { S.socket.disconnect(); S.socket.connect(); }
     });
     for (const b of $$('#actions .act')) b.addEventListener('click', () => press(b.dataset.op));
     document.addEventListener('keydown', onKey);
     $('#call-form').addEventListener('submit', view.submitCall);
+    $('#next-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('#dlg-next').close(); send('next'); });
+    $('#transfer-go').addEventListener('click', view.confirmTransfer);
+    $('#transfer-last').addEventListener('change', view.showTransferConfirm);
+    $('#parked-chip').addEventListener('click', () => {
+      $('#parked-card').scrollIntoView({ block: 'center' });
+      const first = $('#parked-list button');
+      if (first) first.focus();
+    });
     $('#transfer-search').addEventListener('input', view.renderTransferList);
     for (const b of $$('#dlg-transfer .tab')) b.addEventListener('click', () => view.setTransferTab(b.dataset.tab));
     for (const b of $$('dialog [data-close]')) b.addEventListener('click', () => b.closest('dialog').close());

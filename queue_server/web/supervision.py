@@ -6,13 +6,15 @@ and read GET /api/v1/supervisor/state again after a change. The supervisor's act
 REST routes (POST /api/v1/services/<id>, PUT /api/v1/counters/<id>/services), which check the role and write
 each change to the event log with who made it.
 
-Alerts: a service whose longest current wait is over its target, a device in a problem state (missing,
+Alerts, most urgent first: a service with people waiting and no open counter serving it, a service whose
+longest current wait is over its target, a device in a problem state (missing,
 offline, error, paper out, ...). A background task looks every ALERT_CHECK_SECONDS and pushes
 `alerts.updated` to the supervisors when the set changes; it also derives finished days for the reports.
 """
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
@@ -101,7 +103,6 @@ def dashboard_state(c) -> dict:
     overrides = {r["id"]: r["services_override"] for r in queue_reads.counter_rows(store)}
     counters = [read.counter_state(k) for k in store.counters()]
     connected = terminal_counters(c)
-    serving_by_service: dict[str, list[int]] = {}
     for k in counters:
         k["view_state"] = counter_view_state(k, k["id"] in connected)
         k["connected"] = k["id"] in connected
@@ -109,9 +110,7 @@ def dashboard_state(c) -> dict:
         k["reassigned"] = overrides.get(k["id"]) is not None
         cur = k.get("current")
         k["current_since_ms"] = (cur.get("started_ms") or cur.get("called_ms")) if cur else None
-        if k["state"] == "open":
-            for sid in k["services"]:
-                serving_by_service.setdefault(sid, []).append(k["number"])
+    serving_by_service = open_counters_by_service(counters)
     for s in services:
         first = joined.get(s["id"])
         s["oldest_waiting_ms"] = first if s["waiting"] else None
@@ -121,6 +120,7 @@ def dashboard_state(c) -> dict:
         s["configured_cap"] = c.config.service(s["id"]).daily_cap
         s["open_counters"] = serving_by_service.get(s["id"], [])
     devices, source = device_states(c)
+    devices = localise_devices(devices)
     return {"now_ms": now, "day": day, "seq": seq, "services": services, "departments": read.departments(),
             "counters": counters, "devices": devices, "devices_source": source,
             "alerts": alerts(services, devices, now)}
@@ -135,6 +135,45 @@ DEVICE_STATES = {"missing": "mất tín hiệu", "offline": "mất kết nối",
                  "unknown": "chưa rõ"}
 
 
+# What devices.py and the agents write about a device, in English, read in both languages.
+DEVICE_WORDS = [(re.compile(r"counter (\S+)"), "quầy {0}", "counter {0}"),
+                (re.compile(r"disconnected"), "mất kết nối", "disconnected"),
+                (re.compile(r"never reported"), "chưa báo trạng thái", "never reported"),
+                (re.compile(r"not heard from for (\d+) s"), "không nhận được tín hiệu {0} giây", "not heard from for {0} s"),
+                (re.compile(r"no printer agent connected for kiosk (.+)"), "chưa có máy trạm in phiếu nối với máy lấy số {0}",
+                 "no printer agent connected for kiosk {0}"),
+                (re.compile(r"no printer agent for kiosk (\S+) within (\S+) s"),
+                 "không có máy trạm in phiếu của máy lấy số {0} trong {1} giây", "no printer agent for kiosk {0} within {1} s"),
+                (re.compile(r"the printer agent did not report the slip printed within (\S+) s"),
+                 "máy trạm in phiếu không báo đã in xong trong {0} giây",
+                 "the printer agent did not report the slip printed within {0} s")]
+
+
+def device_words(text: str) -> dict:
+    """{vi, en} of a device's name or detail: a phrase the server writes is read in Vietnamese too."""
+    text = text or ""
+    for pattern, vi, en in DEVICE_WORDS:
+        m = pattern.fullmatch(text)
+        if m:
+            return {"vi": vi.format(*m.groups()), "en": en.format(*m.groups())}
+    return {"vi": text, "en": text}
+
+
+def localise_devices(devices: list[dict]) -> list[dict]:
+    return [{**d, "label": device_words(d.get("name") or ""), "detail_text": device_words(d.get("detail") or "")}
+            for d in devices]
+
+
+def open_counters_by_service(counters) -> dict[str, list]:
+    """service id -> the numbers of the open counters that serve it."""
+    out: dict[str, list] = {}
+    for k in counters:
+        if k["state"] == "open":
+            for sid in k["services"]:
+                out.setdefault(sid, []).append(k["number"])
+    return out
+
+
 def _waited(seconds: int, en: bool) -> str:
     if seconds < 120:
         return f"{seconds} s" if en else f"{seconds} giây"
@@ -142,24 +181,35 @@ def _waited(seconds: int, en: bool) -> str:
 
 
 def alerts(services: list[dict], devices: list[dict], now_ms: int) -> list[dict]:
+    """First the services with people waiting and no open counter, then waits over target, then devices.
+    Each service carries `open_counters` (the numbers of the open counters serving it)."""
     out = []
+    for s in services:
+        if s["waiting"] and not s.get("open_counters"):
+            out.append({"id": f"no_counter:{s['id']}", "kind": "no_counter", "level": "error", "service": s["id"],
+                        "since_ms": s.get("oldest_waiting_ms"),
+                        "message": f"{s['name']}: {s['waiting']} công dân chờ, không có quầy mở",
+                        "message_en": f"{s['name_en'] or s['name']}: {s['waiting']} waiting, no counter open"})
     for s in services:
         if s.get("over_target"):
             waited = s["longest_wait_s"]
             out.append({"id": f"wait:{s['id']}", "kind": "wait", "level": "warning", "service": s["id"],
                         "since_ms": s["oldest_waiting_ms"] + int(s["target_wait_minutes"] * 60_000),
-                        "message": f"{s['name']}: có người đã chờ {_waited(waited, False)} (mục tiêu "
-                                   f"{s['target_wait_minutes']:g} phút), {s['waiting']} người đang chờ",
+                        "message": f"{s['name']}: có công dân đã chờ {_waited(waited, False)} (mục tiêu "
+                                   f"{s['target_wait_minutes']:g} phút), {s['waiting']} công dân đang chờ",
                         "message_en": f"{s['name_en'] or s['name']}: someone has waited {_waited(waited, True)} "
                                       f"(target {s['target_wait_minutes']:g} min), {s['waiting']} waiting"})
     for d in devices:
         if d.get("problem"):
             vi, en = DEVICE_KINDS.get(d["kind"], (d["kind"], d["kind"]))
-            detail = f" ({d['detail']})" if d.get("detail") else ""
+            state_vi, state_en = DEVICE_STATES.get(d["state"], d["state"]), d["state"].replace("_", " ")
+            words = device_words(d.get("detail") or "")
+            detail_vi = f" ({words['vi']})" if words["vi"] and words["vi"] != state_vi else ""
+            detail_en = f" ({words['en']})" if words["en"] and words["en"] != state_en else ""
             out.append({"id": f"device:{d['kind']}:{d['device_id']}", "kind": "device", "level": "error",
                         "device": d["device_id"], "device_kind": d["kind"], "since_ms": d.get("changed_ms"),
-                        "message": f"{vi} {d['device_id']}: {DEVICE_STATES.get(d['state'], d['state'])}{detail}",
-                        "message_en": f"{en} {d['device_id']}: {d['state'].replace('_', ' ')}{detail}"})
+                        "message": f"{vi} {d['device_id']}: {state_vi}{detail_vi}",
+                        "message_en": f"{en} {d['device_id']}: {state_en}{detail_en}"})
     return out
 
 
@@ -176,6 +226,7 @@ def current_alerts(c) -> list[dict]:
     now, day = store.now_ms(), store.today()
     joined = queue_reads.oldest_waiting(store, day)
     waiting = store.waiting_counts(day)
+    serving = open_counters_by_service(store.counters())
     services = []
     for d in c.config.departments:
         for s in d.services:
@@ -183,7 +234,7 @@ def current_alerts(c) -> list[dict]:
             longest = round((now - first) / 1000) if first is not None and waiting.get(s.id) else None
             services.append({"id": s.id, "name": s.name, "name_en": s.name_en, "waiting": waiting.get(s.id, 0),
                              "target_wait_minutes": s.target_wait_minutes, "oldest_waiting_ms": first,
-                             "longest_wait_s": longest,
+                             "longest_wait_s": longest, "open_counters": serving.get(s.id, []),
                              "over_target": longest is not None and longest > s.target_wait_minutes * 60})
     devices, _ = device_states(c)
     return alerts(services, devices, now)

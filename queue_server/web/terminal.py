@@ -27,5 +27,7 @@ def asset(filename: str) -> str:
 @bp.get("/counter")
 def counter_terminal():
     cfg = current_app.extensions["qms"].config
-    page = {"centre": cfg.centre.name, "centre_en": cfg.centre.name_en, "tz": cfg.centre.timezone}
+    page = {"centre": cfg.centre.name, "centre_en": cfg.centre.name_en, "tz": cfg.centre.timezone,
+            "chime": cfg.terminal.chime, "confirm_next": cfg.terminal.confirm_next,
+            "next_with_open_ticket": cfg.queue.next_with_open_ticket}
     return render_template("terminal.html", centre=cfg.centre, page=page, asset=asset)
