@@ -110,25 +110,25 @@
 
   const LABEL_CHARS = 28;
   /** Bars per group lie horizontally: one row per group, as tall as its wrapped name, so every name is read whole. */
-  function barsByGroup(id, r, datasets, stacked) {
+  function barsByGroup(id, r, datasets, stacked, counts) {
     const labels = r.rows.map((x) => wrap(x.label, LABEL_CHARS));
     const lines = labels.reduce((n, l) => n + (Array.isArray(l) ? l.length : 1), 0);
     document.getElementById(id).parentElement.style.height = Math.max(160, 70 + lines * 15 + r.rows.length * 14) + 'px';
     chart(id, { type: 'bar', data: { labels, datasets },
       options: { indexAxis: 'y', responsive: true, maintainAspectRatio: false, animation: false,
-        scales: { x: { stacked, beginAtZero: true }, y: { stacked, ticks: { autoSkip: false } } } } });
+        scales: { x: { stacked, beginAtZero: true, ticks: counts ? { precision: 0 } : {} }, y: { stacked, ticks: { autoSkip: false } } } } });
   }
 
   function renderCharts(r) {
     barsByGroup('chart-outcomes', r, ['served', 'no_show', 'cancelled', 'unserved', 'transferred'].map((k) => ({
-      label: t(k), data: r.rows.map((x) => x[k]), backgroundColor: COLORS[k] })), true);
+      label: t(k), data: r.rows.map((x) => x[k]), backgroundColor: COLORS[k] })), true, true);
     const minutes = (v) => (v === null ? null : Math.round(v / 6) / 10);
     barsByGroup('chart-waits', r, [
       { label: t('wait_avg'), data: r.rows.map((x) => minutes(x.wait_avg_s)), backgroundColor: '#1f5fa8' },
       { label: t('wait_p90'), data: r.rows.map((x) => minutes(x.wait_p90_s)), backgroundColor: '#a50f15' }], false);
     barsByGroup('chart-satisfaction', r, r.rating_levels.map((lv, i) => ({
       label: Q.lang === 'en' && lv.label_en ? lv.label_en : lv.label, data: r.rows.map((x) => x.rating_levels[String(lv.value)] || 0),
-      backgroundColor: LEVEL_COLORS[Math.round(i * (LEVEL_COLORS.length - 1) / Math.max(1, r.rating_levels.length - 1))] })), true);
+      backgroundColor: LEVEL_COLORS[Math.round(i * (LEVEL_COLORS.length - 1) / Math.max(1, r.rating_levels.length - 1))] })), true, true);
     const hours = r.heatmap.hours.length ? r.heatmap.hours : [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
     chart('chart-hours', { type: 'bar', data: { labels: hours.map((h) => Q.pad(h) + ':00'), datasets: [
       { label: t('issued_by_hour'), data: hours.map((h) => r.heatmap.by_hour[h]), backgroundColor: '#a50f15' }] },
