@@ -19,24 +19,37 @@ from queue_server.web.app import create_app, day_keeper_pass
 from storecheck import check_invariants, config_variant
 
 FIRST_DAY = date(2026, 11, 2)  # a Monday; one day per hour tested: 2 Nov (00:xx) to 25 Nov (23:xx)
+LATER = date(2026, 12, 1)  # the second test's 24 days on the same centre: 1 to 24 December
 
 
-@pytest.fixture
-def centre(tmp_path, request):
-    """(ctx, clock) of the fixture centre; `always_open` from the test's parameter (default false)."""
-    always_open = getattr(request, "param", False)
+def make_centre(tmp, always_open: bool):
     clock = Clock()
-    app = create_app(config_variant(queue={"always_open": always_open}), db_path=str(tmp_path / "day.sqlite3"),
+    app = create_app(config_variant(queue={"always_open": always_open}), db_path=str(tmp / "day.sqlite3"),
                      async_mode="threading", clock=clock, start_background=False)
     ctx = app.extensions["qms"]
     ctx.store.set_service_state("cccd", manual="open", actor="supervisor")  # tickets at any hour
+    return ctx, clock
+
+
+@pytest.fixture(scope="module")
+def regular(tmp_path_factory):
+    """(ctx, clock) of the fixture centre, not in demo mode; each test below has its own 24 days on it."""
+    ctx, clock = make_centre(tmp_path_factory.mktemp("regular"), False)
     yield ctx, clock
     check_invariants(ctx.store.conn, ctx.store.config)
     ctx.store.close()
 
 
-def day_of(hour: int) -> str:
-    return (FIRST_DAY + timedelta(days=hour)).isoformat()
+@pytest.fixture
+def demo(tmp_path):
+    ctx, clock = make_centre(tmp_path, True)
+    yield ctx, clock
+    check_invariants(ctx.store.conn, ctx.store.config)
+    ctx.store.close()
+
+
+def day_of(hour: int, first: date = FIRST_DAY) -> str:
+    return (first + timedelta(days=hour)).isoformat()
 
 
 def open_the_day(ctx) -> tuple[int, int]:
@@ -53,10 +66,10 @@ def state(ctx, called: int, waiting: int) -> tuple[str, str, str]:
     return s.ticket(called)["status"], s.ticket(waiting)["status"], s.counter("1")["state"]
 
 
-def test_a_centre_first_used_at_any_hour_keeps_what_was_done(centre):
+def test_a_centre_first_used_at_any_hour_keeps_what_was_done(regular):
     """Started at h:00 (the server, or the first person trying it), every hour: the keeper's passes over the
     next 90 s close nothing of it, not even at 18:00 or 23:00."""
-    ctx, clock = centre
+    ctx, clock = regular
     for hour in range(24):
         clock.set_local(f"{day_of(hour)} {hour:02d}:00")
         day_keeper_pass(ctx)  # yesterday's leftovers close here
@@ -68,31 +81,30 @@ def test_a_centre_first_used_at_any_hour_keeps_what_was_done(centre):
         assert meta.last_close_day(ctx.store) != day_of(hour)
 
 
-def test_a_day_open_before_close_day_at_closes_at_it_whatever_the_hour_of_the_pass(centre):
+def test_a_day_open_before_close_day_at_closes_at_it_whatever_the_hour_of_the_pass(regular):
     """Opened at 00:10; the keeper then runs at h:00, h:29:59, h:30 and h:59:59 (each hour on its own day): the
     day is closed by the first pass at or after 17:30, and only by it."""
-    ctx, clock = centre
+    ctx, clock = regular
     assert ctx.config.hours.close_day_at.strftime("%H:%M") == "17:30"
     for hour in range(24):
-        clock.set_local(f"{day_of(hour)} 00:10")
+        clock.set_local(f"{day_of(hour, LATER)} 00:10")
         day_keeper_pass(ctx)
         called, waiting = open_the_day(ctx)
         for minute in ("00:00", "29:59", "30:00", "59:59"):
             if (hour, minute) < (0, "10:00"):
                 continue
-            clock.set_local(f"{day_of(hour)} {hour:02d}:{minute}")
+            clock.set_local(f"{day_of(hour, LATER)} {hour:02d}:{minute}")
             day_keeper_pass(ctx)
             after_close = (hour, minute) >= (17, "30:00")
             expected = ("unserved", "unserved", "closed") if after_close else ("called", "waiting", "open")
             assert state(ctx, called, waiting) == expected, f"{hour:02d}:{minute}"
-            assert (meta.last_close_day(ctx.store) == day_of(hour)) == after_close
+            assert (meta.last_close_day(ctx.store) == day_of(hour, LATER)) == after_close
 
 
-@pytest.mark.parametrize("centre", [True], indirect=True)
-def test_in_demo_mode_the_day_closes_only_at_its_end(centre):
+def test_in_demo_mode_the_day_closes_only_at_its_end(demo):
     """queue.always_open: open at 00:10, the keeper at h:00, h:30 and h:59:59 closes nothing, at any hour; the
     first pass after midnight closes the day's leftovers."""
-    ctx, clock = centre
+    ctx, clock = demo
     for hour in range(24):
         clock.set_local(f"{day_of(hour)} 00:10")
         day_keeper_pass(ctx)

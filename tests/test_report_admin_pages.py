@@ -1,5 +1,6 @@
-"""The reports page and the admin page in Debian's chromium at a counter PC's 1366x768, on the test centre and on
-the big city centre (tests/fixtures/big_centre.yaml: names of 80+ characters), measured as a person sees them:
+"""The reports page and the admin page in Debian's chromium at a counter PC's 1366x768, on the big city centre
+(tests/fixtures/big_centre.yaml: names of 80+ characters; the test centre's reports page is in
+test_supervisor_page.py), measured as a person sees them:
 
 - no page wider than the window; the report table, in column groups, scrolls inside its card and its first
   column (the group's name, wrapped, never cut) stays in view while it scrolls;
@@ -20,7 +21,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from conftest import ARTIFACTS, Clock
-from inproc import make_big_server, make_server
+from inproc import make_big_server
 
 pytestmark = pytest.mark.browser
 
@@ -48,15 +49,11 @@ def serve_each_service(site) -> None:
 
 
 @pytest.fixture(scope="module")
-def centres(tmp_path_factory):
-    made = {}
-    for name, make in (("test", make_server), ("big", make_big_server)):
-        site = make(tmp_path_factory.mktemp(name), Clock())
-        serve_each_service(site)
-        made[name] = site
-    yield made
-    for site in made.values():
-        site.close()
+def big(tmp_path_factory):
+    site = make_big_server(tmp_path_factory.mktemp("big"), Clock())
+    serve_each_service(site)
+    yield site
+    site.close()
 
 
 def routed_context(chromium, site, **kw):
@@ -110,9 +107,8 @@ CHARTS = """(ids) => ids.map((id) => {
 })"""
 
 
-@pytest.mark.parametrize("centre", ["test", "big"])
-def test_the_reports_page_fits_a_counter_pc(centres, chromium, centre):
-    site = centres[centre]
+def test_the_reports_page_fits_a_counter_pc(big, chromium):
+    site = big
     context = routed_context(chromium, site)
     try:
         page = context.new_page()
@@ -155,7 +151,7 @@ def test_the_reports_page_fits_a_counter_pc(centres, chromium, centre):
         assert open(got.value.path(), encoding="utf-8-sig").readline().startswith("Dịch vụ;Số lượt;Số phát")
 
         ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / f"reports-1366-{centre}.png"
+        shot = ARTIFACTS / "reports-1366-big-centre.png"
         page.evaluate("() => document.querySelector('.table-wrap').scrollIntoView()")
         page.screenshot(path=str(shot))
         image = Image.open(shot)
@@ -165,11 +161,11 @@ def test_the_reports_page_fits_a_counter_pc(centres, chromium, centre):
         context.close()
 
 
-def test_the_admin_page_speaks_words_not_codes(centres, chromium):
-    site = centres["test"]
+def test_the_admin_page_speaks_words_not_codes(big, chromium):
+    site = big
     admin = site.login("admin", "test-admin")
     assert site.post("/api/v1/admin/staff", {"username": "canbo8", "full_name": "Đỗ Thị Tám", "role": "staff",
-                                             "counters": ["2"], "password": "mat-khau-8"}, admin).status_code == 201
+                                             "counters": ["108"], "password": "mat-khau-8"}, admin).status_code == 201
     assert site.post("/api/v1/admin/device-tokens", {"kind": "display", "device_id": "hall-a"}, admin).status_code in (200, 201)
     context = routed_context(chromium, site)
     try:
@@ -185,7 +181,7 @@ def test_the_admin_page_speaks_words_not_codes(centres, chromium):
         assert page.locator("#new-role option").all_inner_texts() == ["Cán bộ tiếp nhận", "Giám sát viên", "Quản trị viên"]
         row = page.locator('#audit-body tr[data-type="admin.staff_created"]').first
         cells = row.locator("td").all_inner_texts()
-        assert cells[1:] == ["admin", "Thêm tài khoản", "canbo8 (Đỗ Thị Tám): Cán bộ tiếp nhận, quầy 2"]
+        assert cells[1:] == ["admin", "Thêm tài khoản", "canbo8 (Đỗ Thị Tám): Cán bộ tiếp nhận, quầy 108"]
         shown = " ".join(page.locator("#audit-body").all_inner_texts())
         assert "admin." not in shown and "{" not in shown
         widths = page.evaluate(WIDTHS)
@@ -197,6 +193,6 @@ def test_the_admin_page_speaks_words_not_codes(centres, chromium):
         assert page.locator('#staff-body tr[data-user="super"] td[data-role]').inner_text() == "Supervisor"
         assert "Kiosk" in page.locator("#token-kind option").all_inner_texts()
         assert page.locator('#audit-body tr[data-type="admin.staff_created"] td').nth(3).inner_text() == \
-            "canbo8 (Đỗ Thị Tám): Counter officer, counters 2"
+            "canbo8 (Đỗ Thị Tám): Counter officer, counters 108"
     finally:
         context.close()

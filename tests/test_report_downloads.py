@@ -13,17 +13,12 @@ import io
 import re
 
 import pytest
-import yaml
 from openpyxl import load_workbook
 
-from conftest import FIXTURES, Clock
+from conftest import Clock
 from queue_server import exports
-from queue_server import reports as R
-from queue_server.accounts import Accounts
-from queue_server.config import load_config
-from queue_server.store import Store
 from server_util import KIOSK
-from test_export_injection import STARTS, expected_labels, serve_everyone, write_config
+from test_export_injection import STARTS
 
 
 @pytest.fixture(scope="module")
@@ -85,21 +80,21 @@ def test_a_semicolon_csv_with_a_decimal_comma_for_vietnamese_excel(served):
     assert comma.splitlines()[0].startswith("Dịch vụ,Số lượt,Số phát") and ",4.42," in comma
 
 
-def test_the_semicolon_csv_shows_formula_like_names_as_text(tmp_path, clock):
-    cfg = load_config(write_config(tmp_path / "centre.yaml",
-                                   yaml.safe_load((FIXTURES / "centre.yaml").read_text(encoding="utf-8"))))
-    store = Store(tmp_path / "qms.sqlite3", cfg, clock=clock)
-    try:
-        serve_everyone(store)
-        for lang, group_by in [(lang, g) for lang in ("vi", "en") for g in ("service", "counter", "officer")]:
-            rep = R.build_report(store, store.today(), store.today(), group_by,
-                                 staff_names=Accounts(store, cfg).staff_name, lang=lang)
-            data, _, _ = exports.export(rep, "csv-semicolon", lang)
-            lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
-            assert not any(text.startswith(STARTS) for text in [*lines[0], *(line[0] for line in lines[1:])])
-            assert expected_labels(group_by, lang) <= {line[0] for line in lines[1:]}
-    finally:
-        store.close()
+HOSTILE = ('=HYPERLINK("http://x","y")', "+1 Cấp đổi căn cước", "-2+3 Hộ chiếu", "@SUM(A1)", "\t=1+1 Hộ tịch")
+
+
+def test_the_semicolon_csv_shows_formula_like_names_as_text(served):
+    """The report of the served centre with every group's name made to start like a formula (as a name typed in
+    config.yaml or the admin page may): each is written as text, in both CSV variants."""
+    for lang in ("vi", "en"):
+        rep = served.get(f"/api/v1/reports?group_by=service&lang={lang}", supervisor(served)).json()
+        rep["rows"] = [{**rep["rows"][0], "label": name} for name in HOSTILE]
+        for fmt, delimiter in (("csv-semicolon", ";"), ("csv", ",")):
+            data, _, _ = exports.export(rep, fmt, lang)
+            lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+            labels = [line[0] for line in lines[1:]]
+            assert not any(text.startswith(STARTS) for text in [*lines[0], *labels])
+            assert {"'" + n for n in HOSTILE} <= set(labels)
 
 
 def test_an_unknown_format_is_refused_and_the_columns_come_in_groups_that_cover_each_once(served):
