@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,19 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
 
 
+def midday_zone(now: datetime | None = None) -> str:
+    """A whole-hour UTC offset zone in which `now` (default: this instant) reads 12:xx.
+
+    The bench centre lives on the real clock. Always open (`queue.always_open`), the day keeper never closes its
+    day at `hours.close_day_at`; placed in this zone, local midnight (when a day's leftovers are closed) is
+    about 11 hours away from the start of any bench. So the results do not depend on the hour the bench runs."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    offset = (12 - now.hour) % 24
+    if offset > 14:
+        offset -= 24  # Etc/GMT zones run from UTC-12 to UTC+14
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-7 is UTC+7
+
+
 def bench_config() -> tuple[CentreConfig, str]:
     """The repo's config.yaml (else the test fixture), always open and without daily caps."""
     path = ROOT / "config.yaml"
@@ -35,6 +49,7 @@ def bench_config() -> tuple[CentreConfig, str]:
         path = ROOT / "tests" / "fixtures" / "centre.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data.setdefault("queue", {})["always_open"] = True
+    data["centre"]["timezone"] = midday_zone()
     for dept in data["departments"]:
         for svc in dept["services"]:
             svc.pop("daily_cap", None)

@@ -1,7 +1,7 @@
 """The real server under load: `python -m bench server` (both async modes, about 4-5 minutes in all).
 
 For each async mode (eventlet, gevent) a real `qms serve` process is started on 127.0.0.1 with a bench variant
-of the repository's config.yaml (bench_centre: always open, no caps, wide ranges, 132 counters, 20 hall
+of the repository's config.yaml (bench_centre: always open, in a zone where it is midday, no caps, wide ranges, 132 counters, 20 hall
 displays, and a kiosk without a printer that carries the load), and:
 
 (d) raw SQLite first: WAL + synchronous=FULL, one INSERT + COMMIT per row, on the same disk (var/bench/);
@@ -39,12 +39,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
 from . import loadgen
-from .engine import integrity, raw_commits
+from .engine import integrity, midday_zone, raw_commits
 from .lean_client import HttpConn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,15 +66,18 @@ TARGETS = {"issue_per_s": 1000, "display_p99_ms": 50, "rss_mb": 250}
 
 
 # ------------------------------------------------------------------ the bench centre
-def bench_centre(counters_total: int = COUNTERS_TOTAL, displays: int = DISPLAYS) -> tuple[dict, str]:
+def bench_centre(counters_total: int = COUNTERS_TOTAL, displays: int = DISPLAYS,
+                 now: datetime | None = None) -> tuple[dict, str]:
     """config.yaml (else the test fixture), always open, no daily caps, ranges wide enough for a benchmark,
-    `counters_total` counters (new ones spread over the departments) and `displays` hall displays."""
+    `counters_total` counters (new ones spread over the departments) and `displays` hall displays, in a zone
+    where `now` (default: this instant) is midday (`midday_zone`): the results do not depend on the hour."""
     src = ROOT / "config.yaml"
     if not src.exists():
         src = ROOT / "tests" / "fixtures" / "centre.yaml"
     data = yaml.safe_load(src.read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
     data.setdefault("queue", {})["always_open"] = True
+    data["centre"]["timezone"] = midday_zone(now)
     data["server"]["message_queue"] = None
     data["server"]["max_connections"] = max(10_000, data["server"].get("max_connections", 0))
     # Number ranges: prefixed ones 1..99999 (width 5), plain ones side by side in blocks below 999,999.
@@ -587,7 +591,7 @@ def run_mode(mode: str, issue_s: float, calls_s: float) -> dict:
         cfg = load_config(cfg_path)  # a bad bench config fails here, with its key path
         kiosk = BENCH_KIOSK_TOKEN
         printing = next((k.token for k in cfg.devices.kiosks if k.printer), None)
-        figures: dict = {"config": source, "counters": len(cfg.counters), "services": len(cfg.services()),
+        figures: dict = {"config": source, "timezone": cfg.centre.timezone, "counters": len(cfg.counters), "services": len(cfg.services()),
                          "server_code": os.environ.get("QMS_BENCH_LABEL") or os.environ.get("QMS_BENCH_SERVER_ROOT", "this repository")}
         # Experiments: QMS_BENCH_ONLY=issue or =calls runs one phase (the full run needs both).
         only = os.environ.get("QMS_BENCH_ONLY", "")

@@ -1,8 +1,11 @@
-"""Report exports: CSV (UTF-8 with a byte-order mark, so Excel shows Vietnamese correctly) and XLSX (openpyxl).
+"""Report exports: XLSX (openpyxl), the one offered first, and CSV (UTF-8 with a byte-order mark, so Excel shows
+Vietnamese correctly) in two variants: comma-separated with a dot as decimal separator (`csv`), and
+semicolon-separated with a decimal comma (`csv-semicolon`), the list and decimal separators of Excel set to
+Vietnamese, which reads a comma CSV as one column.
 
-Both hold the same table: one row per group and a last row for the whole centre, Vietnamese headers (English
-with lang="en"). Durations are in minutes, shares in percent. CSV numbers use a dot as decimal separator; the
-XLSX file holds real numbers with formats, so a spreadsheet in any locale shows them its own way.
+All hold the same table: one row per group and a last row for the whole centre, Vietnamese headers (English
+with lang="en"). Durations are in minutes, shares in percent. The XLSX file holds real numbers with formats, so a
+spreadsheet in any locale shows them its own way; its "made at" time is the centre's local time.
 
 Every cell of both goes through `safe_cell`: text a spreadsheet would take for a formula (a name typed by an
 admin or in config.yaml: staff, service, counter, department, rating level, centre) is neutralised, numbers stay
@@ -14,11 +17,14 @@ import csv
 import io
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from queue_server.reports import COLUMNS, GROUP_HEADERS, WEEKDAYS_EN, WEEKDAYS_VI
 
 CSV_MIME = "text/csv; charset=utf-8"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# format: (file name ending, MIME type); the XLSX first, as the reports page offers them
+FORMATS = {"xlsx": (".xlsx", XLSX_MIME), "csv-semicolon": ("-dau-cham-phay.csv", CSV_MIME), "csv": (".csv", CSV_MIME)}
 # Columns shown by `qms report --format table` (a terminal is narrow).
 TERMINAL_COLUMNS = {  # key: (Vietnamese, English) short headers
     "issued": ("Phát", "Issued"), "served": ("Phục vụ", "Served"), "no_show": ("Vắng", "No-show"),
@@ -101,13 +107,36 @@ def _kinds(report: dict) -> list[str]:
     return kinds
 
 
-def to_csv(report: dict, lang: str = "vi") -> bytes:
+def to_csv(report: dict, lang: str = "vi", *, delimiter: str = ",") -> bytes:
+    """The table as CSV. With `delimiter=";"` numbers take a decimal comma (12,5), as Excel set to Vietnamese
+    reads them; with "," a decimal dot."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     w.writerow([safe_cell(h) for h in headers(report, lang)])
     for r in rows(report):
-        w.writerow(["" if v is None else safe_cell(v) for v in r])
+        w.writerow([_csv_value(safe_cell(v), delimiter) for v in r])
     return buf.getvalue().encode("utf-8-sig")
+
+
+def _csv_value(v, delimiter: str):
+    if v is None:
+        return ""
+    if isinstance(v, float) and delimiter == ";":
+        return repr(v).replace(".", ",")
+    return v
+
+
+def export(report: dict, fmt: str, lang: str = "vi") -> tuple[bytes, str, str]:
+    """(data, MIME type, file name ending) of the report in a format of FORMATS."""
+    ending, mime = FORMATS[fmt]
+    if fmt == "xlsx":
+        return to_xlsx(report, lang), mime, ending
+    return to_csv(report, lang, delimiter=";" if fmt == "csv-semicolon" else ","), mime, ending
+
+
+def made_at(report: dict) -> datetime:
+    """When the report was made, in the centre's local time (its `generated_ms` in its `timezone`)."""
+    return datetime.fromtimestamp(report["generated_ms"] / 1000, ZoneInfo(report["timezone"]))
 
 
 def to_xlsx(report: dict, lang: str = "vi", generated: datetime | None = None) -> bytes:
@@ -124,7 +153,7 @@ def to_xlsx(report: dict, lang: str = "vi", generated: datetime | None = None) -
     ws["A1"].font = Font(bold=True, size=14)
     _append(ws, [("Period" if en else "Thời gian") + f": {_dmy(report['from'])} – {_dmy(report['to'])}"])
     _append(ws, [("Grouped by" if en else "Theo") + f": {GROUP_HEADERS[report['group_by']][1 if en else 0]}"])
-    when = generated or datetime.now()
+    when = generated or made_at(report)
     _append(ws, [("Made" if en else "Lập lúc") + f": {when:%d/%m/%Y %H:%M}" +
                ("" if report.get("ratings_available", True) else
                 (" — no ratings table yet" if en else " — chưa có bảng đánh giá"))])

@@ -22,7 +22,7 @@ from queue_server.store import reports as report_rows
 
 __all__ = ["build_report", "ensure_days", "ensure_legs", "warm", "derive_day", "ReportError", "period", "percentile",
            "derive_legs", "summary", "share", "check_range", "GROUPINGS", "COLUMNS", "GROUP_HEADERS", "NOT_CALLED",
-           "NO_GROUP", "FIRST_DAY", "LAST_DAY"]
+           "NO_GROUP", "FIRST_DAY", "LAST_DAY", "COLUMN_GROUPS"]
 
 DEFINITIONS_VERSION = "2"
 GROUPINGS = ("department", "service", "counter", "officer", "hour", "day", "total")
@@ -57,6 +57,24 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("ratings_flagged", "Lượt bấm bị gắn cờ", "Flagged presses", "count"),
     ("ratings_unattributed", "Lượt bấm không gắn được số", "Unattributed presses", "count"),
 )
+# The table's columns in groups, as the reports page heads them: (Vietnamese, English, keys); "levels" stands for
+# the count of each rating level. Within its group a column has a short header (Vietnamese, English).
+COLUMN_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Lượt", "Tickets", ("tickets", "issued", "transferred_in", "called", "served", "no_show", "transferred",
+                         "cancelled", "unserved", "abandoned", "active")),
+    ("Thời gian chờ (phút)", "Waiting (min)", ("wait_avg_s", "wait_median_s", "wait_p90_s", "within_target")),
+    ("Thời gian phục vụ (phút)", "Serving (min)", ("serve_avg_s", "serve_median_s", "serve_p90_s")),
+    ("Đánh giá", "Ratings", ("levels", "rated_tickets", "satisfaction_rate", "ratings_repeat", "ratings_flagged",
+                             "ratings_unattributed")),
+)
+SHORT_HEADERS = {
+    "wait_avg_s": ("Trung bình", "Average"), "wait_median_s": ("Trung vị", "Median"), "wait_p90_s": ("P90", "P90"),
+    "within_target": ("Đúng hạn (%)", "On target (%)"), "serve_avg_s": ("Trung bình", "Average"),
+    "serve_median_s": ("Trung vị", "Median"), "serve_p90_s": ("P90", "P90"),
+    "rated_tickets": ("Số phiếu", "Tickets"), "satisfaction_rate": ("Hài lòng (%)", "Satisfied (%)"),
+    "ratings_repeat": ("Bấm lặp lại", "Repeated"), "ratings_flagged": ("Bị gắn cờ", "Flagged"),
+    "ratings_unattributed": ("Không gắn được số", "Unattributed"),
+}
 GROUP_HEADERS = {"department": ("Sở, ngành", "Department"), "service": ("Dịch vụ", "Service"),
                  "counter": ("Quầy", "Counter"), "officer": ("Cán bộ", "Officer"), "hour": ("Giờ", "Hour"),
                  "day": ("Ngày", "Day"), "total": ("Toàn trung tâm", "Whole centre")}
@@ -269,7 +287,9 @@ def build_report(store, day_from: str, day_to: str, group_by: str = "service", *
         "rating_levels": [{"value": lv.value, "label": lv.label, "label_en": lv.label_en, "positive": lv.positive}
                           for lv in config.rating.levels],
         "ratings_available": ratings_available(store),
-        "columns": [{"key": k, "label": en if lang == "en" else vi, "kind": kind} for k, vi, en, kind in COLUMNS],
+        "columns": [{"key": k, "label": en if lang == "en" else vi, "kind": kind,
+                     "short": SHORT_HEADERS.get(k, (vi, en))[1 if lang == "en" else 0]} for k, vi, en, kind in COLUMNS],
+        "column_groups": [{"label": en if lang == "en" else vi, "keys": list(keys)} for vi, en, keys in COLUMN_GROUPS],
         "rows": rows, "total": {"key": "all", "label": GROUP_HEADERS["total"][1 if lang == "en" else 0],
                                 **_figures(total, config)},
         "heatmap": _heatmap(report_rows.arrivals(store, day_from, day_to)),

@@ -34,7 +34,7 @@ COUNTER_OPS = "queue_server/store/counter_ops.py"
 ISSUING = "queue_server/store/issuing.py"
 TICKET_READS = "queue_server/store/ticket_reads.py"
 REPORT_MATH = "queue_server/core/report_math.py"
-APP = "queue_server/web/app.py"
+KEEPER = "queue_server/day_keeper.py"
 
 # The tests a mutant of each area runs, quickest first (the run stops at the first failure).
 GAPS = ("tests/test_rule_gaps.py", "tests/test_rule_gaps_more.py")
@@ -42,7 +42,7 @@ ENGINE_TESTS = ("tests/test_engine.py", *GAPS, "tests/test_store.py", "tests/tes
 RATING_TESTS = (*GAPS, "tests/test_ratings.py")
 STORE_TESTS = (*GAPS, "tests/test_store.py", "tests/test_store_machine.py")
 REPORT_TESTS = ("tests/test_rule_gaps.py", "tests/test_reports.py")
-KEEPER_TESTS = ("tests/test_day_keeper.py",)
+KEEPER_TESTS = ("tests/test_day_keeper.py", "tests/test_day_close_rule.py")
 
 
 @dataclass(frozen=True)
@@ -183,13 +183,18 @@ MUTANTS = [
     Mutant("reports: serving counted from the start only", REPORT_MATH,
            "cur._segment_from, cur._started = ts, False\n                cur.outcome = \"called\"",
            "cur._started = False\n                cur.outcome = \"called\"", REPORT_TESTS),
-    Mutant("keeper: closes a second after the hour", APP,
-           "now.time() >= ctx.config.hours.close_day_at", "now.time() > ctx.config.hours.close_day_at", KEEPER_TESTS),
-    Mutant("keeper: yesterday's leftovers closed without a push", APP,
+    Mutant("keeper: closes a second after the hour", KEEPER,
+           "return now.time() >= close_at and open_before_close()", "return now.time() > close_at and open_before_close()",
+           KEEPER_TESTS),
+    Mutant("keeper: yesterday's leftovers closed without a push", KEEPER,
            "if stale.events:\n        ctx.push.publish(stale)", "if not stale.events:\n        ctx.push.publish(stale)",
            KEEPER_TESTS),
-    Mutant("keeper: closes again and again", APP,
-           "if not closed_today and now.time()", "if now.time()", KEEPER_TESTS),
+    Mutant("keeper: closes again and again", KEEPER,
+           "if always_open or closed_today:", "if always_open:", KEEPER_TESTS),
+    Mutant("keeper: closes a day first used after the hour", KEEPER,
+           "return now.time() >= close_at and open_before_close()", "return now.time() >= close_at", KEEPER_TESTS),
+    Mutant("keeper: closes a demo day at the hour", KEEPER,
+           "if always_open or closed_today:", "if closed_today:", KEEPER_TESTS),
 ]
 
 

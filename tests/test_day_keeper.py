@@ -18,9 +18,10 @@ DAY, NEXT_DAY = "2026-11-25", "2026-11-26"  # a Wednesday and a Thursday
 
 @pytest.fixture
 def keeper(tmp_path):
-    """(ctx, clock, display socket) on a centre that issues at any hour, so tickets exist after the close."""
+    """(ctx, clock, display socket) on the fixture centre (not in demo mode: `queue.always_open` is false).
+    Tickets after the close come from services a supervisor opened by hand (`open_by_hand`)."""
     clock = Clock()
-    app = create_app(config_variant(queue={"always_open": True}), db_path=str(tmp_path / "keeper.sqlite3"),
+    app = create_app(config_variant(), db_path=str(tmp_path / "keeper.sqlite3"),
                      async_mode="threading", clock=clock, start_background=False)
     ctx = app.extensions["qms"]
     display = ctx.socketio.test_client(app, auth={"room": "display:hall"})
@@ -36,6 +37,11 @@ def unserved_pushed(display) -> set[int]:
     """Ids of the tickets whose change to unserved reached the display since the last look."""
     return {m["args"][0]["ticket"]["id"] for m in display.get_received()
             if m["name"] == "ticket.updated" and m["args"][0]["ticket"]["status"] == "unserved"}
+
+
+def open_by_hand(ctx, *services: str) -> None:
+    for service in services:
+        ctx.store.set_service_state(service, manual="open", actor="supervisor")
 
 
 def status(ctx, ticket_id: int) -> str:
@@ -82,7 +88,8 @@ def test_the_scheduled_close_runs_once_a_day(keeper):
     clock.set_local(f"{DAY} 17:30")
     day_keeper_pass(ctx)
     clock.set_local(f"{DAY} 18:00")
-    evening = s.issue("civil").ticket["id"]  # the centre issues at any hour
+    open_by_hand(ctx, "civil")
+    evening = s.issue("civil").ticket["id"]  # issued after the close
     display.get_received()
     before = dump(s.conn)
     for _ in range(3):
@@ -95,9 +102,11 @@ def test_the_scheduled_close_runs_once_a_day(keeper):
 def test_after_midnight_the_leftovers_close_and_the_next_day_closes_again(keeper):
     ctx, clock, display = keeper
     s = ctx.store
+    s.issue("civil")  # the day was open before close_day_at
     clock.set_local(f"{DAY} 17:30")
     day_keeper_pass(ctx)
     clock.set_local(f"{DAY} 23:50")
+    open_by_hand(ctx, "cccd")
     late = s.issue("cccd").ticket["id"]
     display.get_received()
 

@@ -54,10 +54,11 @@ def test_a_server_started_at_1745_in_hanoi_keeps_its_counter_open(tmp_path):
 
 
 def test_the_keeper_step_does_close_a_day_that_reads_1745(tmp_path):
-    """The same step on a centre whose clock reads 17:45 closes the day: the test above could fail."""
+    """The same step at 17:45 does close a day that was open before 17:30 (a counter opened and a ticket issued
+    at 16:00, not in demo mode): the test above could fail."""
     clock = Clock()
-    clock.set_local("2026-11-25 17:45")
-    cfg = server_config(tmp_path)
+    clock.set_local("2026-11-25 16:00")
+    cfg = server_config(tmp_path, always_open=False)
     text = cfg.read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     data["centre"]["timezone"] = "Asia/Ho_Chi_Minh"
@@ -65,7 +66,7 @@ def test_the_keeper_step_does_close_a_day_that_reads_1745(tmp_path):
     srv = InProcessServer(cfg, tmp_path / "qms.sqlite3", clock)
     try:
         sup = open_and_issue(srv)
-        clock.advance(30)
+        clock.set_local("2026-11-25 17:45")
         srv.keep_day()
         assert srv.get("/api/v1/counters/1", sup).json()["counter"]["state"] == "closed"
         assert srv.post("/api/v1/counters/1/next", headers=sup).status_code == 409

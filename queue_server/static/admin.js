@@ -19,6 +19,8 @@
     config_note: 'Sửa tệp config.yaml trên máy chủ, rồi bấm nạp lại (hoặc chạy qms reload). Tệp có lỗi sẽ bị từ chối và hệ thống giữ cấu hình đang chạy.',
     reloaded: 'Đã nạp lại cấu hình {p} (mã {h}).', audit_title: 'Nhật ký thay đổi', col_time: 'Thời gian',
     col_who: 'Người thực hiện', col_change: 'Thay đổi', col_detail: 'Chi tiết', confirm_revoke: 'Thu hồi mã của {d}?',
+    role_admin: 'Quản trị viên', role_supervisor: 'Giám sát viên', role_staff: 'Cán bộ tiếp nhận',
+    kind_kiosk: 'Máy lấy số', kind_display: 'Màn hình', kind_agent: 'Phần mềm thiết bị',
   }, {
     staff_title: 'Staff accounts', staff_new: 'Add an account', col_username: 'Username', col_name: 'Full name',
     col_role: 'Role', col_counters: 'Counters', col_active: 'State', col_actions: 'Actions', add: 'Add',
@@ -34,7 +36,11 @@
     config_note: 'Edit config.yaml on the server, then press reload (or run qms reload). A file with problems is refused and the running config is kept.',
     reloaded: 'Reloaded {p} (hash {h}).', audit_title: 'Audit log', col_time: 'Time',
     col_who: 'By', col_change: 'Change', col_detail: 'Detail', confirm_revoke: 'Revoke the token of {d}?',
+    role_admin: 'Administrator', role_supervisor: 'Supervisor', role_staff: 'Counter officer',
+    kind_kiosk: 'Kiosk', kind_display: 'Display', kind_agent: 'Device agent',
   });
+  /** A role's or a device kind's word (the code itself if the page has none). */
+  const named = (prefix, code) => { const w = t(prefix + code); return w === prefix + code ? code : w; };
 
   const S = { devices: {} };
 
@@ -45,7 +51,7 @@
   async function loadStaff() {
     const r = await Q.api('GET', '/admin/staff');
     $('#staff-body').replaceChildren(...r.staff.map((u) => el('tr', { 'data-user': u.username, 'data-active': u.active ? '1' : '0' },
-      el('td', { text: u.username }), el('td', { text: u.full_name }), el('td', { text: u.role }),
+      el('td', { text: u.username }), el('td', { text: u.full_name }), el('td', { 'data-role': u.role, text: named('role_', u.role) }),
       el('td', { text: u.counters.join(', ') }),
       el('td', {}, el('span', { class: 'chip ' + (u.active ? 'st-open' : 'st-closed'), text: u.active ? t('active') : t('disabled') })),
       el('td', {}, el('div', { class: 'actions-cell' },
@@ -66,14 +72,14 @@
     const r = await Q.api('GET', '/admin/device-tokens');
     S.devices = r.devices;
     const fromConfig = r.config_tokens.map((d) => el('tr', { 'data-config-token': d.kind + ':' + d.device_id },
-      el('td', { text: d.kind }), el('td', { text: d.device_id }), el('td', { class: 'muted', text: t('from_config') }),
+      el('td', { 'data-kind': d.kind, text: named('kind_', d.kind) }), el('td', { text: d.device_id }), el('td', { class: 'muted', text: t('from_config') }),
       el('td', { text: '–' }), el('td', {}, el('span', { class: 'chip st-open', text: t('active') })), el('td')));
     const made = r.tokens.map((x) => el('tr', { 'data-token': x.id },
-      el('td', { text: x.kind }), el('td', { text: x.device_id }), el('td', { text: x.note }),
+      el('td', { 'data-kind': x.kind, text: named('kind_', x.kind) }), el('td', { text: x.device_id }), el('td', { text: x.note }),
       el('td', { text: Q.fmtDateTime(x.created_ms) }),
       el('td', {}, el('span', { class: 'chip ' + (x.revoked ? 'st-closed' : 'st-open'), text: x.revoked ? t('revoked') : t('active') })),
       el('td', {}, x.revoked ? null : el('button', { type: 'button', class: 'small', 'data-act': 'revoke', text: t('revoke'), onclick: () => {
-        if (confirm(t('confirm_revoke', { d: x.kind + ' ' + x.device_id }))) act(() => Q.api('POST', '/admin/device-tokens/' + x.id + '/revoke', {}));
+        if (confirm(t('confirm_revoke', { d: named('kind_', x.kind) + ' ' + x.device_id }))) act(() => Q.api('POST', '/admin/device-tokens/' + x.id + '/revoke', {}));
       } }))));
     $('#tokens-body').replaceChildren(...fromConfig, ...made);
     fillDevices();
@@ -96,10 +102,10 @@
   }
 
   async function loadAudit() {
-    const r = await Q.api('GET', '/admin/audit?limit=100');
+    const r = await Q.api('GET', '/admin/audit?limit=100&lang=' + Q.lang);
     $('#audit-body').replaceChildren(...r.events.map((e) => el('tr', { 'data-seq': e.seq, 'data-type': e.type },
-      el('td', { text: Q.fmtDateTime(e.ts_ms) }), el('td', { text: e.actor || '' }), el('td', { text: e.type }),
-      el('td', { class: 'muted', text: JSON.stringify(e.data) }))));
+      el('td', { text: Q.fmtDateTime(e.ts_ms) }), el('td', { text: e.who || '' }), el('td', { text: e.label }),
+      el('td', { class: 'muted', text: e.detail }))));
   }
 
   async function loadAll() {
@@ -117,6 +123,12 @@
       Q.toast(t('saved'));
     });
   });
+  /** The role and device-kind choices, named in the page's language (their values stay the codes). */
+  function nameChoices() {
+    for (const o of $('#new-role').options) o.textContent = named('role_', o.value);
+    for (const o of $('#token-kind').options) o.textContent = named('kind_', o.value);
+  }
+  nameChoices();
   $('#token-kind').addEventListener('change', fillDevices);
   $('#token-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -124,7 +136,7 @@
       const r = await Q.api('POST', '/admin/device-tokens', { kind: $('#token-kind').value, device_id: $('#token-device').value, note: $('#token-note').value });
       const box = $('#token-new');
       box.hidden = false;
-      box.replaceChildren(t('token_once', { d: r.kind + ' ' + r.device_id }), el('strong', { 'data-new-token': '', text: r.token }));
+      box.replaceChildren(t('token_once', { d: named('kind_', r.kind) + ' ' + r.device_id }), el('strong', { 'data-new-token': '', text: r.token }));
     });
   });
   $('#btn-reload').addEventListener('click', async () => {
@@ -140,6 +152,6 @@
     }
     loadAudit().catch(() => {});
   });
-  Q.onLang = () => loadAll().catch(() => {});
+  Q.onLang = () => { nameChoices(); loadAll().catch(() => {}); };
   Q.start(['admin'], () => { loadAll().catch((e) => Q.toast(e.message, true)); });
 })();

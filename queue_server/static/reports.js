@@ -1,6 +1,8 @@
 /* Reports page (GET /reports): GET /api/v1/reports for a day, week, month or range, grouped one way;
- * Chart.js charts (served from /static/vendor), the heatmap of arrivals, the full table underneath;
- * CSV and XLSX from GET /api/v1/reports/export (fetched with the sign-in token, saved as a file). */
+ * Chart.js charts (served from /static/vendor; horizontal bars per group, long names wrapped, not cut), the
+ * heatmap of arrivals, the full table underneath (columns in groups, scrolling inside its card, the first column
+ * kept in view); XLSX, semicolon CSV and comma CSV from GET /api/v1/reports/export (fetched with the sign-in
+ * token, saved as a file). */
 (function () {
   'use strict';
   const Q = window.QMS;
@@ -9,7 +11,8 @@
     period: 'Kỳ báo cáo', p_day: 'Ngày', p_week: 'Tuần', p_month: 'Tháng', p_range: 'Khoảng ngày', date_from: 'Từ ngày',
     date_to: 'Đến ngày', group_by: 'Theo', g_department: 'Sở, ngành', g_service: 'Dịch vụ', g_counter: 'Quầy',
     g_officer: 'Cán bộ', g_hour: 'Giờ', g_day: 'Ngày', g_total: 'Toàn trung tâm', show: 'Xem báo cáo',
-    export_csv: 'Tải CSV', export_xlsx: 'Tải Excel', chart_outcomes: 'Kết quả phục vụ', chart_waits: 'Thời gian chờ (phút)',
+    export_csv: 'CSV (dấu phẩy)', export_xlsx: 'Tải Excel (XLSX)', export_csv_semicolon: 'CSV (dấu chấm phẩy, Excel tiếng Việt)',
+    other_formats: 'Định dạng khác:', chart_outcomes: 'Kết quả phục vụ', chart_waits: 'Thời gian chờ (phút)',
     chart_satisfaction: 'Mức độ hài lòng', chart_hours: 'Số phát theo giờ',
     heatmap: 'Giờ cao điểm (số phiếu phát theo thứ và giờ)', definitions_note: 'Định nghĩa các chỉ số: docs/reports.md.',
     served: 'Đã phục vụ', no_show: 'Vắng mặt', cancelled: 'Đã hủy', unserved: 'Không được phục vụ', transferred: 'Chuyển đi',
@@ -21,7 +24,8 @@
     period: 'Period', p_day: 'Day', p_week: 'Week', p_month: 'Month', p_range: 'Range', date_from: 'From',
     date_to: 'To', group_by: 'Group by', g_department: 'Department', g_service: 'Service', g_counter: 'Counter',
     g_officer: 'Officer', g_hour: 'Hour', g_day: 'Day', g_total: 'Whole centre', show: 'Show report',
-    export_csv: 'Download CSV', export_xlsx: 'Download Excel', chart_outcomes: 'Outcomes', chart_waits: 'Waiting time (min)',
+    export_csv: 'CSV (commas)', export_xlsx: 'Download Excel (XLSX)', export_csv_semicolon: 'CSV (semicolons, Vietnamese Excel)',
+    other_formats: 'Other formats:', chart_outcomes: 'Outcomes', chart_waits: 'Waiting time (min)',
     chart_satisfaction: 'Satisfaction', chart_hours: 'Issued by hour',
     heatmap: 'Busiest hours (tickets issued by weekday and hour)', definitions_note: 'Definitions of every figure: docs/reports.md.',
     served: 'Served', no_show: 'No-show', cancelled: 'Cancelled', unserved: 'Unserved', transferred: 'Transferred out',
@@ -60,7 +64,7 @@
       const res = await Q.api('GET', '/reports/export?' + p.toString(), undefined, { raw: true });
       const blob = await res.blob();
       const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
-      const a = el('a', { href: URL.createObjectURL(blob), download: m ? m[1] : 'bao-cao.' + format });
+      const a = el('a', { href: URL.createObjectURL(blob), download: m ? m[1] : 'bao-cao.' + (format === 'xlsx' ? 'xlsx' : 'csv') });
       document.body.append(a); a.click(); a.remove();
       setTimeout(() => URL.revokeObjectURL(a.href), 10000);
     } catch (e) { $('#report-error').textContent = e.message; }
@@ -93,24 +97,42 @@
     S.charts[id] = new Chart(document.getElementById(id), config);
   }
 
+  /** A long name as lines of at most `width` characters, broken between words (Chart.js draws an array as lines). */
+  function wrap(text, width) {
+    const lines = [];
+    let line = '';
+    for (const word of String(text).split(/\s+/)) {
+      if (line && (line + ' ' + word).length > width) { lines.push(line); line = word; } else line = line ? line + ' ' + word : word;
+    }
+    if (line) lines.push(line);
+    return lines.length > 1 ? lines : lines[0] || '';
+  }
+
+  const LABEL_CHARS = 28;
+  /** Bars per group lie horizontally: one row per group, as tall as its wrapped name, so every name is read whole. */
+  function barsByGroup(id, r, datasets, stacked, counts) {
+    const labels = r.rows.map((x) => wrap(x.label, LABEL_CHARS));
+    const lines = labels.reduce((n, l) => n + (Array.isArray(l) ? l.length : 1), 0);
+    document.getElementById(id).parentElement.style.height = Math.max(160, 70 + lines * 15 + r.rows.length * 14) + 'px';
+    chart(id, { type: 'bar', data: { labels, datasets },
+      options: { indexAxis: 'y', responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { x: { stacked, beginAtZero: true, ticks: counts ? { precision: 0 } : {} }, y: { stacked, ticks: { autoSkip: false } } } } });
+  }
+
   function renderCharts(r) {
-    const labels = r.rows.map((x) => x.label);
-    chart('chart-outcomes', { type: 'bar', data: { labels, datasets: ['served', 'no_show', 'cancelled', 'unserved', 'transferred'].map((k) => ({
-      label: t(k), data: r.rows.map((x) => x[k]), backgroundColor: COLORS[k] })) },
-    options: { responsive: true, animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
+    barsByGroup('chart-outcomes', r, ['served', 'no_show', 'cancelled', 'unserved', 'transferred'].map((k) => ({
+      label: t(k), data: r.rows.map((x) => x[k]), backgroundColor: COLORS[k] })), true, true);
     const minutes = (v) => (v === null ? null : Math.round(v / 6) / 10);
-    chart('chart-waits', { type: 'bar', data: { labels, datasets: [
+    barsByGroup('chart-waits', r, [
       { label: t('wait_avg'), data: r.rows.map((x) => minutes(x.wait_avg_s)), backgroundColor: '#1f5fa8' },
-      { label: t('wait_p90'), data: r.rows.map((x) => minutes(x.wait_p90_s)), backgroundColor: '#a50f15' }] },
-    options: { responsive: true, animation: false, scales: { y: { beginAtZero: true } } } });
-    chart('chart-satisfaction', { type: 'bar', data: { labels, datasets: r.rating_levels.map((lv, i) => ({
+      { label: t('wait_p90'), data: r.rows.map((x) => minutes(x.wait_p90_s)), backgroundColor: '#a50f15' }], false);
+    barsByGroup('chart-satisfaction', r, r.rating_levels.map((lv, i) => ({
       label: Q.lang === 'en' && lv.label_en ? lv.label_en : lv.label, data: r.rows.map((x) => x.rating_levels[String(lv.value)] || 0),
-      backgroundColor: LEVEL_COLORS[Math.round(i * (LEVEL_COLORS.length - 1) / Math.max(1, r.rating_levels.length - 1))] })) },
-    options: { responsive: true, animation: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } } });
+      backgroundColor: LEVEL_COLORS[Math.round(i * (LEVEL_COLORS.length - 1) / Math.max(1, r.rating_levels.length - 1))] })), true, true);
     const hours = r.heatmap.hours.length ? r.heatmap.hours : [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
     chart('chart-hours', { type: 'bar', data: { labels: hours.map((h) => Q.pad(h) + ':00'), datasets: [
       { label: t('issued_by_hour'), data: hours.map((h) => r.heatmap.by_hour[h]), backgroundColor: '#a50f15' }] },
-    options: { responsive: true, animation: false, scales: { y: { beginAtZero: true } } } });
+    options: { responsive: true, maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true } } } });
   }
 
   function renderHeatmap(r) {
@@ -137,17 +159,25 @@
     return String(v);
   }
 
+  /** The table: a first header row of column groups (tickets, waiting, serving, ratings), a second of each column's
+   * short name (the full one as its tooltip); the group's name in the first column, which stays in view. */
   function renderTable(r) {
-    const cols = [];
-    for (const c of r.columns) {
-      cols.push(c);
-      if (c.key === 'serve_p90_s') for (const lv of r.rating_levels) cols.push({ key: 'level:' + lv.value, label: Q.lang === 'en' && lv.label_en ? lv.label_en : lv.label, kind: 'count' });
-    }
-    const head = el('tr', {}, el('th', { text: r.group_header }), ...cols.map((c) => el('th', { class: 'num', text: c.label })));
-    const line = (x, cls) => el('tr', { class: cls || '', 'data-key': String(x.key) }, el('td', { text: x.label }),
-      ...cols.map((c) => el('td', { class: 'num', 'data-col': c.key,
+    const levels = r.rating_levels.map((lv) => {
+      const name = Q.lang === 'en' && lv.label_en ? lv.label_en : lv.label;
+      return { key: 'level:' + lv.value, label: name, short: name, kind: 'count' };
+    });
+    const byKey = Object.fromEntries(r.columns.map((c) => [c.key, c]));
+    const groups = r.column_groups.map((g) => ({ label: g.label, cols: g.keys.flatMap((k) => (k === 'levels' ? levels : [byKey[k]])) }));
+    const cols = groups.flatMap((g) => g.cols);
+    const top = el('tr', { class: 'groups' }, el('th', { rowspan: '2', class: 'first', scope: 'col', text: r.group_header }),
+      ...groups.map((g, i) => el('th', { colspan: String(g.cols.length), scope: 'colgroup', class: 'group g' + i, text: g.label })));
+    const names = el('tr', {}, ...groups.flatMap((g, i) => g.cols.map((c, j) => el('th', {
+      class: 'num g' + i + (j === 0 ? ' group-start' : ''), scope: 'col', title: c.label, 'data-col': c.key, text: c.short || c.label }))));
+    const starts = new Set(groups.map((g) => g.cols[0].key));
+    const line = (x, cls) => el('tr', { class: cls || '', 'data-key': String(x.key) }, el('th', { class: 'first', scope: 'row', text: x.label }),
+      ...cols.map((c) => el('td', { class: 'num' + (starts.has(c.key) ? ' group-start' : ''), 'data-col': c.key,
         text: c.key.startsWith('level:') ? String(x.rating_levels[c.key.slice(6)] || 0) : cell(c.kind, x[c.key]) })));
-    $('#report-table').replaceChildren(el('thead', {}, head), el('tbody', {}, ...r.rows.map((x) => line(x)), line(r.total, 'total')));
+    $('#report-table').replaceChildren(el('thead', {}, top, names), el('tbody', {}, ...r.rows.map((x) => line(x)), line(r.total, 'total')));
   }
 
   function periodChanged() {
@@ -166,4 +196,5 @@
   $('#report-form').addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
   $('#btn-csv').addEventListener('click', () => download('csv'));
   $('#btn-xlsx').addEventListener('click', () => download('xlsx'));
+  $('#btn-csv-semicolon').addEventListener('click', () => download('csv-semicolon'));
 })();

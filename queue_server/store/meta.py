@@ -30,3 +30,12 @@ def last_close_day(store) -> str | None:
         return json.loads(value).get("day")
     except (ValueError, AttributeError):
         return None
+
+
+def day_opened_before(store, day: str, before_ms: int) -> bool:
+    """Whether the local `day` was open before `before_ms`: a ticket issued, or a counter opened (or put on a
+    break), earlier than it, as the event log records."""
+    return store.conn.execute(
+        """SELECT 1 FROM events WHERE day = ? AND ts_ms < ? AND (type = 'ticket.issued'
+               OR (type = 'counter.state' AND json_extract(data, '$.to') IN ('open', 'break'))) LIMIT 1""",
+        (day, before_ms)).fetchone() is not None

@@ -24,7 +24,8 @@ from queue_server.store import event_log as events
 from queue_server.store import queue_reads
 from queue_server.store import display_notices as notice_rows
 from queue_server.store.event_log import Audit
-from queue_server.web.toolkit import Body, body, require
+from queue_server.web.audit_words import describe
+from queue_server.web.toolkit import Body, body, lang, require
 from queue_server.config import CentreConfig, ConfigError, load_config
 from queue_server.core.errors import DomainError
 from queue_server.deploy_check import demo_offenders, is_loopback
@@ -334,4 +335,5 @@ def audit_log():
         limit = min(500, max(1, int(request.args.get("limit", "100"))))
     except ValueError:
         raise DomainError("bad_request", detail="limit must be a whole number") from None
-    return jsonify(events=events.audit_log(ctx().store, limit))
+    c = ctx()
+    return jsonify(events=[describe(e, c.config, lang()) for e in events.audit_log(c.store, limit)])

@@ -1,7 +1,6 @@
 """The app factory: one Flask app, its Socket.IO server, and the parts they share."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +18,11 @@ from queue_server.push.bus import Bus
 from queue_server.web.parts import plug_in
 from queue_server.web.toolkit import MAX_BODY_BYTES, WholeNumber, install_error_handlers, install_security_headers
 from queue_server.commands import Commands
+from queue_server.day_keeper import day_keeper_pass, run_day_keeper  # noqa: F401 - day_keeper_pass: tests' entry
 from queue_server.web.sockets import Sockets
 from queue_server.store import Store, meta, utc_now
 from queue_server.read_models import ReadModels
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,7 +92,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
         push.start()
         if push.bus is not None:
             push.bus.start()
-        socketio.start_background_task(_day_keeper, ctx)
+        socketio.start_background_task(run_day_keeper, ctx)
         socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
         supervision.start(ctx)  # alerts, report days
         for start in part_starts:
@@ -116,29 +115,3 @@ def _own_origins(environ) -> set[str]:
         scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http")).split(",")[0].strip()
         out.add(f"{scheme}://{environ.get('HTTP_X_FORWARDED_HOST', host).split(',')[0].strip()}")
     return out
-
-
-def _day_keeper(ctx: Context) -> None:
-    """Every 30 s, one pass of `day_keeper_pass`."""
-    while True:
-        ctx.socketio.sleep(30)
-        try:
-            day_keeper_pass(ctx)
-        except Exception:  # noqa: BLE001 - the keeper must keep running
-            log.exception("day keeper failed")
-
-
-def day_keeper_pass(ctx: Context) -> None:
-    """Close the day at hours.close_day_at (once a day), and close leftovers of earlier days after midnight.
-    What each close changed is pushed; silent devices are marked missing."""
-    store = ctx.store
-    stale = store.close_stale_days()
-    if stale.events:
-        ctx.push.publish(stale)
-    now = store.local_now()
-    closed_today = meta.last_close_day(store) == store.today()
-    if not closed_today and now.time() >= ctx.config.hours.close_day_at:
-        result = store.close_day(actor="schedule")
-        if result.events:
-            ctx.push.publish(result)
-    ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())

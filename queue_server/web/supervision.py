@@ -305,14 +305,11 @@ def report_json():
 @bp.get("/api/v1/reports/export")
 def report_export():
     fmt = request.args.get("format", "csv")
-    if fmt not in ("csv", "xlsx"):
-        raise DomainError("bad_request", detail="format must be csv or xlsx")
+    if fmt not in exports.FORMATS:
+        raise DomainError("bad_request", detail="format must be " + ", ".join(exports.FORMATS))
     rep = _report()
-    name = f"bao-cao-{rep['group_by']}-{rep['from']}-{rep['to']}.{fmt}"
-    if fmt == "csv":
-        data, mime = exports.to_csv(rep, lang()), exports.CSV_MIME
-    else:
-        data, mime = exports.to_xlsx(rep, lang()), exports.XLSX_MIME
+    data, mime, ending = exports.export(rep, fmt, lang())
+    name = f"bao-cao-{rep['group_by']}-{rep['from']}-{rep['to']}{ending}"
     return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                   "Cache-Control": "no-store"})
 

@@ -1,0 +1,123 @@
+"""The administration page's words: roles, device kinds, and each audit-log event as a readable line (what
+changed, and the details in a sentence, not codes or JSON), in Vietnamese or English.
+
+`describe(event, config, lang)` adds `label` (the change), `detail` and `who` to an audit row of
+`store.event_log.audit_log`; the codes stay in the row for scripts.
+"""
+from __future__ import annotations
+
+ROLE_WORDS = {"admin": ("Quản trị viên", "Administrator"), "supervisor": ("Giám sát viên", "Supervisor"),
+         "staff": ("Cán bộ tiếp nhận", "Counter officer")}
+DEVICE_KINDS = {"kiosk": ("Máy lấy số", "Kiosk"), "display": ("Màn hình", "Display"),
+                "agent": ("Phần mềm thiết bị", "Device agent")}
+EVENTS = {
+    "admin.staff_created": ("Thêm tài khoản", "Account added"),
+    "admin.staff_updated": ("Sửa tài khoản", "Account changed"),
+    "admin.staff_disabled": ("Khóa tài khoản", "Account disabled"),
+    "admin.staff_enabled": ("Mở khóa tài khoản", "Account enabled"),
+    "admin.password_reset": ("Đặt lại mật khẩu", "Password reset"),
+    "admin.device_token_created": ("Tạo mã thiết bị", "Device token made"),
+    "admin.device_token_revoked": ("Thu hồi mã thiết bị", "Device token revoked"),
+    "admin.notice_set": ("Thông báo trên màn hình", "Display notice"),
+    "admin.config_reloaded": ("Nạp lại cấu hình", "Configuration reloaded"),
+    "admin.config_refused": ("Cấu hình bị từ chối", "Configuration refused"),
+    "service.updated": ("Đổi trạng thái dịch vụ", "Service changed"),
+    "counter.services": ("Đổi dịch vụ của quầy", "Counter's services changed"),
+}
+MANUAL = {"open": ("mở thủ công", "opened by hand"), "closed": ("đóng thủ công", "closed by hand"),
+          "auto": ("theo giờ làm việc", "by the opening hours")}
+
+
+def word(table: dict, code, lang: str) -> str:
+    """A code's word from one of the tables above; an unknown code as it is."""
+    pair = table.get(code)
+    return (pair[1] if lang == "en" else pair[0]) if pair else str(code)
+
+
+def describe(event: dict, config, lang: str = "vi") -> dict:
+    en = lang == "en"
+    data = event.get("data") or {}
+    actor = event.get("actor") or ""
+    who = actor.split(":", 1)[1] if actor.startswith("staff:") else actor
+    return {**event, "label": word(EVENTS, event["type"], lang), "detail": _detail(event["type"], data, config, en),
+            "who": who}
+
+
+def _service(config, service_id: str, en: bool) -> str:
+    svc = config.services().get(service_id)
+    if svc is None:
+        return str(service_id)
+    return (svc[1].name_en or svc[1].name) if en else svc[1].name
+
+
+def _counter(config, counter_id: str, en: bool) -> str:
+    if counter_id in config.counter_ids():
+        c = config.counter(counter_id)
+        return (f"Counter {c.number}" if en else c.name or f"Quầy {c.number}")
+    return ("Counter " if en else "Quầy ") + str(counter_id)
+
+
+def _display(config, display_id: str, en: bool) -> str:
+    if display_id == "*":
+        return "every display" if en else "mọi màn hình"
+    d = next((d for d in config.devices.displays if d.id == display_id), None)
+    return (d.name or d.id) if d else str(display_id)
+
+
+def _counters(ids, en: bool) -> str:
+    if not ids:
+        return "no counter" if en else "không quầy nào"
+    return ("counters " if en else "quầy ") + ", ".join(str(i) for i in ids)
+
+
+def _detail(etype: str, d: dict, config, en: bool) -> str:
+    lang = "en" if en else "vi"
+    user = d.get("username", "")
+    if etype == "admin.staff_created":
+        name = f" ({d['full_name']})" if d.get("full_name") else ""
+        role = word(ROLE_WORDS, d.get("role"), lang)
+        return f"{user}{name}: {role}, {_counters(d.get('counters'), en)}"
+    if etype == "admin.staff_updated":
+        parts = []
+        if "full_name" in d:
+            parts.append(("full name: " if en else "họ tên: ") + str(d["full_name"]))
+        if "role" in d:
+            parts.append(("role: " if en else "vai trò: ") + word(ROLE_WORDS, d["role"], lang))
+        if "counters" in d:
+            parts.append(_counters(d["counters"], en))
+        if "active" in d:
+            parts.append(("active" if en else "đang dùng") if d["active"] else ("disabled" if en else "đã khóa"))
+        return f"{user}: " + "; ".join(parts) if parts else user
+    if etype in ("admin.staff_disabled", "admin.staff_enabled", "admin.password_reset"):
+        return user
+    if etype == "admin.device_token_created":
+        note = d.get("note")
+        return (f"{word(DEVICE_KINDS, d.get('kind'), lang)} {d.get('device', '')}"
+                + (f" ({'note' if en else 'ghi chú'}: {note})" if note else ""))
+    if etype == "admin.device_token_revoked":
+        return ("token " if en else "mã ") + f"{d.get('token_id', '')}…"
+    if etype == "admin.notice_set":
+        where = _display(config, d.get("display", ""), en)
+        text = d.get("text_en") if en and d.get("text_en") else d.get("text")
+        return f"{where}: “{text}”" if text else f"{where}: " + ("notice removed" if en else "bỏ thông báo")
+    if etype == "admin.config_reloaded":
+        return f"{d.get('path', '')} ({d.get('from', '')} → {d.get('to', '')})"
+    if etype == "admin.config_refused":
+        n = d.get("problems", 0)
+        return f"{d.get('path', '')}: " + (f"{n} problem(s), the running configuration kept" if en
+                                           else f"{n} lỗi, giữ cấu hình đang chạy")
+    if etype == "service.updated":
+        parts = [_service(config, d.get("service", ""), en)]
+        if d.get("manual"):
+            parts.append(word(MANUAL, d["manual"], lang))
+        if "cap_override" in d:
+            cap = d["cap_override"]
+            parts.append(("no cap override" if en else "bỏ giới hạn riêng") if cap is None
+                         else (f"daily cap {cap}" if en else f"giới hạn {cap} số/ngày"))
+        return ": ".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]
+    if etype == "counter.services":
+        services = d.get("services")
+        what = (", ".join(_service(config, s, en) for s in services) if services
+                else ("as in config.yaml" if en else "theo config.yaml"))
+        return f"{_counter(config, d.get('counter', ''), en)}: {what}"
+    return "; ".join(f"{k}: {v}" for k, v in d.items())
