@@ -71,6 +71,8 @@ def test_no_request_waits_on_redis_and_no_call_is_lost_or_doubled(pair):
         redis_server.kill()  # gone
         call_next(codes[2])
         wait_state([a, b], "down")
+        link = [d for d in a.get("/api/v1/devices", sup).json()["devices"] if d["kind"] == "message_queue"]
+        assert [(d["state"], d["problem"]) for d in link] == [("offline", True)]  # the supervisor sees it
         redis_server.start()  # back on the same port: both processes link up again by themselves
         wait_state([a, b], "up")
         call_next(codes[3])

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 ROLE_WORDS = {"admin": ("Quản trị viên", "Administrator"), "supervisor": ("Giám sát viên", "Supervisor"),
          "staff": ("Cán bộ tiếp nhận", "Counter officer")}
-DEVICE_KINDS = {"kiosk": ("Máy lấy số", "Kiosk"), "display": ("Màn hình", "Display"),
-                "agent": ("Phần mềm thiết bị", "Device agent")}
+# Device kinds in words: the admin page's tokens and the supervisor's device list (web/supervision.py).
+DEVICE_KINDS = {"kiosk": ("Máy lấy số", "Kiosk"), "printer": ("Máy in phiếu", "Ticket printer"),
+                "display": ("Màn hình", "Display"), "led_board": ("Bảng LED", "LED board"),
+                "keypad": ("Bàn phím đánh giá", "Rating keypad"), "agent": ("Máy trạm thiết bị", "Device agent"),
+                "dispenser": ("Máy phát số", "Dispenser"),
+                "message_queue": ("Liên kết giữa các máy chủ (Redis)", "Link between server processes (Redis)")}
 EVENTS = {
     "admin.staff_created": ("Thêm tài khoản", "Account added"),
     "admin.staff_updated": ("Sửa tài khoản", "Account changed"),

@@ -22,6 +22,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from queue_server import exports
 from queue_server import reports
 from queue_server.store import queue_reads
+from queue_server.web.audit_words import DEVICE_KINDS
 from queue_server.web.toolkit import lang, require
 from queue_server.core.errors import DomainError
 
@@ -126,10 +127,6 @@ def dashboard_state(c) -> dict:
             "alerts": alerts(services, devices, now)}
 
 
-DEVICE_KINDS = {"kiosk": ("Máy lấy số", "Kiosk"), "printer": ("Máy in phiếu", "Ticket printer"),
-                "display": ("Màn hình", "Display"), "led_board": ("Bảng LED", "LED board"),
-                "keypad": ("Bàn phím đánh giá", "Rating keypad"), "agent": ("Máy trạm thiết bị", "Device agent"),
-                "dispenser": ("Máy phát số", "Dispenser")}
 DEVICE_STATES = {"missing": "mất tín hiệu", "offline": "mất kết nối", "disconnected": "mất kết nối", "error": "lỗi",
                  "failed": "hỏng", "paper_out": "hết giấy", "timeout": "không trả lời", "online": "đang hoạt động",
                  "unknown": "chưa rõ"}
@@ -137,6 +134,7 @@ DEVICE_STATES = {"missing": "mất tín hiệu", "offline": "mất kết nối",
 
 # What devices.py and the agents write about a device, in English, read in both languages.
 DEVICE_WORDS = [(re.compile(r"counter (\S+)"), "quầy {0}", "counter {0}"),
+                (re.compile(r"(\d+) queued"), "{0} tin chờ gửi", "{0} queued"),
                 (re.compile(r"disconnected"), "mất kết nối", "disconnected"),
                 (re.compile(r"never reported"), "chưa báo trạng thái", "never reported"),
                 (re.compile(r"not heard from for (\d+) s"), "không nhận được tín hiệu {0} giây", "not heard from for {0} s"),
