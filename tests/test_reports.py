@@ -517,6 +517,13 @@ def test_cli_report_and_close_day(tmp_path):
     got = {row["Dịch vụ"]: (row["Số phát"], row["Đã phục vụ"], row["Không được phục vụ"]) for row in rows}
     assert got["Cấp đổi căn cước"] == ("1", "1", "0") and got["Hộ chiếu"] == ("1", "0", "1")
     assert got["Toàn trung tâm"] == ("2", "1", "1")
+    from queue_server.cli.commands import main as qms_main  # the semicolon variant, in this process
+
+    semi = tmp_path / "r-semi.csv"
+    assert qms_main(["report", "--config", str(cfg), "--db", str(db), "--day", today, "--format", "csv-semicolon",
+                     "--out", str(semi)]) == 0
+    rows = list(csv.DictReader(semi.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert {row["Dịch vụ"]: row["Số phát"] for row in rows}["Toàn trung tâm"] == "2"
     r = qms("report", "--config", str(cfg), "--db", str(db), "--from", "2026-13-01", "--to", today)
     assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr
     r = qms("report", "--config", str(cfg), "--db", str(db), "--day", today, "--format", "xlsx")

@@ -286,13 +286,19 @@ def cmd_report(args) -> int:
         else:
             print(text)
         return 0
-    data = exports.to_csv(rep, args.lang) if args.format == "csv" else exports.to_xlsx(rep, args.lang)
+    data, _, _ = exports.export(rep, args.format, args.lang)
     if args.out:
         Path(args.out).write_bytes(data)
         print(f"{args.out}: {len(rep['rows'])} rows, {rep['from']} – {rep['to']}, by {args.group_by}")
     else:
         sys.stdout.buffer.write(data)
     return 0
+
+
+def exports_formats() -> list[str]:
+    from queue_server.exports import FORMATS
+
+    return list(FORMATS)
 
 
 def cmd_reload(args) -> int:
@@ -352,7 +358,8 @@ def add_supervision_commands(sub) -> None:
     r.add_argument("--week", metavar="YYYY-MM-DD", help="the week (Monday to Sunday) holding this day")
     r.add_argument("--month", metavar="YYYY-MM", help="one month")
     r.add_argument("--group-by", choices=GROUPINGS, default="service")
-    r.add_argument("--format", choices=["table", "csv", "xlsx"], default="table")
+    r.add_argument("--format", choices=["table", *exports_formats()], default="table",
+                   help="csv-semicolon: semicolons and decimal commas, for Vietnamese Excel")
     r.add_argument("--out", help="file to write (needed for xlsx)")
     r.add_argument("--lang", choices=["vi", "en"], default="vi")
     r.add_argument("--config", default=DEFAULT_CONFIG)
