@@ -65,19 +65,21 @@ class Backend:
         self.settings = settings
 
     def send(self, job: bytes, *, image: Image.Image | None = None, name: str = "slip",
-             png: bytes | None = None) -> PrintOutcome:
-        """Send a finished job. `image` (or its PNG bytes, `png`) is for the preview backend."""
+             png: bytes | None = None, seconds: float | None = None) -> PrintOutcome:
+        """Send a finished job. `image` (or its PNG bytes, `png`) is for the preview backend. `seconds`: what is
+        left of the slip's own deadline, when less than timeout_seconds (print_gate.PrinterGate)."""
         self.png = png
-        return self._guard(lambda deadline: self._send(job, image=image, name=name, deadline=deadline))
+        return self._guard(lambda deadline: self._send(job, image=image, name=name, deadline=deadline), seconds)
 
     def probe(self) -> PrintOutcome | None:
         """Ask an idle printer how it is, without printing. None: this link cannot tell."""
         return None
 
-    def _guard(self, fn) -> PrintOutcome:
+    def _guard(self, fn, seconds: float | None = None) -> PrintOutcome:
         started = time.monotonic()
+        limit = self.settings.timeout_seconds if seconds is None else min(seconds, self.settings.timeout_seconds)
         try:
-            out = fn(Deadline(self.settings.timeout_seconds))
+            out = fn(Deadline(limit))
         except PrintFailure as exc:
             out = PrintOutcome(exc.state, exc.detail)
         except Exception as exc:  # noqa: BLE001 - a driver's surprise is a failed job, never a crash
@@ -139,14 +141,14 @@ class EscposBackend(Backend):
             answer = self.read_answer(printer)
         except (socket.timeout, TimeoutError):
             raise PrintFailure(PrinterState.TIMEOUT,
-                               f"the printer did not answer a status query within {self.settings.timeout_seconds:g} s") from None
+                               f"the printer did not answer a status query within {deadline.seconds:g} s") from None
         except PrintFailure:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self.failure(exc, "status query failed") from None
         if not answer:
             raise PrintFailure(PrinterState.TIMEOUT,
-                               f"the printer did not answer a status query within {self.settings.timeout_seconds:g} s")
+                               f"the printer did not answer a status query within {deadline.seconds:g} s")
         return decode_status(n, answer[-1])
 
     def probe(self) -> PrintOutcome | None:

@@ -1,0 +1,191 @@
+"""Printers that fail in the hall, on a real server process and TCP printer emulators on 127.0.0.1: every slip's
+deadline counts from its creation, a printer known to be down fails later slips at once (and the kiosk hears
+why), a status check never holds a slip up, and a printer that closes the connection at once is `offline` under
+eventlet and gevent alike. The rules themselves (PrinterGate) are tested with an injected clock."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from escpos_emulator import PrinterEmulator
+from server_util import ROOT, ServerProcess, server_config
+
+from ticket_printer.agent.escpos_job import PrinterState
+from ticket_printer.agent.print_gate import PrinterGate, job_budget
+
+SLACK = 0.45  # a loaded 2-core machine: scheduling, the push and the socket client's own thread
+
+
+class ClosingPrinter(PrinterEmulator):
+    """Accepts a connection and closes it at once, without reading a byte (a printer rebooting, a port forward
+    whose far end is gone)."""
+
+    def _client(self, conn: socket.socket) -> None:
+        conn.close()
+        with self.cond:
+            self.received.append(b"")
+            self.cond.notify_all()
+
+
+def make_config(tmp: Path, hang: int, check: int, close: int) -> Path:
+    path = server_config(tmp, extra_counters=0)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    net = {"backend": "network", "host": "127.0.0.1"}
+    data["devices"]["printers"] = [
+        {"id": "p-hang", **net, "port": hang, "timeout_seconds": 1, "retries": 1, "check_seconds": 600},
+        {"id": "p-check", **net, "port": check, "timeout_seconds": 1, "check_seconds": 1},
+        {"id": "p-close", **net, "port": close, "timeout_seconds": 3, "check_seconds": 600},
+    ]
+    data["devices"]["kiosks"] = [
+        {"id": "kiosk-1", "token": "test-kiosk-token-1", "printer": "p-hang"},
+        {"id": "kiosk-2", "token": "test-kiosk-token-2", "printer": "p-check"},
+        {"id": "kiosk-3", "token": "test-kiosk-token-3", "printer": "p-close"},
+    ]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def kiosk(n: int) -> dict:
+    return {"Authorization": f"Bearer test-kiosk-token-{n}"}
+
+
+@pytest.fixture(scope="module")
+def printers():
+    emus = {"hang": PrinterEmulator("no_read"), "check": PrinterEmulator("no_read"), "close": ClosingPrinter()}
+    yield emus
+    for emu in emus.values():
+        emu.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, printers):
+    tmp = tmp_path_factory.mktemp("printer-faults")
+    cfg = make_config(tmp, printers["hang"].port, printers["check"].port, printers["close"].port)
+    srv = ServerProcess(cfg, tmp / "qms.sqlite3", "eventlet").start()
+    yield srv
+    srv.stop()
+
+
+def issue(srv, n: int) -> tuple[dict, float]:
+    sent = time.monotonic()
+    r = srv.post("/api/v1/tickets", {"service": "cccd"}, kiosk(n))
+    assert r.status_code == 201, r.text
+    return r.json(), sent
+
+
+def failed_at(listener, ticket_id: int, timeout: float = 8.0) -> tuple[dict, float]:
+    ev = listener.wait_for(lambda e, d: e == "print.status" and d["ticket_id"] == ticket_id and d["state"] == "failed",
+                           timeout)
+    return ev[1], ev[2]
+
+
+def test_status_check_never_holds_a_slip_up(server, printers):
+    """check_seconds: 1 on a printer that never answers: a slip issued while a status check waits on it fails
+    within one timeout of its creation (it was queued behind the check, then waited its own timeout)."""
+    emu = printers["check"]
+    room = server.socket({"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
+    try:
+        with emu.cond:  # a status check has just connected and now waits for an answer that never comes
+            seen = emu.connections
+            assert emu.cond.wait_for(lambda: emu.connections > seen, 5), "the watcher checks the printer every second"
+        t, sent = issue(server, 2)
+        ev, at = failed_at(room, t["id"])
+        assert at - sent < 1 + SLACK, f"failed {at - sent:.2f} s after issue, timeout 1 s"
+        assert ev["reason"] == "timeout" and ev["message"] == "Máy in không phản hồi"
+    finally:
+        room.close()
+
+
+def test_each_deadline_counts_from_creation_and_a_down_printer_fails_later_slips_at_once(server, printers):
+    """4 slips 0.5 s apart on a printer that accepts and never reads (timeout 1 s, retries 1): each fails within
+    (retries + 1) x timeout = 2 s of its own creation, with the same reason; a slip issued once the printer is
+    known down fails at once; the printer back, a status check sees it and a reprint prints."""
+    emu = printers["hang"]
+    room = server.socket({"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
+    try:
+        issued = []
+        for i in range(4):
+            if i:
+                time.sleep(0.5)
+            issued.append(issue(server, 1))
+        delays = []
+        for t, sent in issued:
+            ev, at = failed_at(room, t["id"])
+            delays.append(at - sent)
+            assert ev["reason"] == "timeout" and ev["kiosk"] == "kiosk-1", ev
+        assert all(d < 2 + SLACK for d in delays), f"failed {[round(d, 2) for d in delays]} s after issue"
+        t, sent = issue(server, 1)  # the printer is known not to answer now
+        ev, at = failed_at(room, t["id"])
+        assert at - sent < SLACK and ev["reason"] == "timeout" and ev["attempts"] == 0, (at - sent, ev)
+        assert ev["printer_down"] is True and "p-hang" in ev["detail"]
+        # it comes back: a reprint still fails at once, but asks for a status check, which sees it back; the
+        # next reprint prints
+        emu.mode = "ok"
+        sup = server.login("super", "test-super")
+        r = server.post(f"/api/v1/tickets/{t['id']}/reprint", None, kiosk(1))
+        assert r.status_code == 202 and r.json()["job"]["state"] == "queued", r.text
+        job = r.json()["job"]["id"]
+        ev = room.wait_for(lambda e, d: e == "print.status" and d["job_id"] == job and d["state"] == "failed", 2)[1]
+        assert ev["printer_down"] is True and ev["attempts"] == 0
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            devices = server.get("/api/v1/devices", sup).json()["devices"]
+            if any(d["device_id"] == "p-hang" and d["state"] == "online" for d in devices):
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the printer back on line was not seen")
+        r = server.post(f"/api/v1/tickets/{t['id']}/reprint", None, kiosk(1))
+        assert r.status_code == 202, r.text
+        room.wait_for(lambda e, d: e == "print.status" and d["job_id"] == r.json()["job"]["id"] and d["state"] == "printed")
+        assert server.get(f"/api/v1/tickets/{t['id']}").json()["status"] == "waiting"
+    finally:
+        emu.mode = "no_read"
+        room.close()
+
+
+SEND_ONCE = """
+import json, sys
+if sys.argv[1] == "gevent":
+    from gevent import monkey
+    monkey.patch_all()
+else:
+    import eventlet
+    eventlet.monkey_patch()
+from ticket_printer.agent.printers import NetworkBackend, PrinterSettings
+settings = PrinterSettings(id="p", backend="network", host="127.0.0.1", port=int(sys.argv[2]), timeout_seconds=3)
+print(json.dumps(NetworkBackend(settings).send(b"\\x1b@").to_dict()))
+"""
+
+
+def test_a_connection_closed_at_once_is_offline_under_eventlet_and_gevent(server, printers):
+    """The same cause, the same reason: a printer that closes the connection at once is `offline` ("closed the
+    connection") in a slip of the eventlet server and from the backend under gevent's patches (under eventlet it
+    was a `timeout` "did not answer within 3 s" after a fraction of a second, under gevent a connection reset)."""
+    room = server.socket({"room": "kiosk:kiosk-3", "token": "test-kiosk-token-3"})
+    try:
+        t, sent = issue(server, 3)
+        ev, at = failed_at(room, t["id"])
+    finally:
+        room.close()
+    assert at - sent < 3, "a closed connection is known at once, not after the 3 s timeout"
+    assert (ev["reason"], ev["message"]) == ("offline", "Máy in không kết nối được"), ev
+    assert ev["detail"] == f"the printer at 127.0.0.1:{printers['close'].port} closed the connection", ev
+    procs = {mode: subprocess.Popen([sys.executable, "-W", "ignore", "-c", SEND_ONCE, mode, str(printers["close"].port)],
+                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for mode in ("gevent",)}  # eventlet: the server's slip above
+    outcomes = {}
+    for mode, proc in procs.items():
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        outcomes[mode] = json.loads(out)
+    for mode, outcome in outcomes.items():
+        assert (outcome["state"], outcome["detail"]) == ("offline", ev["detail"]), (mode, outcome)
+        assert outcome["seconds"] < 3, (mode, outcome)
