@@ -34,7 +34,22 @@ class ClosingPrinter(PrinterEmulator):
             self.cond.notify_all()
 
 
-def make_config(tmp: Path, hang: int, check: int, close: int) -> Path:
+class BlipPrinter(PrinterEmulator):
+    """A working printer that leaves the next `hang_next` connections unread (it was rebooting when they came)."""
+
+    hang_next = 0
+
+    def _client(self, conn: socket.socket) -> None:
+        with self.cond:
+            hang, self.hang_next = self.hang_next > 0, max(0, self.hang_next - 1)
+        if hang:
+            self.stopped.wait()
+            conn.close()
+            return
+        super()._client(conn)
+
+
+def make_config(tmp: Path, hang: int, check: int, close: int, blip: int) -> Path:
     path = server_config(tmp, extra_counters=0)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     net = {"backend": "network", "host": "127.0.0.1"}
@@ -42,11 +57,13 @@ def make_config(tmp: Path, hang: int, check: int, close: int) -> Path:
         {"id": "p-hang", **net, "port": hang, "timeout_seconds": 1, "retries": 1, "check_seconds": 600},
         {"id": "p-check", **net, "port": check, "timeout_seconds": 1, "check_seconds": 1},
         {"id": "p-close", **net, "port": close, "timeout_seconds": 3, "check_seconds": 600},
+        {"id": "p-blip", **net, "port": blip, "timeout_seconds": 2, "check_seconds": 1},
     ]
     data["devices"]["kiosks"] = [
         {"id": "kiosk-1", "token": "test-kiosk-token-1", "printer": "p-hang"},
         {"id": "kiosk-2", "token": "test-kiosk-token-2", "printer": "p-check"},
         {"id": "kiosk-3", "token": "test-kiosk-token-3", "printer": "p-close"},
+        {"id": "kiosk-4", "token": "test-kiosk-token-4", "printer": "p-blip", "name": "Máy lấy số 4"},
     ]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -58,7 +75,8 @@ def kiosk(n: int) -> dict:
 
 @pytest.fixture(scope="module")
 def printers():
-    emus = {"hang": PrinterEmulator("no_read"), "check": PrinterEmulator("no_read"), "close": ClosingPrinter()}
+    emus = {"hang": PrinterEmulator("no_read"), "check": PrinterEmulator("no_read"), "close": ClosingPrinter(),
+            "blip": BlipPrinter("ok")}
     yield emus
     for emu in emus.values():
         emu.close()
@@ -67,7 +85,8 @@ def printers():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, printers):
     tmp = tmp_path_factory.mktemp("printer-faults")
-    cfg = make_config(tmp, printers["hang"].port, printers["check"].port, printers["close"].port)
+    cfg = make_config(tmp, printers["hang"].port, printers["check"].port, printers["close"].port,
+                      printers["blip"].port)
     srv = ServerProcess(cfg, tmp / "qms.sqlite3", "eventlet").start()
     yield srv
     srv.stop()
@@ -86,19 +105,36 @@ def failed_at(listener, ticket_id: int, timeout: float = 8.0) -> tuple[dict, flo
     return ev[1], ev[2]
 
 
+def next_connection(emu: PrinterEmulator) -> None:
+    """Wait until the printer's watcher opens its next status check (every second)."""
+    with emu.cond:
+        seen = emu.connections
+        assert emu.cond.wait_for(lambda: emu.connections > seen, 5), "the watcher checks the printer every second"
+
+
 def test_status_check_never_holds_a_slip_up(server, printers):
-    """check_seconds: 1 on a printer that never answers: a slip issued while a status check waits on it fails
-    within one timeout of its creation (it was queued behind the check, then waited its own timeout)."""
-    emu = printers["check"]
+    """check_seconds: 1. A slip issued while a status check waits on a printer that never answers fails within
+    one timeout of its creation (it was queued behind the check, then waited its own timeout: 2.1 s for 1 s). A slip
+    issued while a check waits on a dead connection of a printer that is back prints at once: the check gives way."""
     room = server.socket({"room": "kiosk:kiosk-2", "token": "test-kiosk-token-2"})
     try:
-        with emu.cond:  # a status check has just connected and now waits for an answer that never comes
-            seen = emu.connections
-            assert emu.cond.wait_for(lambda: emu.connections > seen, 5), "the watcher checks the printer every second"
+        next_connection(printers["check"])
         t, sent = issue(server, 2)
         ev, at = failed_at(room, t["id"])
         assert at - sent < 1 + SLACK, f"failed {at - sent:.2f} s after issue, timeout 1 s"
         assert ev["reason"] == "timeout" and ev["message"] == "Máy in không phản hồi"
+    finally:
+        room.close()
+    blip = printers["blip"]
+    room = server.socket({"room": "kiosk:kiosk-4", "token": "test-kiosk-token-4"})
+    try:
+        blip.hang_next = 1
+        next_connection(blip)
+        assert blip.hang_next == 0, "the check's connection is the one left unread"
+        t, sent = issue(server, 4)
+        ev = room.wait_for(lambda e, d: e == "print.status" and d["ticket_id"] == t["id"] and d["state"] in ("printed", "failed"))
+        assert ev[1]["state"] == "printed", ev[1]
+        assert ev[2] - sent < 1, f"printed {ev[2] - sent:.2f} s after issue, behind a check with a 2 s timeout"
     finally:
         room.close()
 

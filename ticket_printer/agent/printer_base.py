@@ -63,6 +63,26 @@ class Backend:
 
     def __init__(self, settings: PrinterSettings):
         self.settings = settings
+        self.current = None  # the escpos printer while a connection is open
+        self.aborted = False
+
+    def abort(self) -> None:
+        """Give up the work in progress, from another task: a status check makes way for a slip. An open
+        connection is shut (a read waiting on it returns at once); one still connecting runs to its deadline."""
+        self.aborted = True
+        device = getattr(self.current, "device", None)
+        with contextlib.suppress(Exception):
+            if hasattr(device, "shutdown"):  # a socket
+                device.shutdown(socket.SHUT_RDWR)
+            elif hasattr(device, "cancel_read"):  # a pyserial port
+                device.cancel_read()
+
+    def opened(self, printer):
+        """The connection just opened; none is kept once aborted."""
+        self.current = printer
+        if self.aborted:
+            raise PrintFailure(PrinterState.ERROR, "given up: a slip needs the printer")
+        return printer
 
     def send(self, job: bytes, *, image: Image.Image | None = None, name: str = "slip",
              png: bytes | None = None, seconds: float | None = None) -> PrintOutcome:
@@ -107,7 +127,7 @@ class EscposBackend(Backend):
         return printer._read()
 
     def _send(self, job: bytes, *, image, name: str, deadline: Deadline) -> PrintOutcome:
-        printer = self.open(deadline)
+        printer = self.opened(self.open(deadline))
         try:
             query = self.answers_status and self.settings.status_query
             if query:
@@ -157,7 +177,7 @@ class EscposBackend(Backend):
         return self._guard(self._probe)
 
     def _probe(self, deadline: Deadline) -> PrintOutcome:
-        printer = self.open(deadline)
+        printer = self.opened(self.open(deadline))
         try:
             paper = self.check_before(printer, deadline)
             if paper.get("paper_low"):

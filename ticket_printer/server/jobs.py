@@ -84,6 +84,7 @@ class PrintJobs(LocalPrinting, AgentLink):
         self.queues: dict[str, deque[int]] = {}
         self.busy: set[str] = set()
         self.gates: dict[str, PrinterGate] = {}  # printer id -> its slips' deadlines and its verdict
+        self.probing: dict[str, object] = {}  # printer id -> the backend of its status check in progress
         self.lock = threading.Lock()
         self.render_lock = threading.Lock()
 

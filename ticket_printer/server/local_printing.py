@@ -65,7 +65,10 @@ class LocalPrinting:
                 return
         with self.lock:
             self.queues.setdefault(job["printer"], deque()).append(job["id"])
+            checking = self.probing.get(job["printer"])
             if job["printer"] in self.busy:
+                if checking is not None:  # a status check never holds a slip up: it gives way
+                    checking.abort()
                 return
             self.busy.add(job["printer"])
         self.socketio.start_background_task(self._drain, job["printer"])
@@ -232,8 +235,17 @@ class LocalPrinting:
             self.gate(printer).note(PrinterState.ONLINE, "")
             self.report_printer(printer.id, PrinterState.ONLINE.value, "")
             return
-        outcome = backend_for(self.settings(printer)).probe()
-        if outcome is None:  # file, cups: nothing to ask; keep the last state seen
+        backend = backend_for(self.settings(printer))
+        with self.lock:
+            self.probing[printer.id] = backend
+        try:
+            outcome = backend.probe()
+        finally:
+            with self.lock:
+                self.probing.pop(printer.id, None)
+        if backend.aborted:  # it made way for a slip, which will tell
+            log.info("status check of %s gave way to a slip", printer.id)
+        elif outcome is None:  # file, cups: nothing to ask; keep the last state seen
             self.refresh_printer(printer.id)
         else:
             self.gate(printer).note(outcome.state, outcome.detail)
