@@ -17,9 +17,13 @@ import yaml
 from escpos_emulator import PrinterEmulator
 from server_util import ROOT, ServerProcess, server_config
 
+from ticket_printer.agent import main as A
 from ticket_printer.agent.escpos_job import PrinterState
 from ticket_printer.agent.print_gate import PrinterGate, job_budget
+from ticket_printer.shared.slip import SlipData, render
 
+SLIP = SlipData(centre="Trung tâm Phục vụ Hành chính công", department="Công an", service="Cấp căn cước",
+                code="1001", issued_ms=1795572000000, status_url="http://127.0.0.1:5000/t/abcdefgh", footer="")
 SLACK = 0.45  # a loaded 2-core machine: scheduling, the push and the socket client's own thread
 
 
@@ -225,3 +229,84 @@ def test_a_connection_closed_at_once_is_offline_under_eventlet_and_gevent(server
     for mode, outcome in outcomes.items():
         assert (outcome["state"], outcome["detail"]) == ("offline", ev["detail"]), (mode, outcome)
         assert outcome["seconds"] < 3, (mode, outcome)
+
+
+class Ticks:
+    """An injected monotonic clock."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_gate_deadlines_count_from_creation_and_a_down_verdict_refuses_only_where_a_check_can_tell():
+    clock = Ticks()
+    gate = PrinterGate("p", timeout_seconds=2, retries=1, can_check=True, clock=clock)
+    assert job_budget(2, 1) == gate.budget == 4
+    gate.admit(1)
+    clock.now += 1.5
+    gate.admit(2)
+    assert gate.attempt_seconds(1) == 2 and gate.left(1) == 2.5
+    clock.now += 1.5  # slip 1 is in its second attempt: only 1 s of it is left
+    assert gate.attempt_seconds(1) == 1 and gate.attempt_seconds(2) == 2
+    clock.now += 1.0
+    assert gate.attempt_seconds(1) == 0.0, "nothing left: not tried again"
+    clock.now += 1.48
+    assert gate.attempt_seconds(2) == 0.0, "0.02 s left is no attempt"
+    assert "4 s" in gate.late_detail() and "printer p" in gate.late_detail()
+    assert gate.refuses() is None, "nothing known yet: a slip is tried"
+    verdict = gate.note(PrinterState.TIMEOUT, "no answer from 127.0.0.1:9100 within 2 s")
+    assert gate.down() is verdict and gate.refuses() is verdict and verdict.at == clock.now
+    assert gate.down_detail(verdict) == "not sent: printer p is timeout (no answer from 127.0.0.1:9100 within 2 s)"
+    gate.note(PrinterState.PAPER_LOW, "paper is near its end")
+    assert gate.down() is None and gate.refuses() is None, "paper low still prints"
+    for state in (PrinterState.OFFLINE, PrinterState.PAPER_OUT, PrinterState.ERROR):
+        assert gate.note(state, "").down
+    gate.configure(timeout_seconds=1, retries=0, can_check=False)  # a file or CUPS printer: each slip is tried
+    assert gate.down() is not None and gate.refuses() is None and gate.budget == 1
+    gate.done(2)
+    assert gate.left(2) == 1, "a slip it does not know (made before a restart) gets a whole budget"
+
+
+def test_printer_agent_fails_the_slips_behind_a_failure_at_once_and_a_late_one_untried(tmp_path, printers):
+    """The printer agent on a kiosk PC: three slips arrive together for a printer that never reads (timeout
+    0.5 s); the first fails with `timeout` after 0.5 s, the two behind it at once with the same reason; a slip that
+    waited longer than its deadline is failed without a connection; a slip that arrives later is tried, and
+    prints once the printer is back."""
+    emu = BlipPrinter("ok")
+    clock = Ticks()
+    try:
+        agent = A.PrinterAgent("http://127.0.0.1:9", "kiosk-1", "token", clock=clock,
+                               overrides={"backend": "network", "host": "127.0.0.1", "port": emu.port,
+                                          "timeout_seconds": 0.5})
+        render(SLIP)  # the fonts loaded and escpos imported: what is timed below is the printer
+        import escpos.printer  # noqa: F401
+        emu.hang_next = 1
+        for job_id in (1, 2, 3):
+            assert agent.on_job(agent_job(tmp_path, job_id))["duplicate"] is False
+        started = time.monotonic()
+        first = agent.complete(agent.jobs.get_nowait())
+        clock.now += 0.5
+        assert (first["state"], first["reason"]) == ("failed", "timeout") and 0.45 < time.monotonic() - started < 1.5
+        for _ in (2, 3):
+            behind = agent.complete(agent.jobs.get_nowait())
+            assert (behind["state"], behind["reason"]) == ("failed", "timeout"), behind
+            assert behind["detail"].startswith("not sent: printer p-net is timeout")
+        assert emu.connections == 1 and time.monotonic() - started < 1.5
+        agent.on_job(agent_job(tmp_path, 4))
+        clock.now += 0.6  # it waited past its deadline (a slip before it printed slowly)
+        late = agent.complete(agent.jobs.get_nowait())
+        assert (late["state"], late["reason"]) == ("failed", "timeout") and "within 0.5 s" in late["detail"]
+        assert emu.connections == 1
+        agent.on_job(agent_job(tmp_path, 5))  # after the failure, the printer back: a new slip is tried
+        ok = agent.complete(agent.jobs.get_nowait())
+        assert ok["state"] == "printed" and emu.connections == 2 and len(emu.wait_jobs(1)) == 1
+    finally:
+        emu.close()
+
+
+def agent_job(tmp_path, job_id: int) -> dict:
+    return {"job_id": job_id, "ticket_id": job_id, "kiosk": "kiosk-1", "reprint": False, "name": f"job{job_id:06d}",
+            "slip": SLIP.to_dict(), "created_ms": 1000, "printer": {"id": "p-net", "backend": "preview"}}

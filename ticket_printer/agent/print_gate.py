@@ -9,7 +9,8 @@ the clock is injected.
   and so do new ones while a status check can tell when it is back (`refuses`). A printer whose link cannot
   answer a status check (file, cups, status_query off) gets each new slip tried: nothing else would show it back.
 
-Used by the server's own printing (ticket_printer/server/local_printing.py).
+Used by the server's own printing (ticket_printer/server/local_printing.py) and by the printer agent (main.py),
+which cannot check its printer between slips: it fails the slips that waited behind a failure and tries new ones.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class PrinterGate:
         self.printer_id = printer_id
         self.clock = clock
         self.deadlines: dict[int, float] = {}
+        self.admitted: dict[int, float] = {}
         self.verdict: Verdict | None = None
         self.configure(timeout_seconds=timeout_seconds, retries=retries, can_check=can_check)
 
@@ -58,7 +60,8 @@ class PrinterGate:
     # ------------------------------------------------------------ slips
     def admit(self, job_id: int) -> float:
         """A slip was just made: its deadline starts now."""
-        self.deadlines[job_id] = self.clock() + self.budget
+        self.admitted[job_id] = self.clock()
+        self.deadlines[job_id] = self.admitted[job_id] + self.budget
         return self.deadlines[job_id]
 
     def left(self, job_id: int) -> float:
@@ -73,6 +76,7 @@ class PrinterGate:
 
     def done(self, job_id: int) -> None:
         self.deadlines.pop(job_id, None)
+        self.admitted.pop(job_id, None)
 
     def late_detail(self) -> str:
         return (f"not printed within {self.budget:g} s of being issued: printer {self.printer_id} was busy with the "
@@ -86,6 +90,11 @@ class PrinterGate:
 
     def down(self) -> Verdict | None:
         return self.verdict if self.verdict is not None and self.verdict.down else None
+
+    def failed_since(self, job_id: int) -> Verdict | None:
+        """The printer was found down while this slip waited its turn: the slip fails with that reason."""
+        verdict, since = self.down(), self.admitted.get(job_id)
+        return verdict if verdict is not None and since is not None and verdict.at >= since else None
 
     def refuses(self) -> Verdict | None:
         """Whether a new slip fails at once: the printer is down and a status check will tell when it is back."""

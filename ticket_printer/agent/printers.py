@@ -269,10 +269,12 @@ def backend_for(settings: PrinterSettings) -> Backend:
         raise ValueError(f"unknown printer backend {settings.backend!r} (one of {', '.join(BACKENDS)})") from None
 
 
-def print_slip(settings: PrinterSettings, image: Image.Image, name: str = "slip") -> PrintOutcome:
-    """Build the whole job from the slip image, then send it at once through the configured backend."""
+def print_slip(settings: PrinterSettings, image: Image.Image, name: str = "slip",
+               seconds: float | None = None) -> PrintOutcome:
+    """Build the whole job from the slip image, then send it at once through the configured backend, within
+    `seconds` when less than the printer's timeout (what is left of the slip's own deadline)."""
     try:
         job = build_job(image, settings.profile)
     except Exception as exc:  # noqa: BLE001 - e.g. an unknown escpos profile
         return PrintOutcome(PrinterState.ERROR, f"cannot build the job (profile {settings.profile!r}): {exc}")
-    return backend_for(settings).send(job, image=image, name=name)
+    return backend_for(settings).send(job, image=image, name=name, seconds=seconds)
