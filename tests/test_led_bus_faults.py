@@ -9,7 +9,7 @@ from displays.agent.driver import LedDriver
 from displays.shared.led_values import Shown
 from test_led import FakeBus, PtyLine, States, board
 
-TIMEOUT = 0.3  # each board's answer timeout; retries 2: a silent board used to hold the bus 0.9 s a number
+TIMEOUT = 0.2  # each board's answer timeout; retries 2: a silent board used to hold the bus 0.6 s a number
 
 
 def frames_to(bus: FakeBus, unit: int) -> list[float]:
