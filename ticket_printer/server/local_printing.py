@@ -237,7 +237,11 @@ class LocalPrinting:
             return
         backend = backend_for(self.settings(printer))
         with self.lock:
-            self.probing[printer.id] = backend
+            slip_waiting = any(j != PROBE for j in self.queues.get(printer.id) or ())
+            if not slip_waiting:
+                self.probing[printer.id] = backend
+        if slip_waiting:  # it goes first, and it will tell
+            return
         try:
             outcome = backend.probe()
         finally:
