@@ -8,7 +8,9 @@ kiosk keeps the number on screen with an "In lại" (reprint) button, which make
 Where a job runs:
   the server itself  printers reachable from the server machine (preview, network, serial, usb, cups, file):
                      one background green thread per printer drains that printer's queue, one slip at a time;
-                     nothing blocks a request and nothing prints inside a transaction.
+                     nothing blocks a request and nothing prints inside a transaction. Each slip's deadline
+                     counts from its creation; a printer known down fails later slips at once; a status check
+                     gives way to a slip (ticket_printer/agent/print_gate.py, local_printing.py).
   a printer agent    printers with via_agent: true hang on a kiosk PC. The agent joins the Socket.IO room
                      printer:<kiosk id>; each job goes to it as `print.job`; it answers `print.result`
                      (printing, then printed or failed). Jobs it has not finished are sent again when it
