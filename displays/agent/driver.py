@@ -8,9 +8,12 @@ fake bus of boards that answer their writes: a demo with no hardware).
 
 Boards on one port share one RS485 bus: one thread per port (`Bus`) writes to them in turn, so frames never
 interleave. A board is `connected` once it confirmed a write, `error` when it does not answer (or answers
-wrong) after `retries`, `disconnected` while its port cannot be used. A lost port is reopened with capped
-exponential back-off (device_kit.Backoff: 0.5 s doubling up to devices.timeouts.serial_reconnect_max_seconds, default 30); a
-board that does not answer is tried again on the same schedule. Every board is written again every
+wrong) after `retries`, `disconnected` while its port cannot be used. The bus sends one frame at a time and
+then chooses again: a board's first try goes before another board's retry, so a silent board never holds the
+others up by more than one frame's timeout. A lost port is reopened with capped exponential back-off
+(device_kit.Backoff: 0.5 s doubling up to devices.timeouts.serial_reconnect_max_seconds, default 30); a board in
+`error` drops to a slow probe on the same schedule: one frame each time (not 1 + retries), until it answers.
+Every board is written again every
 devices.timeouts.led_refresh_seconds (default 30), so a board that lost power shows its number again and an
 unplugged adapter is noticed while nothing changes.
 """
@@ -80,6 +83,7 @@ class Board:
     written: list[int] | None = None  # register values the board confirmed last
     written_at: float = 0.0
     retry_at: float = 0.0
+    failures: int = 0  # frames in a row without a good answer; above cfg.retries the board is in error
     backoff: Backoff | None = None
     counts: dict = field(default_factory=lambda: {"writes": 0, "confirmed": 0, "timeouts": 0, "bad_answers": 0,
                                                   "exceptions": 0, "unshowable": 0, "port_errors": 0})
@@ -179,7 +183,7 @@ class Bus(threading.Thread):
         log.info("LED bus %s open (%d board(s))", self.port, len(self.boards))
         for b in self.boards:
             b.written = None  # rewrite everything: the board may have been powered off meanwhile
-            b.retry_at = 0.0
+            b.retry_at, b.failures = 0.0, 0
             b.backoff.reset()
 
     def _close(self) -> None:
@@ -216,49 +220,54 @@ class Bus(threading.Thread):
         return min(times)
 
     def _serve_due(self) -> None:
+        """One frame, to the board that needs it most: a first try before a retry, then the order of the bus."""
         now = time.monotonic()
-        for b in self.boards:
-            with self.cond:
-                due = self._due(b, now)
-            if due:
-                self._write(b)
+        with self.cond:
+            due = [b for b in self.boards if self._due(b, now)]
+        if due:
+            self._write(min(due, key=lambda b: b.failures > 0))
 
     def _write(self, b: Board) -> None:
+        """One frame to one board. No good answer: the board is due again for its next try (after the other
+        boards' first tries), until 1 + retries frames failed in a row; then it is in error and probed with one
+        frame after each backoff pause."""
         cfg = b.cfg
         with self.cond:
             shown = b.wanted
             values, problem = b.values()
-        if problem:
+        if problem and b.failures == 0:
             b.counts["unshowable"] += 1
             log.error("LED board %s cannot show %s: %s; showing blank", b.id, shown, problem)
         frame = modbus.write_registers(cfg.unit_id, cfg.holding_register, values)
-        last_error = ""
-        for attempt in range(cfg.retries + 1):
-            b.counts["writes"] += 1
-            try:
-                self._transact(cfg, frame)
-            except AnswerTimeout as exc:
-                b.counts["timeouts"] += 1
-                last_error = str(exc)
-            except modbus.ExceptionResponse as exc:
-                b.counts["exceptions"] += 1
-                last_error = str(exc)
-                log.warning("LED board %s: %s", b.id, exc)
-            except modbus.ModbusError as exc:
-                b.counts["bad_answers"] += 1
-                # A stable detail (no bytes in it): each new detail is logged as a device event.
-                last_error = (f"unit {cfg.unit_id}: answer with a bad CRC" if isinstance(exc, modbus.CrcError)
-                              else f"unit {cfg.unit_id}: answer does not confirm the write")
-                log.warning("LED board %s: bad frame from the bus: %s", b.id, exc)
-            else:
-                b.written, b.written_at, b.retry_at = values, time.monotonic(), 0.0
-                b.backoff.reset()
-                b.counts["confirmed"] += 1
-                # The detail stays the same from call to call: a change of detail is logged as a device event.
-                self._set(b, BoardState.CONNECTED, f"unit {cfg.unit_id} on {self.port}"
-                          + (f"; cannot show {shown}: {problem}" if problem else ""))
-                return
-        b.retry_at = time.monotonic() + b.backoff.next_delay()
+        b.counts["writes"] += 1
+        try:
+            self._transact(cfg, frame)
+        except AnswerTimeout as exc:
+            b.counts["timeouts"] += 1
+            last_error = str(exc)
+        except modbus.ExceptionResponse as exc:
+            b.counts["exceptions"] += 1
+            last_error = str(exc)
+            log.warning("LED board %s: %s", b.id, exc)
+        except modbus.ModbusError as exc:
+            b.counts["bad_answers"] += 1
+            # A stable detail (no bytes in it): each new detail is logged as a device event.
+            last_error = (f"unit {cfg.unit_id}: answer with a bad CRC" if isinstance(exc, modbus.CrcError)
+                          else f"unit {cfg.unit_id}: answer does not confirm the write")
+            log.warning("LED board %s: bad frame from the bus: %s", b.id, exc)
+        else:
+            b.written, b.written_at, b.retry_at, b.failures = values, time.monotonic(), 0.0, 0
+            b.backoff.reset()
+            b.counts["confirmed"] += 1
+            # The detail stays the same from call to call: a change of detail is logged as a device event.
+            self._set(b, BoardState.CONNECTED, f"unit {cfg.unit_id} on {self.port}"
+                      + (f"; cannot show {shown}: {problem}" if problem else ""))
+            return
+        b.failures += 1
+        if b.failures <= cfg.retries:
+            return  # due again: its next try comes after any other board's first
+        with self.cond:
+            b.retry_at = time.monotonic() + b.backoff.next_delay()
         b.written = None
         self._set(b, BoardState.ERROR, last_error)
 

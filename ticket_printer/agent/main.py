@@ -29,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from device_kit import Backoff
+from ticket_printer.agent.print_gate import PrinterGate
 from ticket_printer.agent.printers import PrinterSettings, print_slip
 from ticket_printer.shared.slip import SlipData, render
 
@@ -50,7 +51,8 @@ def reconnect_backoff(longest: float = 30.0, *, jitter: float = 0.2, clock=time.
 
 class PrinterAgent:
     def __init__(self, server: str, kiosk: str, token: str, *, overrides: dict | None = None,
-                 state_file: str | None = None, max_backoff: float = 30.0, connect_timeout: float = 10.0):
+                 state_file: str | None = None, max_backoff: float = 30.0, connect_timeout: float = 10.0,
+                 clock=time.monotonic):
         self.server = server.rstrip("/")
         self.kiosk = kiosk
         self.token = token
@@ -70,6 +72,7 @@ class PrinterAgent:
         self.connected = threading.Event()
         self.flush_lock = threading.Lock()
         self.flush_again = threading.Event()
+        self.gate = PrinterGate(kiosk, timeout_seconds=5.0, clock=clock)  # each slip's deadline from its receipt
         self._load_state()
 
     # ------------------------------------------------------------ remembered ids
@@ -110,24 +113,51 @@ class PrinterAgent:
                 duplicate = True
             else:
                 duplicate = False
+                self.admit(data)
                 self.taken.add(key)
                 self.unacked[job_id] = {"job_id": job_id, "state": "printing"}
                 self.jobs.put(data)
         self.flush()
         return {"ok": True, "job_id": job_id, "duplicate": duplicate}
 
+    def settings_of(self, data: dict) -> PrinterSettings:
+        settings = PrinterSettings.from_config(data.get("printer") or {"id": "printer"}, **self.overrides)
+        if not Path(settings.output_dir).is_absolute():  # relative: under var/ of this PC's working folder
+            settings = PrinterSettings.from_config(asdict(settings), output_dir=str(Path("var") / settings.output_dir))
+        return settings
+
+    def admit(self, data: dict) -> None:
+        """A job received: its deadline (the printer's timeout) starts now, on this PC's clock."""
+        try:
+            settings = self.settings_of(data)
+            self.gate.printer_id, timeout = settings.id, settings.timeout_seconds
+        except Exception:  # noqa: BLE001 - a bad job fails when its turn comes
+            timeout = self.gate.timeout_seconds
+        self.gate.configure(timeout_seconds=timeout, retries=0, can_check=False)
+        self.gate.admit(data["job_id"])
+
     def print_job(self, data: dict) -> dict:
-        """Render and print one job; the result to send back."""
+        """Render and print one job; the result to send back. A job that waited behind a slip that found the
+        printer down fails at once with that reason; one whose deadline passed while it waited is not tried."""
         job_id = data["job_id"]
         try:
-            settings = PrinterSettings.from_config(data.get("printer") or {"id": "printer"}, **self.overrides)
-            if not Path(settings.output_dir).is_absolute():  # relative: under var/ of this PC's working folder
-                settings = PrinterSettings.from_config(asdict(settings), output_dir=str(Path("var") / settings.output_dir))
+            settings = self.settings_of(data)
             image = render(SlipData.from_dict(data["slip"]))
         except Exception as exc:  # noqa: BLE001 - a bad job is reported, never a crashed agent
+            self.gate.done(job_id)
             return {"job_id": job_id, "state": "failed", "reason": "error", "detail": f"bad job: {exc}",
                     "printer_state": "error"}
-        outcome = print_slip(settings, image, name=str(data.get("name") or f"job{job_id}"))
+        verdict, seconds = self.gate.failed_since(job_id), self.gate.attempt_seconds(job_id)
+        if verdict is not None or seconds <= 0:
+            self.gate.done(job_id)
+            state = verdict.state.value if verdict is not None else "timeout"
+            detail = self.gate.down_detail(verdict) if verdict is not None else self.gate.late_detail()
+            log.info("job %s not tried: %s", job_id, detail)
+            return {"job_id": job_id, "state": "failed", "reason": state, "detail": detail, "printer_state": state}
+        outcome = print_slip(settings, image, name=str(data.get("name") or f"job{job_id}"),
+                             seconds=seconds if job_id in self.gate.deadlines else None)
+        self.gate.done(job_id)
+        self.gate.note(outcome.state, outcome.detail)
         log.info("job %s (%s): %s %s in %.2f s", job_id, settings.backend, outcome.state.value, outcome.detail,
                  outcome.seconds)
         if outcome.ok:

@@ -63,21 +63,43 @@ class Backend:
 
     def __init__(self, settings: PrinterSettings):
         self.settings = settings
+        self.current = None  # the escpos printer while a connection is open
+        self.aborted = False
+
+    def abort(self) -> None:
+        """Give up the work in progress, from another task: a status check makes way for a slip. An open
+        connection is shut (a read waiting on it returns at once); one still connecting runs to its deadline."""
+        self.aborted = True
+        device = getattr(self.current, "device", None)
+        with contextlib.suppress(Exception):
+            if hasattr(device, "shutdown"):  # a socket
+                device.shutdown(socket.SHUT_RDWR)
+            elif hasattr(device, "cancel_read"):  # a pyserial port
+                device.cancel_read()
+
+    def opened(self, printer):
+        """The connection just opened; none is kept once aborted."""
+        self.current = printer
+        if self.aborted:
+            raise PrintFailure(PrinterState.ERROR, "given up: a slip needs the printer")
+        return printer
 
     def send(self, job: bytes, *, image: Image.Image | None = None, name: str = "slip",
-             png: bytes | None = None) -> PrintOutcome:
-        """Send a finished job. `image` (or its PNG bytes, `png`) is for the preview backend."""
+             png: bytes | None = None, seconds: float | None = None) -> PrintOutcome:
+        """Send a finished job. `image` (or its PNG bytes, `png`) is for the preview backend. `seconds`: what is
+        left of the slip's own deadline, when less than timeout_seconds (print_gate.PrinterGate)."""
         self.png = png
-        return self._guard(lambda deadline: self._send(job, image=image, name=name, deadline=deadline))
+        return self._guard(lambda deadline: self._send(job, image=image, name=name, deadline=deadline), seconds)
 
     def probe(self) -> PrintOutcome | None:
         """Ask an idle printer how it is, without printing. None: this link cannot tell."""
         return None
 
-    def _guard(self, fn) -> PrintOutcome:
+    def _guard(self, fn, seconds: float | None = None) -> PrintOutcome:
         started = time.monotonic()
+        limit = self.settings.timeout_seconds if seconds is None else min(seconds, self.settings.timeout_seconds)
         try:
-            out = fn(Deadline(self.settings.timeout_seconds))
+            out = fn(Deadline(limit))
         except PrintFailure as exc:
             out = PrintOutcome(exc.state, exc.detail)
         except Exception as exc:  # noqa: BLE001 - a driver's surprise is a failed job, never a crash
@@ -105,7 +127,7 @@ class EscposBackend(Backend):
         return printer._read()
 
     def _send(self, job: bytes, *, image, name: str, deadline: Deadline) -> PrintOutcome:
-        printer = self.open(deadline)
+        printer = self.opened(self.open(deadline))
         try:
             query = self.answers_status and self.settings.status_query
             if query:
@@ -139,14 +161,14 @@ class EscposBackend(Backend):
             answer = self.read_answer(printer)
         except (socket.timeout, TimeoutError):
             raise PrintFailure(PrinterState.TIMEOUT,
-                               f"the printer did not answer a status query within {self.settings.timeout_seconds:g} s") from None
+                               f"the printer did not answer a status query within {deadline.seconds:g} s") from None
         except PrintFailure:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self.failure(exc, "status query failed") from None
         if not answer:
             raise PrintFailure(PrinterState.TIMEOUT,
-                               f"the printer did not answer a status query within {self.settings.timeout_seconds:g} s")
+                               f"the printer did not answer a status query within {deadline.seconds:g} s")
         return decode_status(n, answer[-1])
 
     def probe(self) -> PrintOutcome | None:
@@ -155,7 +177,7 @@ class EscposBackend(Backend):
         return self._guard(self._probe)
 
     def _probe(self, deadline: Deadline) -> PrintOutcome:
-        printer = self.open(deadline)
+        printer = self.opened(self.open(deadline))
         try:
             paper = self.check_before(printer, deadline)
             if paper.get("paper_low"):

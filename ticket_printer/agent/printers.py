@@ -59,10 +59,24 @@ class NetworkBackend(EscposBackend):
     def set_timeout(self, printer, seconds: float) -> None:
         printer.device.settimeout(seconds)
 
+    def closed(self) -> PrintFailure:
+        """The printer closed the connection: whether we learn it as an end of stream (eventlet) or as a reset or
+        broken pipe (gevent), while asking or while writing, it is one cause and one reason."""
+        return PrintFailure(PrinterState.OFFLINE,
+                            f"the printer at {self.settings.host}:{self.settings.port} closed the connection")
+
+    def read_answer(self, printer) -> bytes:
+        answer = printer._read()
+        if not answer:  # the end of the stream, not a silence: a silence raises socket.timeout
+            raise self.closed()
+        return answer
+
     def failure(self, exc: BaseException, what: str) -> PrintFailure:
         if isinstance(exc, (socket.timeout, TimeoutError)):
             return PrintFailure(PrinterState.TIMEOUT, f"{what}: the printer stopped reading within "
                                                       f"{self.settings.timeout_seconds:g} s")
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            return self.closed()
         return PrintFailure(PrinterState.OFFLINE, f"{what}: {exc}")
 
 
@@ -255,10 +269,12 @@ def backend_for(settings: PrinterSettings) -> Backend:
         raise ValueError(f"unknown printer backend {settings.backend!r} (one of {', '.join(BACKENDS)})") from None
 
 
-def print_slip(settings: PrinterSettings, image: Image.Image, name: str = "slip") -> PrintOutcome:
-    """Build the whole job from the slip image, then send it at once through the configured backend."""
+def print_slip(settings: PrinterSettings, image: Image.Image, name: str = "slip",
+               seconds: float | None = None) -> PrintOutcome:
+    """Build the whole job from the slip image, then send it at once through the configured backend, within
+    `seconds` when less than the printer's timeout (what is left of the slip's own deadline)."""
     try:
         job = build_job(image, settings.profile)
     except Exception as exc:  # noqa: BLE001 - e.g. an unknown escpos profile
         return PrintOutcome(PrinterState.ERROR, f"cannot build the job (profile {settings.profile!r}): {exc}")
-    return backend_for(settings).send(job, image=image, name=name)
+    return backend_for(settings).send(job, image=image, name=name, seconds=seconds)

@@ -8,7 +8,9 @@ kiosk keeps the number on screen with an "In lại" (reprint) button, which make
 Where a job runs:
   the server itself  printers reachable from the server machine (preview, network, serial, usb, cups, file):
                      one background green thread per printer drains that printer's queue, one slip at a time;
-                     nothing blocks a request and nothing prints inside a transaction.
+                     nothing blocks a request and nothing prints inside a transaction. Each slip's deadline
+                     counts from its creation; a printer known down fails later slips at once; a status check
+                     gives way to a slip (ticket_printer/agent/print_gate.py, local_printing.py).
   a printer agent    printers with via_agent: true hang on a kiosk PC. The agent joins the Socket.IO room
                      printer:<kiosk id>; each job goes to it as `print.job`; it answers `print.result`
                      (printing, then printed or failed). Jobs it has not finished are sent again when it
@@ -35,6 +37,7 @@ from queue_server.store import print_jobs as job_rows
 from ticket_printer.server.agent_link import AGENT_KINDS, OPEN_STATES, AgentLink, PrintJobMessage  # noqa: F401
 from ticket_printer.server.local_printing import NO_AGENT, PROBE, LocalPrinting, job_file_name, prepare  # noqa: F401
 from ticket_printer.agent.escpos_job import PrinterState
+from ticket_printer.agent.print_gate import PrinterGate
 from ticket_printer.agent.printers import PrinterSettings
 from ticket_printer.shared.slip import SlipData
 
@@ -69,6 +72,8 @@ class PrintStatus:
     attempts: int
     via_agent: bool
     at_ms: int
+    printer_down: bool  # failed because the printer is known down: a reprint waits until it is back
+    other_kiosks: list  # a failed slip: [{id, name}] of the other kiosks whose printer is not known down
     event = "print.status"
 
 
@@ -80,6 +85,8 @@ class PrintJobs(LocalPrinting, AgentLink):
         self.socketio = ctx.socketio
         self.queues: dict[str, deque[int]] = {}
         self.busy: set[str] = set()
+        self.gates: dict[str, PrinterGate] = {}  # printer id -> its slips' deadlines and its verdict
+        self.probing: dict[str, object] = {}  # printer id -> the backend of its status check in progress
         self.lock = threading.Lock()
         self.render_lock = threading.Lock()
 
@@ -216,12 +223,7 @@ class PrintJobs(LocalPrinting, AgentLink):
             wait = printer.agent_timeout_seconds if printer else 20
             self.socketio.start_background_task(self._agent_deadline, job["id"], wait)
             return
-        with self.lock:
-            self.queues.setdefault(job["printer"], deque()).append(job["id"])
-            if job["printer"] in self.busy:
-                return
-            self.busy.add(job["printer"])
-        self.socketio.start_background_task(self._drain, job["printer"])
+        self.queue_local(job)
 
     # ------------------------------------------------------------ rows and states
     def job(self, job_id: int) -> dict:
@@ -257,8 +259,17 @@ class PrintJobs(LocalPrinting, AgentLink):
         vi, en = REASONS.get(job["reason"], ("", "")) if job["reason"] else ("", "")
         status = PrintStatus(job["id"], job["ticket_id"], job["code"], job["kiosk"], job["printer"], job["state"],
                              job["reason"], job["detail"], vi, en, bool(job["reprint"]), job["attempts"],
-                             bool(job["via_agent"]), job["updated_ms"])
+                             bool(job["via_agent"]), job["updated_ms"], *self.alternatives(job))
         self.ctx.push.send_rooms(status, [f"kiosk:{job['kiosk']}", "supervisors"])
+
+    def alternatives(self, job: dict) -> tuple[bool, list]:
+        """For a failed slip: is its printer known down, and which other kiosks have a printer that is not."""
+        if job["state"] != "failed":
+            return False, []
+        down = job["reason"] == "agent_offline" or self.printer_down(job["printer"])
+        others = [{"id": k.id, "name": k.name} for k in self.config.devices.kiosks
+                  if k.id != job["kiosk"] and k.printer and k.printer != job["printer"] and not self.printer_down(k.printer)]
+        return down, others
 
     def report_printer(self, printer_id: str, state: str, detail: str) -> None:
         """The printer's state for supervisors. A working printer reports no detail, so a run of good slips is

@@ -23,6 +23,7 @@
       returning: "Tự động quay lại màn hình chính sau {n} giây", issuing: "Đang lấy số…",
       print_queued: "Đang chờ in phiếu…", print_printing: "Đang in phiếu…",
       print_printed: "Đã in xong — mời nhận phiếu", print_failed: "Máy in lỗi: {reason}", reprint: "In lại",
+      print_elsewhere: "— Cán bộ có thể in lại phiếu tại: {kiosks}.",
       reprint_sent: "Đã gửi lệnh in lại…", offline: "Mất kết nối với máy chủ — đang kết nối lại…",
       setup_title: "Cài đặt máy lấy số",
       setup_help: "Nhập mã thiết bị (token) của máy lấy số này: trong config.yaml (mục devices.kiosks) hoặc tạo bằng lệnh “qms device-token kiosk <mã máy>”.",
@@ -38,6 +39,7 @@
       returning: "Back to the start screen in {n} s", issuing: "Taking a number…",
       print_queued: "Waiting for the printer…", print_printing: "Printing your ticket…",
       print_printed: "Printed — please take your ticket", print_failed: "Printer error: {reason}", reprint: "Print again",
+      print_elsewhere: "— Staff can reprint your slip at: {kiosks}.",
       reprint_sent: "Printing again…", offline: "No connection to the server — reconnecting…",
       setup_title: "Set up this ticket machine",
       setup_help: "Enter this kiosk's device token: from config.yaml (devices.kiosks) or made with “qms device-token kiosk <id>”.",
@@ -194,6 +196,8 @@
     box.dataset.state = ev.state;
     const why = (Q.lang === "en" ? ev.message_en : ev.message) || ev.message || ev.reason || "?";
     box.textContent = ev.state === "failed" ? t("print_failed", { reason: why }) : t("print_" + ev.state);
+    const others = ev.state === "failed" && ev.printer_down ? (ev.other_kiosks || []).map((k) => k.name || k.id) : [];
+    if (others.length) box.textContent += " " + t("print_elsewhere", { kiosks: others.join(", ") });
   }
 
   async function reprint() {
@@ -201,9 +205,10 @@
     if (!tk || state.busy) return;
     state.busy = true;
     try {
-      await Q.api("POST", "/tickets/" + tk.id + "/reprint", undefined, { token: state.token });
-      if ((state.prints.get(tk.id) || {}).state === "failed") {
-        state.prints.set(tk.id, { ticket_id: tk.id, state: "queued", reprint: true });
+      const job = ((await Q.api("POST", "/tickets/" + tk.id + "/reprint", undefined, { token: state.token })) || {}).job || {};
+      const now = state.prints.get(tk.id) || {};
+      if (now.state === "failed" && now.job_id !== job.id) {  // the new job's own push may have come first
+        state.prints.set(tk.id, { ticket_id: tk.id, job_id: job.id, state: "queued", reprint: true });
       }
       renderPrint();
     } catch (e) {
