@@ -142,7 +142,7 @@ def test_touch_department_service_and_see_the_ticket(kiosk, server):
     page.wait_for_selector("#screen-ticket:not([hidden])")
     assert text(page, "#ticket-code") == ticket["code"] and int(ticket["code"]) > int(ahead["code"])
     assert text(page, "#ticket-service") == "Cấp đổi căn cước"
-    assert text(page, "#ticket-ahead") == f"Số người đang chờ trước bạn: {waiting}"
+    assert text(page, "#ticket-ahead") == f"Số người đang chờ phía trước: {waiting}"
     assert text(page, "#ticket-wait") == f"Thời gian chờ dự kiến: khoảng {ticket['estimated_wait_minutes']} phút"
     # kiosk-1 prints on a preview printer: the page follows the slip's print.status to "printed".
     page.wait_for_selector("#print-status[data-state=printed]", timeout=10_000)

@@ -50,7 +50,7 @@ def test_rate_page_arms_takes_keys_asks_a_reason_and_goes_idle(server, browser_p
     page = browser_page
     page.goto(server.url + "/rate/3")
     assert state(page) == "idle"
-    assert page.locator("#idle h1").inner_text() == "Cảm ơn quý khách"
+    assert page.locator("#idle h1").inner_text() == "Cảm ơn công dân"
     assert page.locator("#counter-name").inner_text() == "Quầy số 3"
 
     # A ticket finished at counter 3: the page arms for it, with the scale as large buttons.
