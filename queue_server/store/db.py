@@ -333,6 +333,14 @@ def _m0009(db: Database) -> None:
     db.execute("CREATE INDEX login_strikes_forget ON login_strikes (forget_ms)")
 
 
+@migrations(name="0010_procedure_english_and_elsewhere")
+def _m0010(db: Database) -> None:
+    # The catalogue's English field, processing time and fee, and, for a procedure the centre does not handle,
+    # where to go instead (`elsewhere`; the kiosk issues no ticket for it, and its service_id may be '').
+    for column in ("field_en", "processing_time_en", "fee_en", "elsewhere", "elsewhere_en"):
+        db.execute(f"ALTER TABLE procedures ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection with the project's settings. Autocommit at the driver level: we BEGIN ourselves."""
     path = Path(path)

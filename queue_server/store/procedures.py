@@ -10,7 +10,8 @@ import json
 from queue_server.store import meta
 from queue_server.store.event_log import log
 
-COLUMNS = ("code", "name", "name_en", "field", "department_id", "service_id", "processing_time", "fee", "agency", "level")
+COLUMNS = ("code", "name", "name_en", "field", "department_id", "service_id", "processing_time", "fee", "agency", "level",
+           "field_en", "processing_time_en", "fee_en", "elsewhere", "elsewhere_en")
 
 
 def replace_all(store, rows: list[tuple], *, data: dict, actor: str, only_if_empty: bool = False) -> dict | None:

@@ -6,7 +6,8 @@ typed on the page's setup screen; the page keeps it in the browser's localStorag
 bar, and checks it with GET /api/v1/me before use. Anyone may open the page; without the token it cannot issue.
 
 GET /api/v1/procedures?q=... is public: the catalogue search (diacritics and case ignored) with, for each
-procedure, the service it is queued in and that service's state now.
+procedure, the service it is queued in and that service's state now; a procedure handled elsewhere (its
+`elsewhere` says where) has the state "elsewhere", and the kiosk issues no ticket for it.
 """
 from __future__ import annotations
 
@@ -136,17 +137,24 @@ def procedures():
         found, matches = index.search_counted(q, limit, allowed)
         hits = [(h.procedure, h.score) for h in found]
     else:
-        every = [(e.procedure, None) for e in index.entries if e.procedure.service in allowed]
+        every = [(e.procedure, None) for e in index.entries
+                 if e.procedure.service in allowed or (e.procedure.elsewhere and not e.procedure.service)]
         hits, matches = every[:limit], len(every)
-    states = _service_states({p.service for p, _ in hits})
+    states = _service_states({p.service for p, _ in hits if p.service and not p.elsewhere})
+    depts = {d.id: d for d in cfg.departments}
     out = []
     for p, score in hits:
-        dept, svc = services[p.service]
-        st = states[p.service]
-        out.append({"code": p.code, "name": p.name, "name_en": p.name_en, "field": p.field,
-                    "processing_time": p.processing_time, "fee": p.fee, "agency": p.agency, "level": p.level,
-                    "service": p.service, "service_name": svc.name, "service_name_en": svc.name_en,
-                    "department": dept.id, "department_name": dept.name, "department_name_en": dept.name_en,
-                    "state": st["state"], "reason": st["reason"], "opens_at": st["opens_at"], "waiting": st["waiting"],
-                    "estimated_wait_minutes": st["estimated_wait_minutes"], "score": score})
+        dept, svc = services[p.service] if p.service else (depts.get(p.department), None)
+        if p.elsewhere:  # not handled here: no queue, no ticket
+            st = {"state": "elsewhere", "reason": None, "opens_at": None, "waiting": 0, "estimated_wait_minutes": None}
+        else:
+            st = states[p.service]
+        out.append({"code": p.code, "name": p.name, "name_en": p.name_en, "field": p.field, "field_en": p.field_en,
+                    "processing_time": p.processing_time, "processing_time_en": p.processing_time_en,
+                    "fee": p.fee, "fee_en": p.fee_en, "agency": p.agency, "level": p.level,
+                    "elsewhere": p.elsewhere, "elsewhere_en": p.elsewhere_en,
+                    "service": p.service or None, "service_name": svc.name if svc else None,
+                    "service_name_en": svc.name_en if svc else None, "department": dept.id if dept else None,
+                    "department_name": dept.name if dept else None, "department_name_en": dept.name_en if dept else None,
+                    **st, "score": score})
     return jsonify(q=q, count=len(out), matches=matches, total=len(index), procedures=out)
