@@ -75,6 +75,7 @@ def server(tmp_path_factory, printer_port):
     ]
     data["devices"]["kiosks"].append({"id": "kiosk-net", "token": "test-kiosk-token-net", "printer": "printer-net",
                                       "idle_seconds": 60})
+    next(k for k in data["devices"]["kiosks"] if k["id"] == "kiosk-justice")["setup_pin"] = "1357"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     srv = ServerProcess(path, tmp / "qms.sqlite3", "eventlet").start()
     yield srv
@@ -268,12 +269,20 @@ def test_token_setup_screen_and_department_filter(kiosk, server):
     page.wait_for_selector("#screen-setup:not([hidden])")
     assert text(page, "#setup-error") == "Mã thiết bị không đúng cho máy lấy số này."
     assert page.evaluate("localStorage.getItem('qms.kiosk.token.kiosk-justice')") is None
+    # Citizens see the machine under maintenance; staff open the setup with the kiosk's PIN (setup_pin).
+    assert text(page, "#maintenance h1") == "Máy đang bảo trì" and page.locator("#setup-form").is_hidden()
+    page.locator("#setup-open").tap()
+    for key in "1357":
+        page.locator(f"#pin-pad [data-key='{key}']").tap()
+    page.locator("#pin-ok").tap()
+    page.wait_for_selector("#setup-form:not([hidden])")
     # Another kiosk's token is refused too.
     page.locator("#setup-token").fill("test-kiosk-token-1")
-    page.locator("#setup-form button").tap()
+    page.locator("#setup-form button[type=submit]").tap()
     page.wait_for_function("document.querySelector('#setup-error').textContent.includes('không đúng')")
+    assert page.locator("#setup-form").is_visible(), "a refused token leaves the form open for another try"
     page.locator("#setup-token").fill("test-kiosk-token-2")
-    page.locator("#setup-form button").tap()
+    page.locator("#setup-form button[type=submit]").tap()
     page.wait_for_selector("#departments [data-department]")
     assert page.locator("#departments [data-department]").evaluate_all("els => els.map(e => e.dataset.department)") == ["justice"]
     # Reloaded without the token in the address: it is remembered.

@@ -3,7 +3,10 @@
 GET /kiosk/<kiosk_id> serves the touch-screen page. The page never receives the kiosk's device token from the
 server: it is given once in the address (`/kiosk/kiosk-1?token=...`, e.g. the kiosk browser's start URL) or
 typed on the page's setup screen; the page keeps it in the browser's localStorage, removes it from the address
-bar, and checks it with GET /api/v1/me before use. Anyone may open the page; without the token it cannot issue.
+bar, and checks it with GET /api/v1/me before use. Anyone may open the page; without the token it cannot issue,
+and citizens see "Máy đang bảo trì". The setup screen opens only with the kiosk's staff PIN
+(`devices.kiosks[].setup_pin`), checked by POST /api/v1/kiosks/<kiosk_id>/setup-pin; the PIN only opens the
+form: the token typed there is what the server checks.
 
 GET /api/v1/procedures?q=... is public: the catalogue search (diacritics and case ignored) with, for each
 procedure, the service it is queued in and that service's state now; a procedure handled elsewhere (its
@@ -11,10 +14,14 @@ procedure, the service it is queued in and that service's state now; a procedure
 """
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
+from pydantic import Field
 
 from queue_server.core.errors import DomainError
 from queue_server.store import queue_reads
+from queue_server.web.toolkit import Body, body
 
 from ticket_printer.server.catalogue_store import ProcedureStore, import_on_start
 from ticket_printer.server.status_page import bp as status_bp
@@ -59,16 +66,33 @@ def kiosk_page(kiosk_id: str):
                                message_en=err.message("en")), 404
     departments = {d.id for d in cfg.departments}
     page = {
-        "kiosk": {"id": kiosk.id, "name": kiosk.name, "idle_seconds": kiosk.idle_seconds,
+        "kiosk": {"id": kiosk.id, "name": kiosk.name, "name_en": kiosk.name_en, "idle_seconds": kiosk.idle_seconds,
+                  "setup_pin": bool(kiosk.setup_pin),
                   "departments": [d for d in kiosk.departments if d in departments], "printer": kiosk.printer is not None},
         "centre": {"name": cfg.centre.name, "name_en": cfg.centre.name_en, "timezone": cfg.centre.timezone},
-        "catalogue": procedures_store().count() > 0,
+        "catalogue": procedures_store().count() > 0, "demo": cfg.centre.demo,
         "footer": cfg.centre.slip_footer, "footer_en": cfg.centre.slip_footer_en,
     }
     resp = make_response(render_template("ticket_printer/kiosk.html", page=page, centre=cfg.centre))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+class KioskPinBody(Body):
+    pin: str = Field(pattern=r"^[0-9]{4,12}$")
+
+
+@bp.post("/api/v1/kiosks/<kiosk_id>/setup-pin")
+def check_setup_pin(kiosk_id: str):
+    """The staff PIN that opens a kiosk's setup screen: 204 when right; 403 when wrong or when the kiosk has none."""
+    kiosk = kiosk_config(kiosk_id)
+    if kiosk is None:
+        raise DomainError("kiosk_unknown", kiosk=kiosk_id)
+    pin = body(KioskPinBody).pin
+    if not kiosk.setup_pin or not hmac.compare_digest(pin.encode(), kiosk.setup_pin.encode()):
+        raise DomainError("forbidden", reason="setup PIN")
+    return "", 204
 
 
 # ------------------------------------------------------------------ the catalogue search
