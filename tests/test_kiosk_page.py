@@ -281,7 +281,15 @@ def test_token_setup_screen_and_department_filter(kiosk, server):
     page.locator("#setup-form button[type=submit]").tap()
     page.wait_for_function("document.querySelector('#setup-error').textContent.includes('không đúng')")
     assert page.locator("#setup-form").is_visible(), "a refused token leaves the form open for another try"
-    page.locator("#setup-token").fill("test-kiosk-token-2")
+    # typed on the on-screen keyboard (a touch screen has no other), with a capital through the shift key
+    page.locator("#setup-token").fill("")
+    for ch in "test-kiosk-token-2":
+        page.locator(f"#token-keyboard [data-key='{ch}']").tap()
+    page.locator("#token-keyboard [data-key=shift]").tap()
+    page.locator("#token-keyboard [data-key=x]").tap()
+    assert page.locator("#setup-token").input_value() == "test-kiosk-token-2X"
+    page.locator("#token-keyboard [data-key=backspace]").tap()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     page.locator("#setup-form button[type=submit]").tap()
     page.wait_for_selector("#departments [data-department]")
     assert page.locator("#departments [data-department]").evaluate_all("els => els.map(e => e.dataset.department)") == ["justice"]

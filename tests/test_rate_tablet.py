@@ -75,7 +75,10 @@ def test_tablet_follows_the_newest_finished_ticket_and_thanks_after_the_server(s
     assert got["rating"]["level"] == 3 and got["rating"]["status"] == "attributed"
     assert got["rating"]["source"] == "tablet:3"
     assert server.get(f"/api/v1/tickets/{t1['id']}/rating", server.canbo3).json()["presses"] == 0
-    page.screenshot(path=str(ARTIFACTS / "rate-tablet-thanks.png"))
+    shot = ARTIFACTS / "rate-tablet-thanks.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 5000 and page.locator("#thanks h1").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     # A ticket finished while the thank-you shows: the tablet arms for it, not waiting out the idle time.
     t3 = finish_one(server)
     armed_for(page, t3, timeout_ms=3000)
