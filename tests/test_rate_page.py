@@ -43,14 +43,15 @@ def two_polls(page) -> None:
     only after it), so whatever the page was going to do about the state before it, it has done."""
     for _ in range(2):
         with page.expect_response(lambda r: "/api/v1/rate/" in r.url, timeout=5000):
-            pass
+            page.clock.run_for(1000)  # the page's clock (installed by the test): the next poll is due now
 
 
 def test_rate_page_arms_takes_keys_asks_a_reason_and_goes_idle(server, browser_page):
     page = browser_page
+    page.clock.install()  # the idle timeouts and polls below are run forward, not waited for
     page.goto(server.url + "/rate/3")
     assert state(page) == "idle"
-    assert page.locator("#idle h1").inner_text() == "Cảm ơn quý khách"
+    assert page.locator("#idle h1").inner_text() == "Cảm ơn công dân"
     assert page.locator("#counter-name").inner_text() == "Quầy số 3"
 
     # A ticket finished at counter 3: the page arms for it, with the scale as large buttons.
@@ -74,12 +75,14 @@ def test_rate_page_arms_takes_keys_asks_a_reason_and_goes_idle(server, browser_p
         rating_of(server, t1["id"])), 5, what="the rating with its reason")
     assert (got["level"], got["reason"], got["source"], got["status"]) == (1, "Thái độ phục vụ chưa tốt", "tablet:3",
                                                                             "attributed")
+    page.clock.run_for(IDLE * 1000)
     page.wait_for_selector("body[data-state=idle]", timeout=(IDLE + 2) * 1000)
 
     # Nobody presses: back to idle after tablet_idle_seconds, and not armed again for that ticket.
     t2 = finish_one(server)
     page.wait_for_selector("body[data-state=armed]", timeout=5000)
     assert page.locator("#code").inner_text() == t2["code"]
+    page.clock.run_for(IDLE * 1000)
     page.wait_for_selector("body[data-state=idle]", timeout=(IDLE + 2) * 1000)
     two_polls(page)  # a poll after the timeout still offers t2: the page does not arm for it again
     assert state(page) == "idle" and rating_of(server, t2["id"])["presses"] == 0

@@ -10,6 +10,7 @@ from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
 from queue_server.web.toolkit import Body
+from ticket_printer.server.kiosk import KioskPinBody
 from ticket_printer.server.print_routes import ReprintBody
 
 # endpoint: (model, method, URL, body accepted as valid, who calls)
@@ -30,6 +31,7 @@ ROUTES = {
     "ratings.post_rating": (RatingBody, "POST", "/api/v1/ratings",
                             {"id": "abcdefgh01", "counter": "3", "level": 3, "ticket": 1, "age_ms": 0, "seq": 1}, "none"),
     "ratings.post_reason": (ReasonBody, "POST", "/api/v1/ratings/abcdefgh01/reason", {"reason": "chờ lâu"}, "none"),
+    "kiosk.check_setup_pin": (KioskPinBody, "POST", "/api/v1/kiosks/kiosk-1/setup-pin", {"pin": "2468"}, "none"),
 }
 NO_BODY = {"api.logout", "admin.token_revoke"}  # they read nothing from a body
 

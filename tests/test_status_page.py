@@ -87,14 +87,14 @@ def test_status_page_follows_the_queue_and_the_call(server, phone):
     r = server.post("/api/v1/counters/1/next", {"current": None}, staff)
     assert r.status_code == 200 and r.json()["ticket"]["id"] == first["id"]
     wait_text(page, "#ahead", "0")
-    assert text(page, "#status-text") == "Sắp đến lượt bạn — vui lòng chú ý màn hình"
+    assert text(page, "#status-text") == "Sắp đến lượt công dân — vui lòng chú ý màn hình"
     assert page.evaluate("window.__vibrations") == [80]
 
     # Our turn: the counter large, a vibration and a chime.
     r = server.post("/api/v1/counters/1/next", {"current": first["id"]}, staff)
     assert r.json()["ticket"]["id"] == mine["id"]
     page.wait_for_selector("#call:not([hidden])", timeout=5000)
-    assert text(page, "#call-head").lower() == "mời bạn đến"
+    assert text(page, "#call-head").lower() == "mời công dân đến"
     assert text(page, "#call-counter") == "QUẦY 1"
     assert page.locator("#call-counter").evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 60
     assert page.evaluate("window.__vibrations")[-1] == [400, 200, 400, 200, 800]
@@ -109,10 +109,10 @@ def test_status_page_follows_the_queue_and_the_call(server, phone):
     page.wait_for_function("n => window.__vibrations.length > n", arg=vibrations, timeout=5000)
 
     assert server.post(f"/api/v1/tickets/{mine['id']}/start", None, staff).status_code == 200
-    wait_text(page, "#status-text", "Bạn đang được phục vụ tại quầy 1")
+    wait_text(page, "#status-text", "Công dân đang được phục vụ tại quầy 1")
     assert page.locator("#call").is_hidden()
     assert server.post(f"/api/v1/tickets/{mine['id']}/finish", None, staff).status_code == 200
-    wait_text(page, "#status-text", "Đã hoàn thành. Cảm ơn bạn!")
+    wait_text(page, "#status-text", "Đã hoàn thành. Cảm ơn công dân!")
     rate = page.locator("#rate-link")
     assert rate.is_visible() and rate.inner_text() == "Đánh giá"
     assert rate.get_attribute("href") == f"/rate/1?ticket={mine['token']}"
@@ -135,7 +135,7 @@ def test_a_page_opened_after_the_call_shows_it_without_alerting_then_no_show(ser
         assert text(page, "#call-counter") == "QUẦY 2"  # rendered by the server-side data, before any push
         wait_text(page, "#conn", "Đang theo dõi trực tiếp")
         assert server.post(f"/api/v1/tickets/{t['id']}/no-show", None, staff).status_code == 200
-        wait_text(page, "#status-text", "Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng liên hệ bàn hướng dẫn.")
+        wait_text(page, "#status-text", "Số thứ tự đã được gọi nhưng công dân vắng mặt. Vui lòng liên hệ bàn hướng dẫn.")
         # the no-show came live after the page had shown the call: an alert for the call would be here by now
         assert page.evaluate("window.__vibrations") == [], "only a live call alerts"
         assert page.locator("#call").is_hidden() and page.locator("#rate-link").is_hidden()

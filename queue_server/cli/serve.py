@@ -46,6 +46,7 @@ def nodelay_gevent() -> None:
 def serve(config_path: str, *, host: str | None, port: int | None, db: str | None, async_mode: str) -> int:
     from queue_server.deploy_check import is_loopback
     from queue_server.web.app import create_app
+    from queue_server.web.device_links import print_links
     from queue_server.config import ConfigError, load_config
 
     try:
@@ -70,10 +71,7 @@ def serve(config_path: str, *, host: str | None, port: int | None, db: str | Non
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     print(f"{cfg.centre.name} — qms on {base} ({async_mode}), database {ctx.store.path}")
     print(f"  start page       {base}/")
-    for d in cfg.devices.displays:
-        print(f"  display          {base}/display/{d.id}")
-    for k in cfg.devices.kiosks:
-        print(f"  kiosk            {base}/kiosk/{k.id}")
+    print_links(cfg, base, sys.stdout)  # with the demo tokens in demo mode: each opens a working device
     print(f"  counter terminal {base}/counter")
     print(f"  supervisor       {base}/supervisor")
     print(f"  API              {base}/api/v1/services   health {base}/healthz")

@@ -35,6 +35,8 @@ class Printer(Model):
 class Kiosk(Model):
     id: str = Field(pattern=ID_PATTERN)
     name: str = ""
+    name_en: str = ""
+    setup_pin: str = Field("", pattern=r"^([0-9]{4,12})?$")  # staff PIN that opens the kiosk's setup screen
     token: str = Field(min_length=8)
     printer: str | None = None
     departments: list[str] = []  # empty: all

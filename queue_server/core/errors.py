@@ -26,7 +26,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "invalid_credentials": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.", 401),
     "login_locked": ("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {retry_after} giây.", "Too many failed sign-ins. Try again in {retry_after} seconds.", 429),
     "forbidden": ("Không có quyền: {reason}.", "Not allowed: {reason}.", 403),
-    "not_signed_in": ("Bạn chưa đăng nhập vào quầy {counter}.", "You are not signed in at counter {counter}.", 403),
+    "not_signed_in": ("Chưa đăng nhập vào quầy {counter}.", "You are not signed in at counter {counter}.", 403),
     "counter_taken": ("Quầy {counter} đang do {staff} phụ trách.", "Counter {counter} is signed in by {staff}.", 409),
     "bad_request": ("Yêu cầu không hợp lệ: {detail}.", "Bad request: {detail}.", 400),
     "not_found": ("Không có địa chỉ này.", "There is no such address.", 404),

@@ -327,3 +327,11 @@ def _m0010(db: Database) -> None:
     # An account config.yaml owns (from_config = 1) keeps the HMAC of its config password under the secret key:
     # when the file's password changes, the stored hash follows it (queue_server/accounts.py, seed_from_config).
     db.execute("ALTER TABLE staff ADD COLUMN seed_digest TEXT")
+
+
+@migrations(name="0010_procedure_english_and_elsewhere")
+def _m0010_procedures(db: Database) -> None:
+    # The catalogue's English field, processing time and fee, and, for a procedure the centre does not handle,
+    # where to go instead (`elsewhere`; the kiosk issues no ticket for it, and its service_id may be '').
+    for column in ("field_en", "processing_time_en", "fee_en", "elsewhere", "elsewhere_en"):
+        db.execute(f"ALTER TABLE procedures ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")

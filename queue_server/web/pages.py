@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from queue_server.web.device_links import KIND_TITLES, device_links
+
 bp = Blueprint("pages", __name__)
 
 
@@ -10,5 +12,5 @@ bp = Blueprint("pages", __name__)
 def index():
     ctx = current_app.extensions["qms"]
     cfg = ctx.config
-    return render_template("index.html", centre=cfg.centre, displays=cfg.devices.displays, kiosks=cfg.devices.kiosks,
+    return render_template("index.html", centre=cfg.centre, links=device_links(cfg), titles=KIND_TITLES,
                            counters=cfg.counters, demo=cfg.centre.demo)

@@ -5,8 +5,10 @@ services of the centre (service id -> department id) so every row can be checked
 
 A row has a national code (`1.001193`, or a local variant such as `1.001612.000.00.00.H01`), a name, the
 field (lĩnh vực), the department and the service (queue) it is taken in, the processing time ("05 ngày làm
-việc") and the fee ("Không", "50.000 đồng"). Parsing collects every bad row with its line number and returns
-nothing usable when there is one: an import is all or nothing.
+việc") and the fee ("Không", "50.000 đồng"), each optionally in English too (`field_en`, `processing_time_en`,
+`fee_en`). A procedure the centre does not handle (e.g. one of the commune level) names where to go instead in
+`elsewhere` (and `elsewhere_en`); it needs no service, and the kiosk issues no ticket for it. Parsing collects
+every bad row with its line number and returns nothing usable when there is one: an import is all or nothing.
 
 Search ignores diacritics and case ("dang ky khai sinh" finds "Đăng ký khai sinh"), matches the name, the
 English name, the field and the code, and ranks the closest names first. Folded strings are computed once
@@ -24,11 +26,13 @@ from typing import Iterable, Mapping
 
 import yaml
 
-FIELDS = ("code", "name", "name_en", "field", "department", "service", "processing_time", "fee", "agency", "level")
-REQUIRED = ("code", "name", "service")
+FIELDS = ("code", "name", "name_en", "field", "department", "service", "processing_time", "fee", "agency", "level",
+          "field_en", "processing_time_en", "fee_en", "elsewhere", "elsewhere_en")
+REQUIRED = ("code", "name")  # and service, unless `elsewhere` says where to go instead
 CODE_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{2,63}$")
 MAX_ROWS = 20_000
-MAX_TEXT = {"name": 500, "name_en": 500, "field": 200, "processing_time": 200, "fee": 300, "agency": 300, "level": 100}
+MAX_TEXT = {"name": 500, "name_en": 500, "field": 200, "processing_time": 200, "fee": 300, "agency": 300, "level": 100,
+            "field_en": 200, "processing_time_en": 200, "fee_en": 300, "elsewhere": 300, "elsewhere_en": 300}
 
 # Header names in English or Vietnamese (compared after folding: no diacritics, lower case, single spaces).
 HEADER_ALIASES = {
@@ -43,6 +47,11 @@ HEADER_ALIASES = {
     "fee": "fee", "fees": "fee", "phi": "fee", "le phi": "fee", "phi le phi": "fee",
     "agency": "agency", "co quan thuc hien": "agency", "co quan giai quyet": "agency",
     "level": "level", "muc do": "level", "cap thuc hien": "level",
+    "field en": "field_en", "linh vuc tieng anh": "field_en",
+    "processing time en": "processing_time_en", "thoi han giai quyet tieng anh": "processing_time_en",
+    "fee en": "fee_en", "phi le phi tieng anh": "fee_en",
+    "elsewhere": "elsewhere", "not handled here": "elsewhere", "noi giai quyet": "elsewhere",
+    "elsewhere en": "elsewhere_en", "noi giai quyet tieng anh": "elsewhere_en",
 }
 
 
@@ -58,6 +67,11 @@ class Procedure:
     fee: str = ""
     agency: str = ""
     level: str = ""
+    field_en: str = ""
+    processing_time_en: str = ""
+    fee_en: str = ""
+    elsewhere: str = ""      # not handled at this centre: where to go instead (no ticket is issued)
+    elsewhere_en: str = ""
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -146,7 +160,7 @@ def parse_csv(text: str, services: Mapping[str, str], source: str = "catalogue")
         if key is not None and key in columns:
             problems.append(RowProblem(1, f"column {key!r} appears twice"))
         columns.append(key)
-    missing = [f for f in REQUIRED if f not in columns]
+    missing = [f for f in (*REQUIRED, "service") if f not in columns]
     if missing:
         problems.append(RowProblem(1, f"missing column(s) {', '.join(missing)}"))
     if problems:
@@ -235,6 +249,10 @@ def _validate(rows: list[tuple[int, dict[str, str]]], services: Mapping[str, str
         for f in REQUIRED:
             if not row.get(f):
                 msgs.append(f"{f} is empty")
+        if not row.get("service") and not row.get("elsewhere"):
+            msgs.append("service is empty (or say in elsewhere where the procedure is handled instead)")
+        if row.get("elsewhere_en") and not row.get("elsewhere"):
+            msgs.append("elsewhere_en without elsewhere")
         code = row.get("code", "")
         if code and not CODE_PATTERN.match(code):
             msgs.append(f"code {code!r} is not a procedure code (letters, digits, dots, e.g. 1.001193)")
@@ -250,16 +268,16 @@ def _validate(rows: list[tuple[int, dict[str, str]]], services: Mapping[str, str
             msgs.append(f"unknown service {service!r} (not in config.yaml)")
         elif service and dept and services[service] != dept:
             msgs.append(f"service {service!r} belongs to department {services[service]!r}, not {dept!r}")
+        elif not service and dept and dept not in set(services.values()):
+            msgs.append(f"unknown department {dept!r} (not in config.yaml)")
         for f, limit in MAX_TEXT.items():
             if len(row.get(f, "")) > limit:
                 msgs.append(f"{f} is longer than {limit} characters")
         if msgs:
             problems.append(RowProblem(line, "; ".join(msgs)))
             continue
-        out.append(Procedure(code=code, name=row["name"], service=service, department=services[service],
-                             field=row.get("field", ""), name_en=row.get("name_en", ""),
-                             processing_time=row.get("processing_time", ""), fee=row.get("fee", ""),
-                             agency=row.get("agency", ""), level=row.get("level", "")))
+        out.append(Procedure(code=code, name=row["name"], service=service, department=services.get(service, dept),
+                             **{f: row.get(f, "") for f in FIELDS if f not in ("code", "name", "service", "department")}))
     if not out and not problems:
         problems.append(RowProblem(None, "the file lists no procedures"))
     if problems:
@@ -331,7 +349,8 @@ class CatalogueIndex:
         by_code = has_digit and len(compact) >= 3
         hits: list[tuple[int, int, _Entry]] = []
         for e in self.entries:
-            if services is not None and e.procedure.service not in services:
+            if services is not None and e.procedure.service not in services and not (
+                    e.procedure.elsewhere and not e.procedure.service):  # handled elsewhere: found on every kiosk
                 continue
             score = 0
             if by_code:

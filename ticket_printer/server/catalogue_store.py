@@ -50,7 +50,8 @@ class ProcedureStore:
             per_service[p.service] = per_service.get(p.service, 0) + 1
         return procedure_rows.replace_all(
             self.store, [(p.code, p.name, p.name_en, p.field, p.department, p.service, p.processing_time, p.fee,
-                          p.agency, p.level) for p in procedures],
+                          p.agency, p.level, p.field_en, p.processing_time_en, p.fee_en, p.elsewhere, p.elsewhere_en)
+                         for p in procedures],
             data={"source": source, "services": len(per_service)}, actor=actor, only_if_empty=only_if_empty)
 
     def import_file(self, path: str | Path, *, actor: str, only_if_empty: bool = False) -> dict | None:
@@ -66,9 +67,10 @@ class ProcedureStore:
 
     def all(self) -> list[Procedure]:
         rows = procedure_rows.all_rows(self.store)
-        return [Procedure(code=r["code"], name=r["name"], name_en=r["name_en"], field=r["field"],
-                          department=r["department_id"], service=r["service_id"], processing_time=r["processing_time"],
-                          fee=r["fee"], agency=r["agency"], level=r["level"]) for r in rows]
+        plain = ("code", "name", "name_en", "field", "processing_time", "fee", "agency", "level", "field_en",
+                 "processing_time_en", "fee_en", "elsewhere", "elsewhere_en")
+        return [Procedure(department=r["department_id"], service=r["service_id"], **{k: r[k] for k in plain})
+                for r in rows]
 
     def index(self) -> CatalogueIndex:
         """The search index of the current catalogue; rebuilt only when an import changed it."""

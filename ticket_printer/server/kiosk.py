@@ -3,17 +3,25 @@
 GET /kiosk/<kiosk_id> serves the touch-screen page. The page never receives the kiosk's device token from the
 server: it is given once in the address (`/kiosk/kiosk-1?token=...`, e.g. the kiosk browser's start URL) or
 typed on the page's setup screen; the page keeps it in the browser's localStorage, removes it from the address
-bar, and checks it with GET /api/v1/me before use. Anyone may open the page; without the token it cannot issue.
+bar, and checks it with GET /api/v1/me before use. Anyone may open the page; without the token it cannot issue,
+and citizens see "Máy đang bảo trì". The setup screen opens only with the kiosk's staff PIN
+(`devices.kiosks[].setup_pin`), checked by POST /api/v1/kiosks/<kiosk_id>/setup-pin; the PIN only opens the
+form: the token typed there is what the server checks.
 
 GET /api/v1/procedures?q=... is public: the catalogue search (diacritics and case ignored) with, for each
-procedure, the service it is queued in and that service's state now.
+procedure, the service it is queued in and that service's state now; a procedure handled elsewhere (its
+`elsewhere` says where) has the state "elsewhere", and the kiosk issues no ticket for it.
 """
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
+from pydantic import Field
 
 from queue_server.core.errors import DomainError
 from queue_server.store import queue_reads
+from queue_server.web.toolkit import Body, body
 
 from ticket_printer.server.catalogue_store import ProcedureStore, import_on_start
 from ticket_printer.server.status_page import bp as status_bp
@@ -58,16 +66,33 @@ def kiosk_page(kiosk_id: str):
                                message_en=err.message("en")), 404
     departments = {d.id for d in cfg.departments}
     page = {
-        "kiosk": {"id": kiosk.id, "name": kiosk.name, "idle_seconds": kiosk.idle_seconds,
+        "kiosk": {"id": kiosk.id, "name": kiosk.name, "name_en": kiosk.name_en, "idle_seconds": kiosk.idle_seconds,
+                  "setup_pin": bool(kiosk.setup_pin),
                   "departments": [d for d in kiosk.departments if d in departments], "printer": kiosk.printer is not None},
         "centre": {"name": cfg.centre.name, "name_en": cfg.centre.name_en, "timezone": cfg.centre.timezone},
-        "catalogue": procedures_store().count() > 0,
+        "catalogue": procedures_store().count() > 0, "demo": cfg.centre.demo,
         "footer": cfg.centre.slip_footer, "footer_en": cfg.centre.slip_footer_en,
     }
     resp = make_response(render_template("ticket_printer/kiosk.html", page=page, centre=cfg.centre))
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["Referrer-Policy"] = "no-referrer"
     return resp
+
+
+class KioskPinBody(Body):
+    pin: str = Field(pattern=r"^[0-9]{4,12}$")
+
+
+@bp.post("/api/v1/kiosks/<kiosk_id>/setup-pin")
+def check_setup_pin(kiosk_id: str):
+    """The staff PIN that opens a kiosk's setup screen: 204 when right; 403 when wrong or when the kiosk has none."""
+    kiosk = kiosk_config(kiosk_id)
+    if kiosk is None:
+        raise DomainError("kiosk_unknown", kiosk=kiosk_id)
+    pin = body(KioskPinBody).pin
+    if not kiosk.setup_pin or not hmac.compare_digest(pin.encode(), kiosk.setup_pin.encode()):
+        raise DomainError("forbidden", reason="setup PIN")
+    return "", 204
 
 
 # ------------------------------------------------------------------ the catalogue search
@@ -136,17 +161,24 @@ def procedures():
         found, matches = index.search_counted(q, limit, allowed)
         hits = [(h.procedure, h.score) for h in found]
     else:
-        every = [(e.procedure, None) for e in index.entries if e.procedure.service in allowed]
+        every = [(e.procedure, None) for e in index.entries
+                 if e.procedure.service in allowed or (e.procedure.elsewhere and not e.procedure.service)]
         hits, matches = every[:limit], len(every)
-    states = _service_states({p.service for p, _ in hits})
+    states = _service_states({p.service for p, _ in hits if p.service and not p.elsewhere})
+    depts = {d.id: d for d in cfg.departments}
     out = []
     for p, score in hits:
-        dept, svc = services[p.service]
-        st = states[p.service]
-        out.append({"code": p.code, "name": p.name, "name_en": p.name_en, "field": p.field,
-                    "processing_time": p.processing_time, "fee": p.fee, "agency": p.agency, "level": p.level,
-                    "service": p.service, "service_name": svc.name, "service_name_en": svc.name_en,
-                    "department": dept.id, "department_name": dept.name, "department_name_en": dept.name_en,
-                    "state": st["state"], "reason": st["reason"], "opens_at": st["opens_at"], "waiting": st["waiting"],
-                    "estimated_wait_minutes": st["estimated_wait_minutes"], "score": score})
+        dept, svc = services[p.service] if p.service else (depts.get(p.department), None)
+        if p.elsewhere:  # not handled here: no queue, no ticket
+            st = {"state": "elsewhere", "reason": None, "opens_at": None, "waiting": 0, "estimated_wait_minutes": None}
+        else:
+            st = states[p.service]
+        out.append({"code": p.code, "name": p.name, "name_en": p.name_en, "field": p.field, "field_en": p.field_en,
+                    "processing_time": p.processing_time, "processing_time_en": p.processing_time_en,
+                    "fee": p.fee, "fee_en": p.fee_en, "agency": p.agency, "level": p.level,
+                    "elsewhere": p.elsewhere, "elsewhere_en": p.elsewhere_en,
+                    "service": p.service or None, "service_name": svc.name if svc else None,
+                    "service_name_en": svc.name_en if svc else None, "department": dept.id if dept else None,
+                    "department_name": dept.name if dept else None, "department_name_en": dept.name_en if dept else None,
+                    **st, "score": score})
     return jsonify(q=q, count=len(out), matches=matches, total=len(index), procedures=out)

@@ -37,12 +37,12 @@ THRESHOLD = 128  # grey level under which a dot is printed
 
 LABELS = {
     "vi": {
-        "number": "SỐ THỨ TỰ CỦA BẠN",
+        "number": "SỐ THỨ TỰ",
         "priority": "ƯU TIÊN",
-        "ahead": "Số người đang chờ trước bạn: {n}",
+        "ahead": "Số người đang chờ phía trước: {n}",
         "wait": "Thời gian chờ dự kiến: khoảng {m} phút",
         "issued": "Lấy số lúc {time} ngày {date}",
-        "qr": "Quét mã QR để theo dõi số của bạn",
+        "qr": "Quét mã QR để theo dõi số thứ tự",
         "reprint": "IN LẠI",
         "reprinted": "Bản in lại lúc {time} ngày {date}",
     },

@@ -1,6 +1,8 @@
 // The rating page of one counter (/rate/<counter>): a tablet at the counter, or a PC with a USB keypad that
-// types keys 1-5. It arms for the ticket the counter has just finished, shows the scale with large buttons,
-// accepts keys, asks a reason for a low rating, thanks, and returns to idle after rating.tablet_idle_seconds.
+// types keys 1-5. It follows the ticket the counter finished last (polled every second: a newer one replaces
+// the one shown at once), shows the scale with large buttons, accepts keys, and thanks only once the server
+// has accepted the rating; a refusal is said in the same large type, with the server's reason. A low rating
+// asks a reason. The page returns to idle after rating.tablet_idle_seconds.
 (function () {
   "use strict";
   const Q = window.QMS;
@@ -8,19 +10,21 @@
   const counter = PAGE.counter;
   const { el, t } = Q;
   Q.words({
-      idle_title: "Cảm ơn quý khách", idle_text: "Sau khi được phục vụ, xin quý khách đánh giá mức độ hài lòng tại đây.",
-      ticket: "Số", question: "Quý khách có hài lòng với việc phục vụ tại quầy?",
+      idle_title: "Cảm ơn công dân", idle_text: "Sau khi được phục vụ, xin công dân đánh giá mức độ hài lòng tại đây.",
+      ticket: "Số", question: "Công dân có hài lòng với việc phục vụ tại quầy?",
       keys_hint: "Chạm vào một ô, hoặc bấm phím số trên bàn phím đánh giá.",
-      reason_title: "Xin quý khách cho biết lý do chưa hài lòng", skip: "Bỏ qua",
-      thanks: "Cảm ơn quý khách đã đánh giá!", key: "Phím", counter: "Quầy số",
-      failed: "Chưa gửi được đánh giá. Xin quý khách báo cán bộ tại quầy.", lang: "English",
+      reason_title: "Xin công dân cho biết lý do chưa hài lòng", skip: "Bỏ qua",
+      sending: "Đang gửi đánh giá…", thanks: "Cảm ơn công dân đã đánh giá!", key: "Phím", counter: "Quầy số",
+      refused_title: "Đánh giá chưa được ghi nhận", refused_hint: "Xin công dân báo cán bộ tại quầy.",
+      failed: "Không gửi được đánh giá đến máy chủ.", lang: "English",
   }, {
       idle_title: "Thank you", idle_text: "After your service, please rate how satisfied you are here.",
       ticket: "Ticket", question: "Are you satisfied with the service at this counter?",
       keys_hint: "Touch a box, or press a number key on the rating keypad.",
       reason_title: "Please tell us why you are not satisfied", skip: "Skip",
-      thanks: "Thank you for your rating!", key: "Key", counter: "Counter",
-      failed: "The rating could not be sent. Please tell the officer at the counter.", lang: "Tiếng Việt",
+      sending: "Sending your rating…", thanks: "Thank you for your rating!", key: "Key", counter: "Counter",
+      refused_title: "Your rating was not recorded", refused_hint: "Please tell the officer at the counter.",
+      failed: "The rating could not reach the server.", lang: "Tiếng Việt",
   });
   Q.setLang(new URLSearchParams(location.search).get("lang") || PAGE.lang || "vi");
 
@@ -51,9 +55,9 @@
   const byValue = Object.fromEntries(levels.map((lv) => [lv.value, lv]));
 
   let mode = "idle";
-  let armed = null;         // {ticket, code}
+  let armed = null;         // {ticket, code}: the ticket the buttons rate
   let lastRating = null;    // the rating just stored (for its reason)
-  const handled = new Set(); // tickets rated or timed out: not armed again
+  const handled = new Set(); // tickets rated, refused or timed out: not armed again
   let idleTimer = null;
 
   function text() {
@@ -85,7 +89,7 @@
   function show(next) {
     mode = next;
     document.body.dataset.state = next;
-    for (const id of ["idle", "armed", "reasons", "thanks"]) $(id).hidden = id !== next;
+    for (const id of ["idle", "armed", "sending", "reasons", "thanks", "refused"]) $(id).hidden = id !== next;
   }
 
   function restartIdle(seconds) {
@@ -102,10 +106,18 @@
   }
 
   function arm(target) {
+    if (armed) handled.add(armed.ticket);  // a newer ticket replaces the one shown: its citizen has left
     armed = { ticket: target.ticket, code: target.code };
+    lastRating = null;
     $("code").textContent = target.code;
-    $("problem").hidden = true;
+    document.body.dataset.ticket = String(target.ticket);
     show("armed");
+    restartIdle(PAGE.idle_seconds);
+  }
+
+  function refused(message) {
+    $("refused-detail").textContent = message;
+    show("refused");
     restartIdle(PAGE.idle_seconds);
   }
 
@@ -115,8 +127,9 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  async function post(url, body, tries) {
+  async function post(url, body, tries, before) {
     for (let i = 0; i < tries; i++) {
+      if (before) before();
       try {
         const r = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
         if (r.status < 500) return r;
@@ -126,29 +139,25 @@
     return null;
   }
 
+  /** The server's reason for a refusal (its message in the page's language), or "could not reach the server". */
+  async function reasonOf(r) {
+    if (!r) return t("failed");
+    try { return (await r.json()).message || t("failed"); } catch (e) { return t("failed"); }
+  }
+
   async function rate(choice) {
     if (mode !== "armed" || !armed) return;
     const ticket = armed.ticket;
     handled.add(ticket);
+    clearTimeout(idleTimer);
     const pressed = Date.now();
     const body = { id: newId(), counter: counter.id, ticket, ...choice, age_ms: 0 };
     if (slip) body.ticket_token = slip;
-    show("thanks");
-    $("thanks-detail").textContent = "";
-    restartIdle(Math.min(PAGE.idle_seconds, 5));
+    show("sending");
     // Retries keep the same id: the server counts the rating once.
-    let r = null;
-    for (let i = 0; i < 3 && !r; i++) {
-      body.age_ms = Date.now() - pressed;
-      r = await post("/api/v1/ratings", body, 1);
-    }
-    if (!r || (r.status !== 200 && r.status !== 201)) {
-      let msg = t("failed");
-      if (r) { try { msg = (await r.json()).message || msg; } catch (e) { /* keep */ } }
-      $("problem").textContent = msg;
-      $("problem").hidden = false;
-      return;
-    }
+    const r = await post("/api/v1/ratings", body, 3, () => { body.age_ms = Date.now() - pressed; });
+    if (!armed || armed.ticket !== ticket || mode !== "sending") return;  // a newer ticket took the screen
+    if (!r || (r.status !== 200 && r.status !== 201)) { refused(await reasonOf(r)); return; }
     const stored = (await r.json()).rating;
     const level = byValue[stored.level];
     if (level && !level.positive && PAGE.low_reasons.length && stored.status === "attributed") {
@@ -157,17 +166,23 @@
       restartIdle(PAGE.idle_seconds);
     } else {
       $("thanks-detail").textContent = level ? label(level) : "";
+      show("thanks");
+      restartIdle(Math.min(PAGE.idle_seconds, 5));
     }
   }
 
   async function giveReason(reason) {
     if (mode !== "reasons" || !lastRating) return;
     const id = lastRating.id;
-    show("thanks");
-    $("thanks-detail").textContent = reason;
-    restartIdle(Math.min(PAGE.idle_seconds, 5));
+    const ticket = armed && armed.ticket;
+    clearTimeout(idleTimer);
+    show("sending");
     const r = await post("/api/v1/ratings/" + encodeURIComponent(id) + "/reason", { reason }, 3);
-    if (!r || r.status !== 200) $("problem").hidden = false;
+    if (mode !== "sending" || (armed && armed.ticket) !== ticket) return;
+    if (!r || r.status !== 200) { refused(await reasonOf(r)); return; }
+    $("thanks-detail").textContent = reason;
+    show("thanks");
+    restartIdle(Math.min(PAGE.idle_seconds, 5));
   }
 
   document.addEventListener("keydown", (ev) => {
@@ -182,18 +197,28 @@
       if (r) { ev.preventDefault(); giveReason(r); }
     }
   });
-  $("skip").addEventListener("click", () => { lastRating = null; show("thanks"); restartIdle(Math.min(PAGE.idle_seconds, 3)); });
+  $("skip").addEventListener("click", () => {
+    lastRating = null;
+    $("thanks-detail").textContent = "";
+    show("thanks");
+    restartIdle(Math.min(PAGE.idle_seconds, 3));
+  });
   $("lang").addEventListener("click", () => { Q.setLang(Q.lang === "vi" ? "en" : "vi"); text(); });
+
+  /** The newest finished ticket, followed live: a ticket not yet rated replaces whatever the page shows, except
+   * while a rating is on its way (the answer decides what is shown; the next poll then arms the new ticket). */
+  function follow(target) {
+    if (!target || target.rated || target.expires_in_ms <= 0 || handled.has(target.ticket)) return;
+    if (armed && armed.ticket === target.ticket) return;
+    if (mode === "sending") return;
+    arm(target);
+  }
 
   async function poll() {
     try {
       const q = slip ? "?ticket=" + encodeURIComponent(slip) : "";
       const r = await fetch("/api/v1/rate/" + encodeURIComponent(counter.id) + q, { headers: slip ? {} : headers });
-      if (r.ok) {
-        const s = await r.json();
-        const target = s.target;
-        if (mode === "idle" && target && !target.rated && target.expires_in_ms > 0 && !handled.has(target.ticket)) arm(target);
-      }
+      if (r.ok) follow((await r.json()).target);
     } catch (e) { /* the server is away: try again on the next tick */ }
     setTimeout(poll, 1000);
   }

@@ -1,8 +1,9 @@
 /* The ticket machine page: departments -> services -> ticket, or search the procedure catalogue.
  *
  * The kiosk's device token is never sent by the server in this page. It arrives once in the address
- * (?token=..., e.g. in the kiosk browser's start URL) or is typed on the setup screen; the page checks it
- * with GET /api/v1/me, keeps it in localStorage and removes it from the address bar.
+ * (?token=..., e.g. in the kiosk browser's start URL) or is typed on the setup screen (kiosk-setup.js: behind
+ * the kiosk's staff PIN; citizens see "Máy đang bảo trì"); the page checks it with GET /api/v1/me, keeps it in
+ * localStorage and removes it from the address bar. Every return to the start screen is in Vietnamese.
  */
 (function () {
   "use strict";
@@ -17,17 +18,14 @@
       choose_department: "Chọn cơ quan, đơn vị giải quyết", choose_service: "Chạm vào dịch vụ để lấy số thứ tự",
       back: "← Quay lại", done: "Xong",
       waiting: "Đang chờ", people: "người", est: "Chờ khoảng {n} phút", services_open: "{open}/{total} dịch vụ đang nhận số",
-      dept_closed: "Tạm ngừng nhận số", your_number: "Số thứ tự của bạn",
-      ahead: "Số người đang chờ trước bạn: {n}", est_wait: "Thời gian chờ dự kiến: khoảng {n} phút",
-      soon: "Bạn sắp được gọi, vui lòng chú ý màn hình", qr_hint: "Quét mã QR để theo dõi số thứ tự trên điện thoại",
+      dept_closed: "Tạm ngừng nhận số", your_number: "Số thứ tự của công dân",
+      ahead: "Số người đang chờ phía trước: {n}", est_wait: "Thời gian chờ dự kiến: khoảng {n} phút",
+      soon: "Công dân sắp được gọi, vui lòng chú ý màn hình", qr_hint: "Quét mã QR để theo dõi số thứ tự trên điện thoại",
       returning: "Tự động quay lại màn hình chính sau {n} giây", issuing: "Đang lấy số…",
       print_queued: "Đang chờ in phiếu…", print_printing: "Đang in phiếu…",
       print_printed: "Đã in xong — mời nhận phiếu", print_failed: "Máy in lỗi: {reason}", reprint: "In lại",
       print_elsewhere: "— Cán bộ có thể in lại phiếu tại: {kiosks}.",
       reprint_sent: "Đã gửi lệnh in lại…", offline: "Mất kết nối với máy chủ — đang kết nối lại…",
-      setup_title: "Cài đặt máy lấy số",
-      setup_help: "Nhập mã thiết bị (token) của máy lấy số này: trong config.yaml (mục devices.kiosks) hoặc tạo bằng lệnh “qms device-token kiosk <mã máy>”.",
-      setup_save: "Lưu", setup_bad: "Mã thiết bị không đúng cho máy lấy số này.",
       error_title: "Không lấy được số", network_error: "Không kết nối được máy chủ. Vui lòng thử lại.", ok: "Đóng",
   }, {
       choose_department: "Choose a department", choose_service: "Touch a service to take a number",
@@ -41,9 +39,6 @@
       print_printed: "Printed — please take your ticket", print_failed: "Printer error: {reason}", reprint: "Print again",
       print_elsewhere: "— Staff can reprint your slip at: {kiosks}.",
       reprint_sent: "Printing again…", offline: "No connection to the server — reconnecting…",
-      setup_title: "Set up this ticket machine",
-      setup_help: "Enter this kiosk's device token: from config.yaml (devices.kiosks) or made with “qms device-token kiosk <id>”.",
-      setup_save: "Save", setup_bad: "This device token does not belong to this kiosk.",
       error_title: "No ticket issued", network_error: "Cannot reach the server. Please try again.", ok: "Close",
   });
 
@@ -65,7 +60,7 @@
     Q.applyI18n();
     $("search-input").placeholder = t("search_input");
     $("centre-name").textContent = pick(PAGE.centre, "name");
-    $("kiosk-name").textContent = K.name || K.id;
+    $("kiosk-name").textContent = pick(K, "name") || K.id;
     $("lang-vi").setAttribute("aria-pressed", String(Q.lang === "vi"));
     $("lang-en").setAttribute("aria-pressed", String(Q.lang === "en"));
   }
@@ -137,7 +132,9 @@
     }
   }
 
-  const finder = Q.kioskSearch({ kiosk: K, state, serviceButton, issue: (id, p) => issue(id, p), touch: () => touch() });
+  const finder = Q.kioskSearch({ kiosk: K, state, serviceButton, issue: (id, p) => issue(id, p), touch: () => touch(),
+                                 explain: (title, text) => showMessage(title, text) });
+  const setup = Q.kioskSetup({ kiosk: K, demo: !!PAGE.demo, useToken: (token) => useToken(token), touch: () => touch() });
 
   // ------------------------------------------------------------------ issuing and the ticket
   async function issue(serviceId, procedure) {
@@ -223,9 +220,15 @@
 
   function tick() {
     $("clock").textContent = Q.clock(PAGE.centre.timezone, Q.lang, false);
-    const resting = state.screen === "home" || state.screen === "setup";
-    if (resting) return;
     const left = Math.ceil((K.idle_seconds * 1000 - (Date.now() - state.lastTouch)) / 1000);
+    if (state.screen === "setup") {  // staff left the PIN or token form open: back to the notice
+      if (left <= 0 && setup.open()) { setup.reset(); touch(); }
+      return;
+    }
+    if (state.screen === "home") {
+      if (left <= 0 && Q.lang !== "vi") setLang("vi");  // the next citizen starts in Vietnamese
+      return;
+    }
     if (state.screen === "ticket") $("ticket-countdown").textContent = t("returning", { n: Math.max(0, left) });
     if (left <= 0) goHome();
   }
@@ -238,6 +241,7 @@
     state.procedure = null;
     state.dept = null;
     $("modal").hidden = true;
+    if (Q.lang !== "vi") setLang("vi");  // the next citizen starts in Vietnamese
     show("home");
   }
 
@@ -248,7 +252,11 @@
   }
 
   function showError(text) {
-    $("modal-title").textContent = t("error_title");
+    showMessage(t("error_title"), text);
+  }
+
+  function showMessage(title, text) {
+    $("modal-title").textContent = title;
     $("modal-text").textContent = text;
     $("modal").hidden = false;
     clearTimeout(state.modalTimer);
@@ -340,6 +348,7 @@
     state.token = null;
     if (state.live) { state.live.close(); state.live = null; }
     $("setup-error").textContent = message || "";
+    setup.reset(true);
     show("setup");
   }
 
@@ -378,20 +387,13 @@
     $("ticket-done").addEventListener("click", goHome);
     $("reprint").addEventListener("click", reprint);
     $("modal-ok").addEventListener("click", () => { $("modal").hidden = true; });
-    $("setup-form").addEventListener("submit", (ev) => {
-      ev.preventDefault();
-      const token = $("setup-token").value.trim();
-      $("setup-token").value = "";
-      $("setup-error").textContent = "";
-      if (token) useToken(token);
-    });
     setInterval(tick, 250);
     setInterval(refreshServices, 30000);  // opening hours change with the clock, not with events
     tick();
 
     const token = fromUrl || localStorage.getItem(TOKEN_KEY);
     if (token) useToken(token);
-    else show("setup");
+    else { setup.reset(); show("setup"); }
   }
 
   start();

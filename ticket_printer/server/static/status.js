@@ -7,14 +7,14 @@
   const $ = Q.byId;
 
   Q.words({
-      your_number: "Số thứ tự của bạn", ahead_label: "Số người đang chờ trước bạn",
+      your_number: "Số thứ tự của công dân", ahead_label: "Số người đang chờ phía trước",
       waiting: "Đang chờ đến lượt", serving_now: "Quầy đang phục vụ: {list}", no_counter: "Chưa có quầy nào mở cho dịch vụ này",
-      called_head: "Mời bạn đến", counter: "Quầy {n}", serving: "Bạn đang được phục vụ tại quầy {n}",
-      parked: "Số của bạn đang được tạm giữ tại quầy {n}. Vui lòng chờ được gọi lại.",
-      done: "Đã hoàn thành. Cảm ơn bạn!", rate: "Đánh giá",
-      no_show: "Số của bạn đã được gọi nhưng bạn vắng mặt. Vui lòng liên hệ bàn hướng dẫn.",
+      called_head: "Mời công dân đến", counter: "Quầy {n}", serving: "Công dân đang được phục vụ tại quầy {n}",
+      parked: "Số thứ tự đang được tạm giữ tại quầy {n}. Vui lòng chờ được gọi lại.",
+      done: "Đã hoàn thành. Cảm ơn công dân!", rate: "Đánh giá",
+      no_show: "Số thứ tự đã được gọi nhưng công dân vắng mặt. Vui lòng liên hệ bàn hướng dẫn.",
       cancelled: "Số này đã bị hủy.", unserved: "Hết giờ làm việc, số này chưa được phục vụ. Vui lòng quay lại vào ngày làm việc sau.",
-      transferred: "Số của bạn đã được chuyển sang: {s}", next: "Sắp đến lượt bạn — vui lòng chú ý màn hình",
+      transferred: "Số thứ tự đã được chuyển sang: {s}", next: "Sắp đến lượt công dân — vui lòng chú ý màn hình",
       alerts_on: "Bật âm thanh và rung khi đến lượt", alerts_ready: "Âm thanh và rung: đã bật",
       alerts_hint: "Khi đến lượt, trang này hiện số quầy, rung và phát âm báo (nếu điện thoại cho phép).",
       updated: "Cập nhật lúc {t}", offline: "Mất kết nối — đang kết nối lại…", online: "Đang theo dõi trực tiếp",
