@@ -219,6 +219,8 @@
       const q = slip ? "?ticket=" + encodeURIComponent(slip) : "";
       const r = await fetch("/api/v1/rate/" + encodeURIComponent(counter.id) + q, { headers: slip ? {} : headers });
       if (r.ok) follow((await r.json()).target);
+      // a token the server refuses (or none where one is needed): say so now, before a citizen presses in vain
+      else if ((r.status === 401 || r.status === 403) && mode !== "refused" && mode !== "sending") refused(await reasonOf(r));
     } catch (e) { /* the server is away: try again on the next tick */ }
     setTimeout(poll, 1000);
   }
