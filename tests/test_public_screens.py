@@ -1,15 +1,24 @@
-"""The hall and counter displays at TV sizes (1280x720, 1920x1080, 3840x2160) over both test centres (the demo
-test centre and the big city centre: counters 101-170, codes of up to 8 characters, 80+ character names), in
-Debian's chromium, measured by script: no number, counter or name is wider or taller than its box, the last
-calls show whole codes and counter numbers in few large rows (at least 5vmin), closed counters get no tile,
-the counter display shows its counter's state, and blocked sound is a small badge, never a cover over the board.
+"""The public screens at real device sizes over both test centres (the demo test centre and the big city centre:
+counters 101-170, codes of up to 8 characters, 80+ character names), in Debian's chromium, measured by script.
+
+Hall and counter displays at TV sizes (1280x720, 1920x1080, 3840x2160): no number, counter or name is wider or
+taller than its box, the last calls show whole codes and counter numbers in few large rows (at least 5vmin),
+closed counters get no tile, the counter display shows its counter's state, and blocked sound is a small badge,
+never a cover over the board.
+
+The ticket status page (/t/<token>) on a 390x844 phone: never wider than the phone, the counter's word small and
+its number large, a line-height of at least 1.25 on large Vietnamese text, one honest state (never "Sắp đến lượt
+bạn" while no counter serving the service is open), and the "Đánh giá" link only while the ticket may be rated
+(rating.window_seconds after its finish), then a line saying the time is over.
+
+Each centre is served from this process on the test Clock (tests/live_site.py): one per module.
 """
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from conftest import Clock
+from conftest import ARTIFACTS, Clock
 from inproc import InProcessServer
 from live_site import LiveSite
 from server_util import big_server_config, server_config
@@ -18,7 +27,7 @@ from test_terminal_page import save_shot, wait_text
 
 pytestmark = pytest.mark.browser
 
-TV_SIZES = ((1280, 720), (1920, 1080), (3840, 2160))
+TV_SIZES = ((3840, 2160), (1280, 720), (1920, 1080))  # the screenshots are taken at the last
 
 # Everything the board shows, measured in the page: each element's content against its own box, each text
 # against its panel and the screen, the last calls' font against the screen's vmin.
@@ -58,6 +67,7 @@ DEMO = {
     "hall": "hall-a", "headline": ("1002", "1"), "shown": ["1002", "1001"], "tiles": ["Quầy 1", "Quầy 2", "Quầy 6"],
     "departments": ["Công an tỉnh"],
     "issue": ("cccd", "cccd", "cccd", "passport"), "kiosk": "test-kiosk-token-1", "screen": "counter-3", "screen_counter": "3",
+    "phone": {"service": "land", "counter": "12"},
 }
 BIG = {
     "open": ("101", "108", "116", "124", "135", "102"), "break": ("102",),
@@ -68,12 +78,15 @@ BIG = {
     "issue": ("moi_truong", "can_cuoc", "ho_chieu", "tra_kq", "ly_lich", "tra_kq", "can_cuoc"),
     "kiosk": "big-kiosk-token-1", "screen": "counter-170", "screen_counter": "170",
     "long_hall": "hall-b", "long_headline": ("LLTP0001", "135"),
+    "phone": {"service": "bhyt", "counter": "165"},
 }
 
 
 def demo_config(tmp, now):
+    """The demo centre with a counter display above counter 3, and a 2-digit counter 12 for land (zone B)."""
     path = server_config(tmp, extra_counters=2, now=now)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["counters"].append({"id": "12", "number": 12, "department": "land", "services": ["land"]})
     data["devices"]["displays"].append({"id": "counter-3", "name": "Màn hình quầy 3", "kind": "counter", "counter": "3"})
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -135,7 +148,9 @@ def check_board(m, spec, headline, size):
 
 @pytest.fixture
 def tv(chromium):
+    """A TV's browser started without the autoplay flag: sound is refused until someone taps the screen."""
     ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    ctx.add_init_script(AUTOPLAY_RULE)
     errors: list[str] = []
 
     def open_page(url):
@@ -150,10 +165,19 @@ def tv(chromium):
     assert errors == []
 
 
-def test_hall_board_fits_every_tv_size(centre, tv):
+COVERED = """() => ['#hl-code', '#calls', '#counters', '#waiting'].filter((s) => {
+    const e = document.querySelector(s), r = e.getBoundingClientRect();
+    const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return !(top && (e === top || e.contains(top)));
+})"""
+
+
+def test_hall_board_fits_every_tv_size_and_blocked_sound_is_a_small_badge(centre, tv):
     srv, spec, _ = centre
-    page = tv(display_url(srv, spec, spec["hall"], "voice=off"))
+    page = tv(display_url(srv, spec, spec["hall"]))
     wait_text(page, "#hl-code", spec["headline"][0])
+    badge = page.locator("#sound-badge")
+    badge.wait_for(state="visible")  # no autoplay flag: a badge, measured with the rest of the top bar
     seen = {}
     for size in TV_SIZES:
         m = measure_at(page, *size)
@@ -163,8 +187,19 @@ def test_hall_board_fits_every_tv_size(centre, tv):
         assert m["closed_note"].startswith("·") and m["closed_note"].endswith("quầy đóng")
         # department names are shown whole (shrunk or wrapped, never cut)
         assert m["departments"] == spec["departments"]
+        # nothing covers the board: the middle of each panel is the panel itself; the badge is small, in the bar
+        assert page.evaluate(COVERED) == []
+        box, bar = badge.bounding_box(), page.locator(".bar").bounding_box()
+        assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
+        assert box["width"] * box["height"] < 0.02 * size[0] * size[1]
     assert len(set(map(tuple, seen.values()))) == 1  # the same calls at every size: the layout scales
-    save_shot(page, f"display-tv-{spec['hall']}-{spec['tiles'][0][5:]}.png")
+    assert "Âm thanh đang tắt" in badge.inner_text()
+    assert "--autoplay-policy=no-user-gesture-required" in badge.get_attribute("title")
+    shot = save_shot(page, f"display-tv-{spec['hall']}-{spec['tiles'][0][5:]}.png")
+    assert shot.stat().st_size > 10_000
+    page.mouse.click(960, 540)  # a tap anywhere turns sound on
+    badge.wait_for(state="hidden")
+    assert page.get_attribute("body", "data-sound") == "on"
     if "long_hall" in spec:  # an 8-character number in the headline
         other = tv(display_url(srv, spec, spec["long_hall"], "voice=off"))
         wait_text(other, "#hl-code", spec["long_headline"][0])
@@ -172,8 +207,6 @@ def test_hall_board_fits_every_tv_size(centre, tv):
             m = measure_at(other, *size)
             assert m["problems"] == [], (size, m["problems"])
             assert (m["headline"], m["headline_counter"]) == spec["long_headline"]
-        shot = save_shot(other, "display-tv-long-code.png")
-        assert shot.stat().st_size > 10_000
 
 
 def test_counter_display_shows_its_counters_state(centre, tv):
@@ -182,20 +215,22 @@ def test_counter_display_shows_its_counters_state(centre, tv):
     page = tv(display_url(srv, spec, spec["screen"], "voice=off"))
     label = page.locator(".cs-label")
 
-    def state_shown(view, text, size=(1280, 720)):
+    def state_shown(view, text, size=None):
         page.wait_for_function("v => document.querySelector('#cs').dataset.view === v", arg=view)
         wait_text(page, "#cs-status", text)
-        m = measure_at(page, *size)
-        assert m["problems"] == [], m["problems"]
         assert label.is_hidden() and page.locator("#cs-code").is_hidden()
+        if size:
+            m = measure_at(page, *size)
+            assert m["problems"] == [], m["problems"]
 
-    state_shown("closed", "QUẦY ĐÃ ĐÓNG")
+    state_shown("closed", "QUẦY ĐÃ ĐÓNG", (1280, 720))
     assert srv.post(f"/api/v1/counters/{c}/open", None, sup).status_code == 200
     state_shown("idle", "ĐANG MỞ")
     assert srv.post(f"/api/v1/counters/{c}/break", None, sup).status_code == 200
     state_shown("break", "TẠM NGHỈ", (1920, 1080))
     assert page.inner_text("#cs-status-en") == "On break"
-    save_shot(page, f"display-counter-break-{c}.png")
+    shot = save_shot(page, f"display-counter-break-{c}.png")
+    assert shot.stat().st_size > 10_000
     assert srv.post(f"/api/v1/counters/{c}/open", None, sup).status_code == 200
     service = "civil" if c == "3" else "bhyt"
     r = srv.post("/api/v1/tickets", {"service": service}, {"Authorization": "Bearer " + spec["kiosk"]})
@@ -212,33 +247,113 @@ def test_counter_display_shows_its_counters_state(centre, tv):
     state_shown("closed", "QUẦY ĐÃ ĐÓNG")
 
 
-def test_blocked_sound_is_a_small_badge_and_the_board_stays_visible(centre, chromium):
-    srv, spec, _ = centre
-    ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
-    try:
-        ctx.add_init_script(AUTOPLAY_RULE)
-        page = ctx.new_page()
-        page.goto(display_url(srv, spec, spec["hall"]))
-        page.wait_for_function("window.qmsDisplay && window.qmsDisplay.snapSeq >= 0", timeout=10_000)
-        wait_text(page, "#hl-code", spec["headline"][0])
-        badge = page.locator("#sound-badge")
-        badge.wait_for(state="visible")
-        assert "Âm thanh đang tắt" in badge.inner_text()
-        assert "--autoplay-policy=no-user-gesture-required" in badge.get_attribute("title")
-        # nothing covers the board: the middle of each panel is the panel itself, and the badge sits in the top bar
-        covered = page.evaluate("""() => ['#hl-code', '#calls', '#counters', '#waiting'].filter((s) => {
-            const e = document.querySelector(s), r = e.getBoundingClientRect();
-            const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-            return !(top && (e === top || e.contains(top)));
-        })""")
-        assert covered == []
-        box, bar = badge.bounding_box(), page.locator(".bar").bounding_box()
-        assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
-        assert box["width"] * box["height"] < 0.02 * 1920 * 1080
-        shot = save_shot(page, f"display-sound-badge-{spec['tiles'][0][5:]}.png")
-        assert shot.stat().st_size > 10_000
-        page.mouse.click(960, 540)  # a tap anywhere turns sound on
-        badge.wait_for(state="hidden")
-        assert page.get_attribute("body", "data-sound") == "on"
-    finally:
-        ctx.close()
+# ------------------------------------------------------------------ the phone's status page
+PHONE = {"width": 390, "height": 844}
+NEXT = "Sắp đến lượt bạn — vui lòng chú ý màn hình"
+NO_COUNTER = "Chưa có quầy nào mở cho dịch vụ này"
+TIME_OVER = "Đã hết thời gian đánh giá lượt phục vụ này."
+
+# Every element with text: not wider than its box, not outside the screen; large text (24 px or more) of the
+# element's own words has a line-height of at least 1.25 times its size.
+PHONE_MEASURE = """
+() => {
+  const problems = [];
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '');
+  for (const e of document.querySelectorAll('body *')) {
+    if (!e.getClientRects().length || !e.textContent.trim()) continue;
+    const r = e.getBoundingClientRect(), cs = getComputedStyle(e), size = parseFloat(cs.fontSize);
+    if (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1) problems.push(['wider than its box', name(e), e.scrollWidth, e.clientWidth]);
+    if (r.left < -1 || r.right > innerWidth + 1) problems.push(['outside the screen', name(e), r.left, r.right]);
+    const own = Array.from(e.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (own && size >= 24 && !(parseFloat(cs.lineHeight) / size >= 1.25)) problems.push(['line-height', name(e), cs.lineHeight, size]);
+  }
+  const font = (s) => { const e = document.querySelector(s); return e ? parseFloat(getComputedStyle(e).fontSize) : 0; };
+  return {problems, page_width: document.documentElement.scrollWidth, word: font('#call-word'), number: font('#call-number')};
+}
+"""
+
+@pytest.fixture
+def phone(chromium):
+    contexts: list = []
+    errors: list[str] = []
+
+    def make():
+        context = chromium.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True, device_scale_factor=2)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()
+    assert errors == []
+
+
+def text(page, selector) -> str:
+    return page.locator(selector).inner_text().strip()
+
+
+def fits(page) -> dict:
+    m = page.evaluate(PHONE_MEASURE)
+    assert m["problems"] == [], m["problems"]
+    assert m["page_width"] <= PHONE["width"]
+    return m
+
+
+def test_the_phone_page_fits_says_one_state_and_offers_rating_only_while_it_can(centre, phone):
+    srv, spec, sup = centre
+    c = spec["phone"]["counter"]
+    r = srv.post("/api/v1/tickets", {"service": spec["phone"]["service"]}, {"Authorization": "Bearer " + spec["kiosk"]})
+    assert r.status_code == 201, r.text
+    ticket = r.json()
+    assert ticket["code"] in ("2001", "BHYT0001", "BHYT0002")  # 4 and 8 characters
+    page = phone()
+    page.clock.install()  # the page's own timers (the rating link's end) run when the test says
+    page.goto(f"{srv.url}/t/{ticket['token']}")
+    wait_text(page, "#conn", "Đang theo dõi trực tiếp")
+
+    # nobody ahead, but no counter open for the service: waiting, not "you are next"
+    assert text(page, "#ahead") == "0" and text(page, "#serving") == NO_COUNTER
+    assert text(page, "#status-text") == "Đang chờ đến lượt" and NEXT not in page.inner_text("body")
+    fits(page)
+    assert srv.post(f"/api/v1/counters/{c}/open", None, sup).status_code == 200
+    srv.tick()  # the phones' places in line are pushed by the coalescing tick
+    wait_text(page, "#status-text", NEXT)
+
+    # called: the word small, the number large, nothing wider than the phone, in both languages
+    r = srv.post(f"/api/v1/counters/{c}/next", {"current": None}, sup)
+    assert r.status_code == 200 and r.json()["ticket"]["id"] == ticket["id"], r.text
+    wait_text(page, "#call-counter", f"QUẦY {c}")
+    m = fits(page)
+    assert m["number"] >= 60 and m["word"] <= m["number"] / 2.5, m
+    page.locator("#lang-en").tap()
+    wait_text(page, "#call-counter", f"COUNTER {c}")
+    fits(page)
+    page.screenshot(path=str(ARTIFACTS / f"status-phone-called-{c}.png"))
+    assert (ARTIFACTS / f"status-phone-called-{c}.png").stat().st_size > 10_000
+    page.locator("#lang-vi").tap()
+
+    # finished: the rating link, while the server says the ticket may be rated ...
+    assert srv.post(f"/api/v1/tickets/{ticket['id']}/finish", None, sup).status_code == 200
+    rate = page.locator("#rate-link")
+    rate.wait_for(state="visible")
+    assert rate.inner_text() == "Đánh giá" and rate.get_attribute("href") == f"/rate/{c}?ticket={ticket['token']}"
+    assert page.locator("#rate-note").is_hidden()
+    fits(page)
+    # ... and no longer once rating.window_seconds have passed: the page says so instead
+    window_ms = srv.ctx.config.rating.window_seconds * 1000
+    page.clock.fast_forward(window_ms - 2_000)
+    assert rate.is_visible()
+    page.clock.fast_forward(3_000)
+    rate.wait_for(state="hidden")
+    assert text(page, "#rate-note") == TIME_OVER
+
+    # a page opened after the window (the server's clock has moved on) never offers the link
+    srv.clock.advance(seconds=window_ms / 1000 + 1)
+    later = page.context.new_page()
+    later.goto(f"{srv.url}/t/{ticket['token']}")
+    wait_text(later, "#rate-note", TIME_OVER)
+    assert later.locator("#rate-link").is_hidden()
+    assert srv.get(f"/api/v1/rate/{c}?ticket={ticket['token']}").json()["target"] is None
+    assert srv.post(f"/api/v1/counters/{c}/close", None, sup).status_code == 200
