@@ -155,7 +155,8 @@ def browser_page(chromium):
 # `make test` gives whole files to its workers in collection order; the files that take longest go first, so that
 # no worker is left alone at the end with a long one while the other is idle. Within a file, order is unchanged.
 LONGEST_FIRST = ("test_store_machine.py", "test_terminal_page.py", "test_supervisor_page.py", "test_display_page.py",
-                 "test_shared_front_page.py", "test_kiosk_page.py", "test_rate_page.py", "test_status_page.py", "test_public_screens.py",
+                 "test_shared_front_page.py", "test_kiosk_page.py", "test_rate_page.py", "test_status_page.py",
+                 "test_public_screens.py",
                  "test_print_jobs.py", "test_server.py", "test_scaleout.py", "test_crash.py", "test_led.py",
                  "test_export_injection.py", "test_hostile_values.py", "test_ratings.py", "test_keypad_agent.py")
 
