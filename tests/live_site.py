@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import threading
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Werkzeug's request handler without a log line per request (a page's polls would fill the output)."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
 
 
 class LiveSite:
     def __init__(self, site):
         self.site = site
-        self.httpd = make_server("127.0.0.1", 0, site.app, threaded=True)
+        self.httpd = make_server("127.0.0.1", 0, site.app, threaded=True, request_handler=QuietHandler)
         self.port = self.httpd.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"live-site-{self.port}", daemon=True)

@@ -1,7 +1,7 @@
 """The public screens at real device sizes over both test centres (the demo test centre and the big city centre:
 counters 101-170, codes of up to 8 characters, 80+ character names), in Debian's chromium, measured by script.
 
-Hall and counter displays at TV sizes (1280x720, 1920x1080, 3840x2160): no number, counter or name is wider or
+Hall and counter displays at TV sizes (1280x720, 1920x1080, 3840x2160, and 1080x1920 portrait): no number, counter or name is wider or
 taller than its box, the last calls show whole codes and counter numbers in few large rows (at least 5vmin),
 closed counters get no tile, the counter display shows its counter's state, and blocked sound is a small badge,
 never a cover over the board.
@@ -27,7 +27,8 @@ from test_terminal_page import save_shot, wait_text
 
 pytestmark = pytest.mark.browser
 
-TV_SIZES = ((3840, 2160), (1280, 720), (1920, 1080))  # the screenshots are taken at the last
+# landscape TVs, and a portrait one (a column beside a door); the screenshots are taken at the last size
+TV_SIZES = ((3840, 2160), (1280, 720), (1080, 1920), (1920, 1080))
 
 # Everything the board shows, measured in the page: each element's content against its own box, each text
 # against its panel and the screen, the last calls' font against the screen's vmin.
