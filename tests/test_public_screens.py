@@ -68,7 +68,7 @@ DEMO = {
     "hall": "hall-a", "headline": ("1002", "1"), "shown": ["1002", "1001"], "tiles": ["Quầy 1", "Quầy 2", "Quầy 6"],
     "departments": ["Công an tỉnh"],
     "issue": ("cccd", "cccd", "cccd", "passport"), "kiosk": "test-kiosk-token-1", "screen": "counter-3", "screen_counter": "3",
-    "phone": {"service": "land", "counter": "12"},
+    "phone": {"service": "land", "counter": "12"}, "queue": ("police", "cccd"),
 }
 BIG = {
     "open": ("101", "108", "116", "124", "135", "102"), "break": ("102",),
@@ -79,7 +79,7 @@ BIG = {
     "issue": ("moi_truong", "can_cuoc", "ho_chieu", "tra_kq", "ly_lich", "tra_kq", "can_cuoc"),
     "kiosk": "big-kiosk-token-1", "screen": "counter-170", "screen_counter": "170",
     "long_hall": "hall-b", "long_headline": ("LLTP0001", "135"),
-    "phone": {"service": "bhyt", "counter": "165"},
+    "phone": {"service": "bhyt", "counter": "165"}, "queue": ("tra_ket_qua", "tra_kq"),
 }
 
 
@@ -194,6 +194,16 @@ def test_hall_board_fits_every_tv_size_and_blocked_sound_is_a_small_badge(centre
         assert box["y"] >= bar["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"]
         assert box["width"] * box["height"] < 0.02 * size[0] * size[1]
     assert len(set(map(tuple, seen.values()))) == 1  # the same calls at every size: the layout scales
+    # a live change of the waiting counts draws the list again: the long names still fit
+    dept, service = spec["queue"]
+    count = f"#waiting [data-department={dept}] .w-num"
+    before = int(page.inner_text(count))
+    r = srv.post("/api/v1/tickets", {"service": service}, {"Authorization": "Bearer " + spec["kiosk"]})
+    assert r.status_code == 201, r.text
+    srv.clock.advance(seconds=1)  # the tick counts what is at least 300 ms old
+    srv.tick()
+    wait_text(page, count, str(before + 1))
+    assert page.evaluate(MEASURE)["problems"] == []
     assert "Âm thanh đang tắt" in badge.inner_text()
     assert "--autoplay-policy=no-user-gesture-required" in badge.get_attribute("title")
     shot = save_shot(page, f"display-tv-{spec['hall']}-{spec['tiles'][0][5:]}.png")

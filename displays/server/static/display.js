@@ -332,7 +332,7 @@
       el('span', { class: 'l-time', text: callTime(c) }))));
     renderWaiting();
     renderNotice();
-    fitText(document.querySelectorAll('.board .fit, #calls li'));
+    fitText(document.querySelectorAll('.headline .fit, #counters .fit, #calls li'));
   }
 
   /** "QUẦY" small and the counter's number large (a counter without a number: its name). */
@@ -354,6 +354,7 @@
       return el('li', { 'data-department': d.id }, el('span', { class: 'w-name fit', text: d.short_name || d.name }),
         el('span', { class: 'w-num', 'data-waiting': n, text: n }));
     }));
+    fitText(waiting.querySelectorAll('.fit'));  // long department names: shrunk to their cell, never cut
   }
 
   function renderNotice() {
