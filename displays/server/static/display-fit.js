@@ -1,4 +1,5 @@
-/* Sizing for the display pages (loaded before display.js): numbers, counters and names are never cut.
+/* Sizing for the display pages (loaded before display.js, as window.QMS.fit): numbers, counters and names are
+ * never cut.
  *
  * fitText(nodes): each node keeps the font size its stylesheet gives it unless its text is wider (or, where the
  *   box has a height, taller) than its box; then the font shrinks until the text fits, a few passes at most.
@@ -63,5 +64,5 @@
     return rows;
   }
 
-  global.QmsFit = { fitText, fitGrid, callRows };
+  window.QMS.fit = { fitText, fitGrid, callRows };
 })(window);

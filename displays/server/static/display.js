@@ -21,7 +21,7 @@
   const isCounter = PAGE.kind === 'counter';
   const FLASH_MS = 6000;
   const { $, el, t } = Q;
-  const { fitText, fitGrid, callRows } = window.QmsFit;
+  const { fitText, fitGrid, callRows } = Q.fit;
   // The boards speak Vietnamese, with fixed English subtitles in the page; ?lang=en only changes the server's words.
   Q.words({
     no_call_yet: 'Chưa có số nào được gọi hôm nay', counter_word: 'QUẦY', staff: 'Cán bộ: {name}', offline_for: '({s} giây)',
