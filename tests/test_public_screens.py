@@ -263,6 +263,7 @@ PHONE = {"width": 390, "height": 844}
 NEXT = "Sắp đến lượt bạn — vui lòng chú ý màn hình"
 NO_COUNTER = "Chưa có quầy nào mở cho dịch vụ này"
 TIME_OVER = "Đã hết thời gian đánh giá lượt phục vụ này."
+RATED = "Đã ghi nhận đánh giá. Xin cảm ơn!"
 
 # Every element with text: not wider than its box, not outside the screen; large text (24 px or more) of the
 # element's own words has a line-height of at least 1.25 times its size.
@@ -360,6 +361,14 @@ def test_the_phone_page_fits_says_one_state_and_offers_rating_only_while_it_can(
     rate.wait_for(state="hidden")
     assert text(page, "#rate-note") == TIME_OVER
 
+    # rated from the phone: a page opened now thanks instead of offering the link again
+    r = srv.post("/api/v1/ratings", {"id": f"phone-{ticket['id']}-1", "counter": c, "ticket_token": ticket["token"],
+                                     "level": 3, "age_ms": 0})
+    assert r.status_code == 201, r.text
+    rated = page.context.new_page()
+    rated.goto(f"{srv.url}/t/{ticket['token']}")
+    wait_text(rated, "#rate-note", RATED)
+    assert rated.locator("#rate-link").is_hidden()
     # a page opened after the window (the server's clock has moved on) never offers the link
     srv.clock.advance(seconds=window_ms / 1000 + 1)
     later = page.context.new_page()
