@@ -47,6 +47,30 @@ MEASURE = """
     const r = e.getBoundingClientRect();
     if (!inside(r, box) || !inside(r, screen)) problems.push(['outside its panel or the screen', name(e), e.textContent.trim()]);
   }
+  // Vietnamese marks stacked above a capital (QUẦY, NGHỈ) reach about 0.3em above the font's ascent: a box that
+  // clips (overflow not visible, or the screen itself) leaves that room above every line of text it holds
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const host = node.parentElement;
+    if (!node.textContent.trim() || !host.getClientRects().length || host.closest('.notice, script, style')) continue;
+    const size = parseFloat(getComputedStyle(host).fontSize);
+    let clip = host;
+    while (clip && clip !== document.body) {
+      const cs = getComputedStyle(clip);
+      if (cs.overflowX !== 'visible' || cs.overflowY !== 'visible') break;
+      clip = clip.parentElement;
+    }
+    const box = clip && clip !== document.body ? clip.getBoundingClientRect() : screen;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    for (const r of range.getClientRects()) {
+      if (r.top - 0.3 * size < box.top - 1 || r.bottom > box.bottom + 1) {
+        problems.push(['marks cut by ' + (clip && clip !== document.body ? name(clip) : 'the screen'), node.textContent.trim(),
+                       Math.round(r.top), Math.round(box.top)]);
+        break;
+      }
+    }
+  }
   const texts = (sel) => Array.from(document.querySelectorAll(sel)).map((e) => e.textContent.trim());
   const fonts = (sel) => Array.from(document.querySelectorAll(sel)).map((e) => parseFloat(getComputedStyle(e).fontSize) / vmin);
   return {

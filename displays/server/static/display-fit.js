@@ -3,6 +3,8 @@
  *
  * fitText(nodes): each node keeps the font size its stylesheet gives it unless its text is wider (or, where the
  *   box has a height, taller) than its box; then the font shrinks until the text fits, a few passes at most.
+ * fitColumn(box, node): when a column of texts (the headline) is taller than its box, the one large text (the
+ *   number) shrinks by what is missing, so the column fits.
  * fitGrid(node, n, cellAspect, minRows): columns and rows for n tiles of about that shape in the node's box.
  * callRows(list, limit): how many last calls the list shows, so that each row is large enough to read from
  *   far away (a font of at least 5.5vmin), at most `limit`; sets the rows and the rows' font on the list.
@@ -41,6 +43,31 @@
     }
   }
 
+  /** How much taller the box's children (with their margins) are than the box's content height. A centred
+   *  column overflows at both ends, so the box's scrollHeight would show only half of it. */
+  function columnExcess(box) {
+    const cs = global.getComputedStyle(box);
+    const avail = box.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+    let top = Infinity, bottom = -Infinity;
+    for (const kid of box.children) {
+      if (!kid.getClientRects().length) continue;
+      const r = kid.getBoundingClientRect(), k = global.getComputedStyle(kid);
+      top = Math.min(top, r.top - parseFloat(k.marginTop));
+      bottom = Math.max(bottom, r.bottom + parseFloat(k.marginBottom));
+    }
+    return bottom > top ? bottom - top - avail : 0;
+  }
+
+  function fitColumn(box, node) {
+    for (let pass = 0; pass < 3 && node.getClientRects().length; pass++) {
+      const excess = columnExcess(box);
+      if (excess <= 0.5) return;
+      const size = parseFloat(global.getComputedStyle(node).fontSize) || 16;
+      const h = node.getBoundingClientRect().height || 1;
+      node.style.fontSize = Math.max(4, size * Math.max(0.2, (h - excess - 2) / h)) + 'px';
+    }
+  }
+
   function fitGrid(node, n, cellAspect, minRows) {
     const w = node.clientWidth || 1, h = node.clientHeight || 1;
     let cols = Math.max(1, Math.round(Math.sqrt(Math.max(n, 1) * (w / h) / cellAspect)));
@@ -64,5 +91,5 @@
     return rows;
   }
 
-  window.QMS.fit = { fitText, fitGrid, callRows };
+  window.QMS.fit = { fitText, fitColumn, fitGrid, callRows };
 })(window);

@@ -21,7 +21,7 @@
   const isCounter = PAGE.kind === 'counter';
   const FLASH_MS = 6000;
   const { $, el, t } = Q;
-  const { fitText, fitGrid, callRows } = Q.fit;
+  const { fitText, fitColumn, fitGrid, callRows } = Q.fit;
   // The boards speak Vietnamese, with fixed English subtitles in the page; ?lang=en only changes the server's words.
   Q.words({
     no_call_yet: 'Chưa có số nào được gọi hôm nay', counter_word: 'QUẦY', staff: 'Cán bộ: {name}', offline_for: '({s} giây)',
@@ -333,6 +333,7 @@
     renderWaiting();
     renderNotice();
     fitText(document.querySelectorAll('.headline .fit, #counters .fit, #calls li'));
+    fitColumn($('#headline'), $('#hl-code'));
   }
 
   /** "QUẦY" small and the counter's number large (a counter without a number: its name). */
@@ -382,13 +383,15 @@
     $('#cs-status-en').textContent = CS_EN[view] || '';
     $('#cs-staff').textContent = c && c.staff_name ? t('staff', { name: c.staff_name }) : '';
     fitText(document.querySelectorAll('.cs .fit'));
+    fitColumn(cs, view === 'ticket' ? $('#cs-code') : $('#cs-status'));
     const own = D.calls.find((x) => x.counter && x.counter.id === PAGE.counter);
     if (own && cur && own.code === cur.code) flash(cs, own.seq);
   }
 
   renderClock();
   setInterval(renderClock, 1000);
-  window.addEventListener('resize', () => render());
+  // the screen, or the top bar (the sound badge comes and goes), changed the board's size: fit it again
+  new ResizeObserver(() => render()).observe(isCounter ? $('#cs') : $('.grid'));
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(() => render());
   announcer.probe();
   if (engine === 'browser') {
