@@ -50,8 +50,9 @@
     const avail = box.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
     let top = Infinity, bottom = -Infinity;
     for (const kid of box.children) {
-      if (!kid.getClientRects().length) continue;
-      const r = kid.getBoundingClientRect(), k = global.getComputedStyle(kid);
+      const k = global.getComputedStyle(kid);
+      if (!kid.getClientRects().length || k.position === 'absolute' || k.position === 'fixed') continue;  // not in the column
+      const r = kid.getBoundingClientRect();
       top = Math.min(top, r.top - parseFloat(k.marginTop));
       bottom = Math.max(bottom, r.bottom + parseFloat(k.marginBottom));
     }

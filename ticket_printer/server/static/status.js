@@ -65,7 +65,7 @@
     $("call").hidden = !called;
     if (called) {
       $("call-head").textContent = t("called_head");
-      // the word small, the number large: "QUẦY" above nothing, never wider than the phone
+      // the counter's word small, its number large: never wider than the phone
       $("call-word").textContent = t("counter_word").toUpperCase();
       $("call-number").textContent = String(counterNumber(c));
       $("call-name").textContent = c && c.name && !String(c.name).endsWith(" " + c.number) ? c.name : "";
