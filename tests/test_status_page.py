@@ -114,6 +114,7 @@ def test_status_page_follows_the_queue_and_the_call(server, phone):
     assert server.post(f"/api/v1/tickets/{mine['id']}/finish", None, staff).status_code == 200
     wait_text(page, "#status-text", "Đã hoàn thành. Cảm ơn công dân!")
     rate = page.locator("#rate-link")
+    rate.wait_for(state="visible")  # once the server said the rating window is open (tests/test_status_phone.py)
     assert rate.is_visible() and rate.inner_text() == "Đánh giá"
     assert rate.get_attribute("href") == f"/rate/1?ticket={mine['token']}"
 

@@ -95,7 +95,7 @@
     get pending() { return this.queue.length + (this.running ? 1 : 0); }
 
     // ------------------------------------------------------------ autoplay
-    /** Try a silent sound: when the browser refuses, show the "tap to enable sound" overlay at once. */
+    /** Try a silent sound: when the browser refuses, show the "sound off" badge at once. */
     async probe() {
       if (this.engine === 'off') return true;
       const a = new Audio(silentWav(60));
@@ -132,7 +132,7 @@
       if (on) {
         this.onBlocked();
         // the browser may allow sound later without a tap (a tab brought to the front, a policy that learnt
-        // the site): look again now and then, and drop the overlay by itself when playing works
+        // the site): look again now and then, and drop the badge by itself when playing works
         this._reprobeTimer = setInterval(() => this._reprobe(), this.reprobeMs);
       } else {
         this.onUnblocked();

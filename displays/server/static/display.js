@@ -21,14 +21,21 @@
   const isCounter = PAGE.kind === 'counter';
   const FLASH_MS = 6000;
   const { $, el, t } = Q;
+  const { fitText, fitColumn, fitGrid, callRows } = Q.fit;
   // The boards speak Vietnamese, with fixed English subtitles in the page; ?lang=en only changes the server's words.
   Q.words({
     no_call_yet: 'Chưa có số nào được gọi hôm nay', counter_word: 'QUẦY', staff: 'Cán bộ: {name}', offline_for: '({s} giây)',
     no_vi_voice: 'Trình duyệt không có giọng đọc tiếng Việt: dùng bộ âm thanh ghi sẵn.',
+    counters_closed: '· {n} quầy đóng', no_counter_open: 'Chưa có quầy nào mở',
+    cs_idle: 'ĐANG MỞ', cs_break: 'TẠM NGHỈ', cs_closed: 'QUẦY ĐÃ ĐÓNG',
   }, {
     no_call_yet: 'No number called yet today', counter_word: 'COUNTER', staff: 'Officer: {name}', offline_for: '({s} s)',
     no_vi_voice: 'The browser has no Vietnamese voice: using the recorded clips.',
+    counters_closed: '· {n} closed', no_counter_open: 'No counter is open',
+    cs_idle: 'OPEN', cs_break: 'ON BREAK', cs_closed: 'COUNTER CLOSED',
   });
+  // the counter screen's state in English, under the Vietnamese word
+  const CS_EN = { idle: 'Open — waiting for the next call', break: 'On break', closed: 'Closed' };
   const weekday = (i) => { const w = Q.WEEKDAYS[Q.lang][i]; return w[0].toUpperCase() + w.slice(1); };
   const stateWord = (s) => (['open', 'break', 'closed'].includes(s) ? t('st_' + s) : '');
 
@@ -38,8 +45,9 @@
   if (!PAGE.voice_enabled && !params.get('voice')) engine = 'off';
   const announcer = new window.QmsAnnouncer({
     base: PAGE.clips_base, engine,
-    onBlocked: () => { $('#sound-overlay').hidden = false; document.body.dataset.sound = 'blocked'; },
-    onUnblocked: () => { $('#sound-overlay').hidden = true; document.body.dataset.sound = 'on'; },
+    // sound blocked (no autoplay flag): a small badge, the board stays in view; a tap anywhere unlocks
+    onBlocked: () => { $('#sound-badge').hidden = false; document.body.dataset.sound = 'blocked'; },
+    onUnblocked: () => { $('#sound-badge').hidden = true; document.body.dataset.sound = 'on'; },
     onNote: (text) => note(text),
   });
   window.qmsAnnouncer = announcer;
@@ -51,7 +59,7 @@
     n.hidden = !text;
   }
   const unlock = () => { if (announcer.blocked) announcer.unlock(); };
-  $('#sound-unlock').addEventListener('click', unlock);
+  $('#sound-badge').addEventListener('click', unlock);
   document.addEventListener('pointerdown', unlock);
   document.addEventListener('keydown', unlock);
 
@@ -287,14 +295,20 @@
     $('#hl-recall').hidden = !(latest && latest.recall);
     if (latest) flash(hl, latest.seq);
 
-    const counters = Object.values(D.counters).sort((a, b) => a.number - b.number);
+    // closed counters are only counted; open counters and counters on break (small) get a tile
+    const all = Object.values(D.counters).sort((a, b) => a.number - b.number);
+    const counters = all.filter((c) => c.state !== 'closed' || c.current);
+    const closed = all.length - counters.length;
+    $('#counters-closed').textContent = closed ? t('counters_closed', { n: closed }) : '';
     const grid = $('#counters');
     fitGrid(grid, counters.length, 1.7, 3);
-    grid.replaceChildren(...counters.map((c) => {
+    if (!counters.length) grid.style.setProperty('--rows', 1);
+    grid.replaceChildren(...(counters.length ? [] : [el('div', { class: 'counters-none', text: t('no_counter_open') })]),
+      ...counters.map((c) => {
       const cur = c.current;
       const cell = el('div', { class: 'counter st-' + c.state + (cur ? ' busy' : ''), 'data-counter': c.id },
-        el('div', { class: 'c-name', text: c.name }),
-        el('div', { class: 'c-code', text: cur ? cur.code : (c.state === 'open' ? '—' : stateWord(c.state)) }));
+        el('div', { class: 'c-name fit', text: c.name }),
+        el('div', { class: 'c-code fit', text: cur ? cur.code : (c.state === 'open' ? '—' : stateWord(c.state)) }));
       if (latest && cur && latest.counter && latest.counter.id === c.id && latest.code === cur.code && D.flashSeq === latest.seq) {
         cell.classList.add('flash');
       }
@@ -308,28 +322,25 @@
       if (seen.has(key)) continue;
       seen.add(key);
       list.push(call);
-      if (list.length >= lastCallsLimit()) break;
     }
+    // a few large rows, readable from far away: as many as fit at a large font, at most last_calls
     const calls = $('#calls');
-    const callCols = lastCallsLimit() > 6 ? 2 : 1;
-    calls.style.setProperty('--cols', callCols);
-    calls.style.setProperty('--rows', Math.max(4, Math.ceil(lastCallsLimit() / callCols)));
+    list.length = Math.min(list.length, callRows(calls, lastCallsLimit()));
     calls.replaceChildren(...list.map((c, i) => el('li', { 'data-seq': c.seq, class: i === 0 ? 'newest' : '' },
       el('span', { class: 'l-code', text: c.code }), el('span', { class: 'l-arrow', text: '→' }),
-      el('span', { class: 'l-counter', text: c.counter ? c.counter.name : '' }),
+      el('span', { class: 'l-counter' }, ...counterLabel(c.counter)),
       el('span', { class: 'l-time', text: callTime(c) }))));
     renderWaiting();
     renderNotice();
+    fitText(document.querySelectorAll('.headline .fit, #counters .fit, #calls li'));
+    fitColumn($('#headline'), $('#hl-code'));
   }
 
-  /** Columns and rows for n cells of about `cellAspect` (width / height) in the element's box. */
-  function fitGrid(node, n, cellAspect, minRows) {
-    const w = node.clientWidth || 1, h = node.clientHeight || 1;
-    let cols = Math.max(1, Math.round(Math.sqrt(Math.max(n, 1) * (w / h) / cellAspect)));
-    cols = Math.min(cols, Math.max(n, 1), 10);
-    const rows = Math.max(minRows, Math.ceil(n / cols));
-    node.style.setProperty('--cols', cols);
-    node.style.setProperty('--rows', rows);
+  /** "QUẦY" small and the counter's number large (a counter without a number: its name). */
+  function counterLabel(counter) {
+    if (!counter) return [];
+    if (counter.number === null || counter.number === undefined) return [el('span', { class: 'l-number', text: counter.name || counter.id })];
+    return [el('span', { class: 'l-quay', text: t('counter_word') }), el('span', { class: 'l-number', text: counter.number })];
   }
 
   function renderWaiting() {
@@ -341,9 +352,10 @@
     waiting.style.setProperty('--rows', Math.max(4, Math.ceil(n / cols)));
     waiting.replaceChildren(...D.departments.map((d) => {
       const n = d.services.reduce((sum, sid) => sum + ((D.services[sid] && D.services[sid].waiting) || 0), 0);
-      return el('li', { 'data-department': d.id }, el('span', { class: 'w-name', text: d.short_name || d.name }),
+      return el('li', { 'data-department': d.id }, el('span', { class: 'w-name fit', text: d.short_name || d.name }),
         el('span', { class: 'w-num', 'data-waiting': n, text: n }));
     }));
+    fitText(waiting.querySelectorAll('.fit'));  // long department names: shrunk to their cell, never cut
   }
 
   function renderNotice() {
@@ -362,17 +374,25 @@
     $('#cs-name').textContent = c ? c.name.toUpperCase() : t('counter_word');
     cs.dataset.state = c ? c.state : '';
     const cur = c && c.current;
+    // the number being called, else the counter's own state: open and free, on break, closed
+    const view = !c ? '' : (c.state === 'break' || c.state === 'closed') ? c.state : (cur ? 'ticket' : 'idle');
+    cs.dataset.view = view;
     $('#cs-code').textContent = cur ? cur.code : '—';
     $('#cs-service').textContent = cur ? cur.service_name : '';
-    $('#cs-status').textContent = c && c.state !== 'open' ? stateWord(c.state).toUpperCase() : '';
+    $('#cs-status').textContent = view && view !== 'ticket' ? t('cs_' + view) : '';
+    $('#cs-status-en').textContent = CS_EN[view] || '';
     $('#cs-staff').textContent = c && c.staff_name ? t('staff', { name: c.staff_name }) : '';
+    fitText(document.querySelectorAll('.cs .fit'));
+    fitColumn(cs, view === 'ticket' ? $('#cs-code') : $('#cs-status'));
     const own = D.calls.find((x) => x.counter && x.counter.id === PAGE.counter);
     if (own && cur && own.code === cur.code) flash(cs, own.seq);
   }
 
   renderClock();
   setInterval(renderClock, 1000);
-  window.addEventListener('resize', () => render());
+  // the screen, or the top bar (the sound badge comes and goes), changed the board's size: fit it again
+  new ResizeObserver(() => render()).observe(isCounter ? $('#cs') : $('.grid'));
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(() => render());
   announcer.probe();
   if (engine === 'browser') {
     setTimeout(() => { if (!announcer.viVoice) note(t('no_vi_voice')); }, 1500);

@@ -11,7 +11,8 @@
       waiting: "Đang chờ đến lượt", serving_now: "Quầy đang phục vụ: {list}", no_counter: "Chưa có quầy nào mở cho dịch vụ này",
       called_head: "Mời công dân đến", counter: "Quầy {n}", serving: "Công dân đang được phục vụ tại quầy {n}",
       parked: "Số thứ tự đang được tạm giữ tại quầy {n}. Vui lòng chờ được gọi lại.",
-      done: "Đã hoàn thành. Cảm ơn công dân!", rate: "Đánh giá",
+      done: "Đã hoàn thành. Cảm ơn công dân!", rate: "Đánh giá", counter_word: "Quầy",
+      rate_over: "Đã hết thời gian đánh giá lượt phục vụ này.", rated: "Đã ghi nhận đánh giá. Xin cảm ơn!",
       no_show: "Số thứ tự đã được gọi nhưng công dân vắng mặt. Vui lòng liên hệ bàn hướng dẫn.",
       cancelled: "Số này đã bị hủy.", unserved: "Hết giờ làm việc, số này chưa được phục vụ. Vui lòng quay lại vào ngày làm việc sau.",
       transferred: "Số thứ tự đã được chuyển sang: {s}", next: "Sắp đến lượt công dân — vui lòng chú ý màn hình",
@@ -24,7 +25,8 @@
       waiting: "Waiting for your turn", serving_now: "Counters serving now: {list}", no_counter: "No counter is open for this service yet",
       called_head: "Please go to", counter: "Counter {n}", serving: "You are being served at counter {n}",
       parked: "Your ticket is on hold at counter {n}. Please wait to be called again.",
-      done: "Done. Thank you!", rate: "Rate the service",
+      done: "Done. Thank you!", rate: "Rate the service", counter_word: "Counter",
+      rate_over: "The time to rate this service is over.", rated: "Your rating was recorded. Thank you!",
       no_show: "Your number was called but you were not there. Please ask at the information desk.",
       cancelled: "This ticket was cancelled.", unserved: "The centre has closed for the day before your turn. Please come back on the next working day.",
       transferred: "Your ticket was moved to: {s}", next: "You are next — please watch the screen",
@@ -40,6 +42,9 @@
   const state = {
     ticket: PAGE.ticket, ahead: PAGE.ticket.waiting_ahead, serving: PAGE.ticket.serving_counters || [],
     audio: null, transferred: false, updatedAt: Q.clock(PAGE.centre.timezone, "vi", true), connected: false, flashTimer: null,
+    // whether the finished ticket may still be rated, as the server says (GET /api/v1/rate/<counter>?ticket=):
+    // null until asked; {open, rated}; the link goes when rating.window_seconds after the finish have passed
+    rating: null, ratingAsked: false, ratingTimer: null,
   };
 
   function counterNumber(c) { return c ? (c.number ?? c.name ?? c.id) : "?"; }
@@ -60,7 +65,9 @@
     $("call").hidden = !called;
     if (called) {
       $("call-head").textContent = t("called_head");
-      $("call-counter").textContent = t("counter", { n: counterNumber(c) }).toUpperCase();
+      // the counter's word small, its number large: never wider than the phone
+      $("call-word").textContent = t("counter_word").toUpperCase();
+      $("call-number").textContent = String(counterNumber(c));
       $("call-name").textContent = c && c.name && !String(c.name).endsWith(" " + c.number) ? c.name : "";
     }
     const waiting = status === "waiting";
@@ -68,7 +75,8 @@
     $("ahead").textContent = waiting ? String(state.ahead ?? "") : "";
     let text = "";
     if (waiting) {
-      text = state.ahead === 0 ? t("next") : t("waiting");
+      // "you are next" only when a counter serving the service is open: one honest state
+      text = state.ahead === 0 && (state.serving || []).length ? t("next") : t("waiting");
       if (state.transferred) text = t("transferred", { s: pick(tk, "service_name") }) + ". " + text;
     } else if (called) text = "";
     else if (status === "serving") text = t("serving", { n: counterNumber(c) });
@@ -85,19 +93,39 @@
     $("serving").textContent = waiting ? (serving.length ? t("serving_now", { list: serving.join(", ") }) : t("no_counter")) : "";
 
     const rate = $("rate-link");
-    if (status === "done" && c && c.id) {
-      rate.hidden = false;
+    const rating = status === "done" && c && c.id ? state.rating : null;
+    if (status === "done" && c && c.id && !state.ratingAsked) askRating(c.id);
+    rate.hidden = !(rating && rating.open);
+    if (!rate.hidden) {
       rate.textContent = t("rate");
       rate.href = PAGE.rate_url + encodeURIComponent(c.id) + "?ticket=" + encodeURIComponent(PAGE.token);
-    } else {
-      rate.hidden = true;
     }
+    $("rate-note").hidden = !rating || rating.open;
+    $("rate-note").textContent = rating && !rating.open ? t(rating.rated ? "rated" : "rate_over") : "";
     $("alerts-on").textContent = t("alerts_on");
     $("alerts-on").hidden = !!state.audio;
     $("alerts-state").textContent = state.audio ? t("alerts_ready") : t("alerts_hint");
     $("updated").textContent = t("updated", { t: state.updatedAt });
     $("conn").textContent = state.connected ? t("online") : t("offline");
     document.title = called ? t("title_called", { n: counterNumber(c) }) : tk.code + " — " + pick(PAGE.centre, "name");
+  }
+
+  /** Ask the server whether this finished ticket may still be rated, and hide the link when the time is up. */
+  async function askRating(counterId) {
+    state.ratingAsked = true;
+    try {
+      const r = await fetch("/api/v1/rate/" + encodeURIComponent(counterId) + "?ticket=" + encodeURIComponent(PAGE.token),
+                            { headers: { Accept: "application/json" } });
+      const target = r.ok ? (await r.json()).target : null;
+      const open = !!(target && !target.rated && target.expires_in_ms > 0);
+      state.rating = { open, rated: !!(target && target.rated) };
+      clearTimeout(state.ratingTimer);
+      if (open) state.ratingTimer = setTimeout(() => { state.rating = { open: false, rated: false }; render(); }, target.expires_in_ms);
+    } catch (e) {
+      state.ratingAsked = false;  // offline: asked again at the next render
+      return;
+    }
+    render();
   }
 
   // ------------------------------------------------------------------ alerts: vibrate, beep, flash
