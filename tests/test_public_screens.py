@@ -284,7 +284,7 @@ def test_counter_display_shows_its_counters_state(centre, tv):
 
 # ------------------------------------------------------------------ the phone's status page
 PHONE = {"width": 390, "height": 844}
-NEXT = "Sắp đến lượt bạn — vui lòng chú ý màn hình"
+NEXT = "Sắp đến lượt công dân — vui lòng chú ý màn hình"
 NO_COUNTER = "Chưa có quầy nào mở cho dịch vụ này"
 TIME_OVER = "Đã hết thời gian đánh giá lượt phục vụ này."
 RATED = "Đã ghi nhận đánh giá. Xin cảm ơn!"

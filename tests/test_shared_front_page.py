@@ -17,7 +17,8 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shared-front")
     path = server_config(tmp, extra_counters=0)
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["devices"]["displays"].append({"id": "screen-1", "kind": "counter", "counter": "1"})
+    data["devices"]["displays"].append({"id": "screen-1", "kind": "counter", "counter": "1",
+                                        "token": "test-display-screen-1"})
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     srv = ServerProcess(path, tmp / "qms.sqlite3", "eventlet").start()
     yield srv
@@ -52,7 +53,7 @@ def test_every_page_loads_without_a_script_error(server, staff, chromium):
              ("/display/screen-1", "body[data-conn=online]"), ("/display/nowhere", "h1"),
              ("/kiosk/kiosk-1?token=test-kiosk-token-1", "#departments [data-department]"), ("/kiosk/nowhere", "h1"),
              (f"/t/{ticket['token']}", "#conn:has-text('Đang theo dõi trực tiếp')"), ("/t/nothing", "h1"),
-             ("/rate/1", "#idle:visible")]
+             ("/rate/1?token=test-display-screen-1", "#idle:visible")]  # the counter display's token rates there
     context = chromium.new_context(locale="vi-VN", bypass_csp=False)  # the pages' own policy, in force
     try:
         for path, ready in pages:
