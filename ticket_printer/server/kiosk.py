@@ -92,13 +92,13 @@ def _service_states(service_ids: set[str]) -> dict[str, dict]:
     store, read = ctx().store, ctx().read
     day = store.today()
     waiting = store.waiting_counts()
-    counters = store.counters()
     out = {}
     for sid in service_ids:
         st = queue_reads.service_status(store, sid, day)
         out[sid] = {"state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason,
                     "opens_at": st.opens_at, "waiting": waiting[sid],
-                    "estimated_wait_minutes": read.estimated_wait(sid, waiting[sid], counters)}
+                    "estimated_wait_minutes": (read.wait_for_service(sid) or {}).get("minutes"),
+                    "wait": read.wait_for_service(sid)}
     return out
 
 
