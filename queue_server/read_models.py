@@ -122,7 +122,8 @@ class ReadModels:
             e = estimate.judge(place, open_serving=sum(c.state == "open" for c in mine),
                                on_break=sum(c.state == "break" for c in mine), sigma=sigma,
                                opens_at=opens_at, day_over=day_over)
-            return {**e.as_dict(), "text": {"vi": estimate.wait_text(e, "vi"), "en": estimate.wait_text(e, "en")}}
+            return {**e.as_dict(), "text": {"vi": estimate.wait_text(e, "vi"), "en": estimate.wait_text(e, "en")},
+                    "short": {"vi": estimate.wait_short(e, "vi"), "en": estimate.wait_short(e, "en")}}
 
         return {"t": {t.id: judge(t, places.get(t.id)) for t in waiting},
                 "s": {m.service_id: judge(m, places.get(m.id)) for m in markers}}
@@ -132,8 +133,16 @@ class ReadModels:
         found = self.wait_board()["t"].get(ticket["id"]) if ticket["status"] == "waiting" else None
         if found is None:
             e = estimate.Estimate("not_waiting")
-            return {**e.as_dict(), "text": {"vi": "", "en": ""}}
+            return {**e.as_dict(), "text": {"vi": "", "en": ""}, "short": {"vi": "", "en": ""}}
         return found
+
+    def position_of(self, ticket_id: int, status: str, in_service: int | None) -> dict:
+        """A phone's live place: the people ahead and the wait from the estimate (`in_service`, the place in
+        its own service's line, when the estimate has none)."""
+        found = self.wait_board()["t"].get(ticket_id) if status == "waiting" else None
+        if found is None:
+            return {"waiting_ahead": in_service, "wait": None}
+        return {"waiting_ahead": found["ahead"] if found["ahead"] is not None else in_service, "wait": found}
 
     def wait_for_service(self, service_id: str) -> dict | None:
         """The estimate of one ticket more of a service: what the kiosk shows before issuing."""

@@ -76,4 +76,4 @@ def test_the_kiosk_answer_and_the_slip_carry_the_estimate(store, clock):
     store.call_next("1")
     clock.advance(1)
     called = read.wait_of(store.ticket(store.counter("1")["current_ticket_id"]))
-    assert called["state"] == "not_waiting" and called["text"] == {"vi": "", "en": ""}
+    assert called["state"] == "not_waiting" and called["text"] == {"vi": "", "en": ""} == called["short"]

@@ -149,3 +149,15 @@ def test_wait_range(median, sigma, shown):
 ])
 def test_wait_text(e, lang, text):
     assert E.wait_text(e, lang) == text
+
+
+@pytest.mark.parametrize("e, vi, en", [
+    (E.Estimate("estimate", 3, 20, 15, 25), "Chờ khoảng 15–25 phút", "About 15–25 min wait"),
+    (E.Estimate("next", 0, 0, 0, 1), "Gần như không phải chờ", "Almost no wait"),
+    (E.Estimate("next", 0, 5, 3, 8), "Chờ khoảng 3–8 phút", "About 3–8 min wait"),
+    (E.Estimate("no_counter", opens_at="13:15"), "Quầy mở lúc 13:15", "Counter opens at 13:15"),
+    (E.Estimate("no_counter"), "Chưa có quầy nào mở", "No counter open now"),
+    (E.Estimate("not_waiting"), "", ""),
+])
+def test_wait_short(e, vi, en):
+    assert (E.wait_short(e, "vi"), E.wait_short(e, "en")) == (vi, en)

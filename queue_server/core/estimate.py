@@ -227,6 +227,26 @@ TEXTS = {
 }
 
 
+SHORT = {
+    "vi": {"estimate": "Chờ khoảng {low}–{high} phút", "next": "Gần như không phải chờ",
+           "no_counter": "Chưa có quầy nào mở", "opens": "Quầy mở lúc {at}", "closed_today": "Hết giờ phục vụ hôm nay"},
+    "en": {"estimate": "About {low}–{high} min wait", "next": "Almost no wait",
+           "no_counter": "No counter open now", "opens": "Counter opens at {at}", "closed_today": "Service over for today"},
+}
+
+
+def wait_short(e: Estimate, lang: str = "vi") -> str:
+    """The estimate in a few words, for a service button ("" when there is nothing to say)."""
+    words = SHORT.get(lang, SHORT["vi"])
+    if e.state == "estimate":
+        return words["estimate"].format(low=e.low, high=e.high)
+    if e.state == "next":
+        return words["next"] if not e.high or e.high < 3 else words["estimate"].format(low=e.low, high=e.high)
+    if e.state == "no_counter":
+        return words["opens"].format(at=e.opens_at) if e.opens_at else words["no_counter"]
+    return words.get(e.state, "")
+
+
 def wait_text(e: Estimate, lang: str = "vi") -> str:
     """The one honest sentence for an estimate, in Vietnamese or English ("" when the ticket is not waiting)."""
     words = TEXTS.get(lang, TEXTS["vi"])

@@ -148,5 +148,5 @@ def procedures():
                     "service": p.service, "service_name": svc.name, "service_name_en": svc.name_en,
                     "department": dept.id, "department_name": dept.name, "department_name_en": dept.name_en,
                     "state": st["state"], "reason": st["reason"], "opens_at": st["opens_at"], "waiting": st["waiting"],
-                    "estimated_wait_minutes": st["estimated_wait_minutes"], "score": score})
+                    "estimated_wait_minutes": st["estimated_wait_minutes"], "wait": st["wait"], "score": score})
     return jsonify(q=q, count=len(out), matches=matches, total=len(index), procedures=out)
