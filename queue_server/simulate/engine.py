@@ -22,6 +22,7 @@ DAY_MS = 86_400_000
 SLOT_MINUTES = 15  # queue length is sampled this often
 RECALL_MINUTES = 1.5  # a called ticket nobody answers holds the counter this long
 PATIENCE_SIGMA = 0.5
+OVERRUN_MINUTES = 30  # a counter keeps calling who is waiting this long after its hours, then closes
 
 
 @dataclass
@@ -76,9 +77,12 @@ def components(p: Params) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
 
 
 class Day:
-    def __init__(self, p: Params, rng: np.random.Generator, index: int, day: str, weekday: int,
+    def __init__(self, p: Params, seed: int, index: int, day: str, weekday: int,
                  estimate_every: int = 1, comps=None):
-        self.p, self.rng, self.day, self.weekday = p, rng, day, weekday
+        # Arrivals have their own random stream, so a what-if sees the same citizens as the base run.
+        self.arrival_rng = np.random.default_rng([seed, index, 0])
+        self.rng = np.random.default_rng([seed, index, 1])
+        self.p, self.day, self.weekday = p, day, weekday
         self.base_ms = index * DAY_MS
         self.env = simpy.Environment()
         self.every = max(1, estimate_every)
@@ -140,11 +144,12 @@ class Day:
                         weights.append(w * (hi - lo))
             if not segments or volume <= 0:
                 continue
-            n = int(self.rng.poisson(volume))
+            rng = self.arrival_rng
+            n = int(rng.poisson(volume))
             probs = np.array(weights) / sum(weights)
-            picks = self.rng.choice(len(segments), size=n, p=probs)
-            offsets = self.rng.random(n)
-            prio = self.rng.random(n) < s.priority
+            picks = rng.choice(len(segments), size=n, p=probs)
+            offsets = rng.random(n)
+            prio = rng.random(n) < s.priority
             for k, u, pr in zip(picks, offsets, prio):
                 lo, hi = segments[k]
                 out.append((lo + u * (hi - lo), s.id, bool(pr)))
@@ -167,7 +172,7 @@ class Day:
         if tid % self.every == 0:
             self.predicted[tid] = self.predict(t)
         self.apply(R.Outcome(tickets=(t,)))
-        patience = float(self.rng.lognormal(math.log(self.p.patience_minutes), PATIENCE_SIGMA))
+        patience = float(self.arrival_rng.lognormal(math.log(self.p.patience_minutes), PATIENCE_SIGMA))
         self.env.timeout(patience).callbacks.append(lambda _e, tid=tid: self.leave(tid))
 
     def leave(self, tid: int) -> None:
@@ -220,10 +225,12 @@ class Day:
                 continue
             self.apply(R.set_counter_state(self.counters[cid], CounterState.OPEN, None, self.now_ms(), "finish", 1))
             opened = env.now
-            while env.now < end:
+            while env.now < end + OVERRUN_MINUTES:
                 c = self.counters[cid]
                 cands = [x for s in c.services for x in self.waiting.get(s, {}).values()]
                 t = R.choose_next(c, cands, self.now_ms(), p.max_consecutive_priority)
+                if t is None and env.now >= end:
+                    break  # after its hours a counter serves who is still waiting, then closes
                 if t is None:
                     ev = self.idle[cid] = env.event()
                     yield ev | env.timeout(end - env.now)

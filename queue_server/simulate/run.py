@@ -24,11 +24,10 @@ def working_days(p: Params, first: str, n: int) -> list[tuple[str, int]]:
 
 def simulate(p: Params, opts: Options, progress=None) -> list[DayResult]:
     """`opts.days` working days from `opts.first_day`; the same seed gives the same days."""
-    rng = np.random.default_rng(opts.seed)
     comps = components(p)
     out = []
     for i, (day, weekday) in enumerate(working_days(p, opts.first_day, opts.days)):
-        out.append(Day(p, rng, i, day, weekday, opts.estimate_every, comps).run())
+        out.append(Day(p, opts.seed, i, day, weekday, opts.estimate_every, comps).run())
         if progress is not None:
             progress(i + 1)
     return out

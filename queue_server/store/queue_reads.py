@@ -71,3 +71,11 @@ def recent_service_times(store, last: int, day: str | None = None) -> dict[str, 
                WHERE n <= ? ORDER BY service_id, n""", (day or store.today(), last)):
         out.setdefault(sid, []).append(took)
     return out
+
+
+def ticket_history(store, first_day: str | None = None, last_day: str | None = None) -> list[dict]:
+    """Every ticket of the days between two local days (inclusive; None: no bound), for `qms calibrate`: day,
+    service, status, priority, transfers, issue, call and finish times (ms)."""
+    q = """SELECT day, service_id, status, priority, transfer_count, issued_ms, called_ms, finished_ms
+           FROM tickets WHERE day >= ? AND day <= ? ORDER BY id"""
+    return [dict(r) for r in store.conn.execute(q, (first_day or "0000-00-00", last_day or "9999-99-99"))]
