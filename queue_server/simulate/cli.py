@@ -65,7 +65,8 @@ def cmd_simulate(args) -> int:
         base = build_params(args, config)
         plans = {"base": base}
         if args.what_if:
-            plans["what-if"] = P.apply_what_if(base, P.load_yaml(args.what_if), Path(args.what_if).stem)
+            other = P.apply_what_if(base, P.load_yaml(args.what_if), Path(args.what_if).stem)
+            plans[other.name if other.name != "base" else "what-if"] = other
     except (ConfigError, P.ParamsError) as e:
         print(f"qms simulate: {e}", file=sys.stderr)
         return 2

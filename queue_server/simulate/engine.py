@@ -95,6 +95,7 @@ class Day:
             for s in c.services:
                 self.serving_of.setdefault(s, []).append(c.id)
         self.idle: dict[str, simpy.Event] = {}
+        self.opened: dict[str, float] = {}  # counter -> when it opened (while open)
         self.recent: dict[str, list[int]] = {s: [] for s in p.services}
         self.predicted: dict[int, Prediction] = {}
         self.next_id = 1
@@ -224,7 +225,7 @@ class Day:
             if env.now >= end:
                 continue
             self.apply(R.set_counter_state(self.counters[cid], CounterState.OPEN, None, self.now_ms(), "finish", 1))
-            opened = env.now
+            self.opened[cid] = env.now
             while env.now < end + OVERRUN_MINUTES:
                 c = self.counters[cid]
                 cands = [x for s in c.services for x in self.waiting.get(s, {}).values()]
@@ -237,7 +238,7 @@ class Day:
                     self.idle.pop(cid, None)
                     continue
                 yield from self.serve(c, t)
-            self.r.open[cid] += env.now - opened
+            self.r.open[cid] += env.now - self.opened.pop(cid)
             self.apply(R.set_counter_state(self.counters[cid], CounterState.CLOSED, None, self.now_ms(), "finish", None))
 
     def serve(self, c: Counter, t: Ticket):
@@ -252,15 +253,16 @@ class Day:
         called = self.tickets[t.id]
         c = self.counters[c.id]
         if self.rng.random() < s.no_show:
+            self.r.busy[c.id] += min(RECALL_MINUTES, self.p.day_end - env.now)
             yield env.timeout(RECALL_MINUTES)
-            self.r.busy[c.id] += RECALL_MINUTES
             self.apply(R.no_show(self.counters[c.id], called, self.now_ms()))
             self.r.no_shows[t.service_id] += 1
             return
         self.apply(R.start(c, called, self.now_ms()))
-        took = float(self.rng.lognormal(math.log(s.median_minutes), s.sigma))
+        took = float(self.rng.exponential(s.median_minutes) if s.exponential
+                     else self.rng.lognormal(math.log(s.median_minutes), s.sigma))
+        self.r.busy[c.id] += min(took, self.p.day_end - env.now)  # what falls inside the simulated day
         yield env.timeout(took)
-        self.r.busy[c.id] += took
         c, serving = self.counters[c.id], self.tickets[t.id]
         others = [x for x in self.p.services.values() if x.department == s.department and x.id != s.id]
         if others and self.rng.random() < s.transfer:
@@ -285,6 +287,8 @@ class Day:
             env.process(self.counter(c.id))
         env.process(self.sample())
         env.run(until=self.p.day_end)
+        for cid, since in self.opened.items():  # still open when the day ended
+            self.r.open[cid] += env.now - since
         left = [t for t in self.tickets.values() if t.status in R.ACTIVE]
         for t in left:
             if t.status == Status.WAITING:

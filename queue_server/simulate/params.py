@@ -37,10 +37,11 @@ class ServiceParams:
     target_minutes: float = 30.0
     windows: tuple[tuple[int, int], ...] = ()  # issuing windows, minutes after midnight
     configured_minutes: float = 10.0  # services[].avg_service_minutes: the estimate's prior, not the truth
+    exponential: bool = False  # service times exponential with mean `median_minutes` (queueing checks: M/M/c)
 
     @property
     def mean_minutes(self) -> float:
-        return self.median_minutes * math.exp(self.sigma ** 2 / 2)
+        return self.median_minutes if self.exponential else self.median_minutes * math.exp(self.sigma ** 2 / 2)
 
 
 @dataclass(frozen=True)
