@@ -19,7 +19,8 @@ def add_commands(sub, default_config: str) -> None:
     s.add_argument("--tickets-per-day", type=float, default=P.FOUNDING_DAILY,
                    help="the centre's tickets on an average working day (default: the founding centre's 275)")
     s.add_argument("--params", help="a calibration file from `qms calibrate` (replaces demand and service times)")
-    s.add_argument("--what-if", dest="what_if", help="a YAML file of staffing or demand changes, run beside the base")
+    s.add_argument("--what-if", dest="what_if", action="append", default=[],
+                   help="a YAML file of staffing or demand changes, run beside the base (may be given again)")
     s.add_argument("--estimate-every", type=int, default=1, help="estimate every n-th ticket (default every one)")
     s.add_argument("--out", help="folder for services.csv, counters.csv, report.html and its PNG plots")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -64,9 +65,9 @@ def cmd_simulate(args) -> int:
         config = load_config(args.config)
         base = build_params(args, config)
         plans = {"base": base}
-        if args.what_if:
-            other = P.apply_what_if(base, P.load_yaml(args.what_if), Path(args.what_if).stem)
-            plans[other.name if other.name != "base" else "what-if"] = other
+        for i, path in enumerate(args.what_if):
+            other = P.apply_what_if(base, P.load_yaml(path), Path(path).stem)
+            plans[other.name if other.name not in plans else f"what-if-{i + 1}"] = other
     except (ConfigError, P.ParamsError) as e:
         print(f"qms simulate: {e}", file=sys.stderr)
         return 2

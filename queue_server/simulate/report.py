@@ -121,11 +121,13 @@ def plots(out: Path, runs: dict[str, list[ServiceRow]], counters: dict[str, list
     made.append(("p90 wait per service", _png(fig, out / "p90_wait.png")))
 
     fig, ax = plt.subplots(figsize=(9, 4))
-    for name, rows in runs.items():
+    styles = ("-", "--", ":", "-.")
+    for k, (name, rows) in enumerate(runs.items()):  # one colour per service, one line style per run
         for r in rows:
             if r.service in focus and r.queue_by_slot:
                 xs = [i for i, _ in enumerate(r.queue_by_slot)]
-                ax.plot(xs, r.queue_by_slot, label=f"{names.get(r.service, r.service)[:30]} ({name})")
+                ax.plot(xs, r.queue_by_slot, styles[k % len(styles)], color=f"C{focus.index(r.service)}",
+                        label=f"{names.get(r.service, r.service)[:30]} ({name})")
     ticks = [i for i in range(0, 24 * 4, 4)]
     ax.set_xticks(ticks, [slot_label(i) for i in ticks], fontsize=7, rotation=45)
     ax.set_xlim(7 * 4, 17 * 4)
