@@ -130,7 +130,7 @@ def test_the_range_widens_with_the_spread_and_narrows_with_more_tickets():
 
 
 @pytest.mark.parametrize("median, sigma, shown", [(20, 0.3, (10, 30)), (4, 0.3, (2, 6)), (0, 0.3, (0, 1)),
-                                                   (15, 0.01, (10, 20))])
+                                                   (15, 0.01, (10, 20)), (10, 0.6, (4, 25))])
 def test_wait_range(median, sigma, shown):
     assert E.wait_range(median, sigma) == shown
 

@@ -185,11 +185,12 @@ class Estimate:
 
 
 def wait_range(median_min: float, sigma: float) -> tuple[int, int]:
-    """The 80 % range around a median, in shown minutes: whole minutes below 10, else to five minutes."""
+    """The 80 % range around a median, in shown minutes: whole minutes below 10, else to five minutes (a low end
+    under 5 stays in whole minutes: "khoảng 4–20 phút", not "0–20")."""
     lo, hi = median_min * math.exp(-RANGE_Z * sigma), median_min * math.exp(RANGE_Z * sigma)
     if hi < 10:
         return max(0, math.floor(lo)), max(1, math.ceil(hi))
-    low, high = 5 * math.floor(lo / 5), 5 * math.ceil(hi / 5)
+    low, high = (5 * math.floor(lo / 5) if lo >= 5 else math.floor(lo)), 5 * math.ceil(hi / 5)
     return low, max(high, low + 5)
 
 
