@@ -125,6 +125,10 @@ def replay(waiting: Sequence[Ticket], counters: Sequence[Counter], busy_until: M
     pool = list(waiting) + list(markers)
     want = {t.id for t in pool} if targets is None else set(targets) | {m.id for m in markers}
     by_id = {t.id: t for t in pool}
+    # Each counter looks only at its own services' lines and the tickets sent to it (choose_next still decides).
+    lines: dict[str, list[Ticket]] = {}
+    for t in pool:
+        lines.setdefault(f"@{t.target_counter_id}" if t.target_counter_id else t.service_id, []).append(t)
     live = {c.id: c for c in counters if c.state != CounterState.CLOSED}
     heap: list[tuple[int, int, str]] = []
     for c in live.values():
@@ -140,10 +144,11 @@ def replay(waiting: Sequence[Ticket], counters: Sequence[Counter], busy_until: M
     while heap and pending:
         at, number, cid = heapq.heappop(heap)
         counter = live[cid]
-        choice = choose_next(counter, pool, at, max_consecutive_priority)
+        mine = [t for key in (f"@{cid}", *counter.services) for t in lines.get(key, ())]
+        choice = choose_next(counter, mine, at, max_consecutive_priority)
         if choice is None:
             continue  # nothing more for this counter: it calls no one else in the replay
-        pool.remove(choice)
+        lines[f"@{choice.target_counter_id}" if choice.target_counter_id else choice.service_id].remove(choice)
         if choice.id in pending:
             pending.discard(choice.id)
             ahead = sum(n for k, n in calls.items() if serves(live[k], choice))
