@@ -252,13 +252,16 @@ class ReadModels:
             return None
 
     def queue_state(self, service_ids) -> dict:
-        """Waiting counts and the next few numbers of some services (for queue.updated)."""
+        """Waiting counts, the next few numbers and the estimate for one ticket more of some services (for
+        queue.updated: the counter terminal shows the estimate beside each of its services)."""
         waiting = self.store.waiting_counts()
         out = {}
         for sid in service_ids:
             st = self.store.service_status(sid)
+            w = self.wait_for_service(sid) or {}
             out[sid] = {"waiting": waiting[sid], "next": self.store.waiting_heads(sid, 5),
-                        "state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason}
+                        "state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason,
+                        "wait": {k: w.get(k) for k in ("state", "minutes", "low", "high", "short")}}
         return out
 
     def hello(self, room_kind: str) -> dict:

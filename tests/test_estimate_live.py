@@ -28,3 +28,20 @@ def test_a_phone_follows_the_honest_state_live(site, sio):
     status = site.get(f"/api/v1/tickets/{mine['id']}").json()  # phones get it on the next tick (a second later)
     assert status["waiting_ahead"] == 0 and status["wait"]["state"] == "next"
     assert status["wait"]["text"]["en"].startswith("You are next")
+
+
+def test_the_counter_sees_the_estimate_beside_its_services(site, sio):
+    """queue.updated to the counter room carries, per service, the estimate for one ticket more (the terminal
+    shows its short text beside the service)."""
+    staff = site.login("canbo1", "test-staff")
+    assert site.post("/api/v1/counters/1/open", None, staff).status_code == 200
+    counter = sio({"room": "counter:1", "token": staff["Authorization"][7:]})
+    assert counter.connected
+    for _ in range(3):
+        site.post("/api/v1/tickets", {"service": "cccd"}, KIOSK)
+    _, msg, _ = counter.wait_for(lambda e, d: e == "queue.updated" and "cccd" in d.get("services", {}))
+    wait = msg["services"]["cccd"]["wait"]
+    assert wait["state"] == "estimate" and wait["low"] < wait["high"]
+    assert wait["short"]["vi"] == f"Chờ khoảng {wait['low']}–{wait['high']} phút"
+    passport = msg["services"].get("passport")
+    assert passport is None or passport["wait"]["state"] in ("next", "estimate")

@@ -56,7 +56,7 @@ def test_calibrate_then_simulate_with_a_what_if_writes_a_report_chromium_shows(h
     what_if = tmp_path / "more-land.yaml"
     what_if.write_text("add_counters:\n  - {id: x1, department: land, services: [land]}\n", encoding="utf-8")
     out = tmp_path / "report"
-    assert main(["simulate", "--config", CENTRE, "--days", "3", "--tickets-per-day", "300", "--params", str(fitted),
+    assert main(["simulate", "--config", CENTRE, "--days", "2", "--tickets-per-day", "300", "--params", str(fitted),
                  "--what-if", str(what_if), "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "Per service (waits in minutes)" in printed and "Cấp đổi căn cước" in printed
