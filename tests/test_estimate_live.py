@@ -2,6 +2,8 @@
 and a phone's live place all carry the same honest state, and it changes when a counter opens (issue 12 item 4)."""
 from __future__ import annotations
 
+import json
+
 KIOSK = {"Authorization": "Bearer test-kiosk-token-1"}
 
 
@@ -10,6 +12,10 @@ def test_a_phone_follows_the_honest_state_live(site, sio):
     mine = site.post("/api/v1/tickets", {"service": "cccd"}, KIOSK).json()
     assert mine["wait"]["state"] == "no_counter" and mine["estimated_wait_minutes"] is None
     assert mine["waiting_ahead"] == 1
+    from queue_server.store import print_jobs  # kiosk-1 prints: the slip carries the same sentence
+
+    slip = json.loads(print_jobs.of_ticket(site.ctx.store, mine["id"])[0]["slip"])
+    assert slip["wait_text"] == "Chưa có quầy nào mở cho dịch vụ này" and slip["estimated_wait_minutes"] is None
     status = site.get(f"/api/v1/tickets/{mine['id']}").json()
     assert status["wait"] == mine["wait"] and status["waiting_ahead"] == 1
     listed = next(s for s in site.get("/api/v1/services").json()["services"] if s["id"] == "cccd")
