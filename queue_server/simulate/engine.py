@@ -52,6 +52,7 @@ class DayResult:
     busy: dict[str, float] = field(default_factory=dict)  # counter -> minutes serving
     open: dict[str, float] = field(default_factory=dict)  # counter -> minutes open
     predictions: list[Prediction] = field(default_factory=list)
+    last_call: dict[str, float] = field(default_factory=dict)  # service -> minute of its last call
 
 
 def components(p: Params) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -96,6 +97,7 @@ class Day:
                 self.serving_of.setdefault(s, []).append(c.id)
         self.idle: dict[str, simpy.Event] = {}
         self.opened: dict[str, float] = {}  # counter -> when it opened (while open)
+        self.last_call: dict[str, float] = {}  # service -> when its last ticket was called
         self.recent: dict[str, list[int]] = {s: [] for s in p.services}
         self.predicted: dict[int, Prediction] = {}
         self.next_id = 1
@@ -225,26 +227,32 @@ class Day:
             if env.now >= end:
                 continue
             self.apply(R.set_counter_state(self.counters[cid], CounterState.OPEN, None, self.now_ms(), "finish", 1))
-            self.opened[cid] = env.now
-            while env.now < end + OVERRUN_MINUTES:
-                c = self.counters[cid]
-                cands = [x for s in c.services for x in self.waiting.get(s, {}).values()]
-                t = R.choose_next(c, cands, self.now_ms(), p.max_consecutive_priority)
-                if t is None and env.now >= end:
-                    break  # after its hours a counter serves who is still waiting, then closes
-                if t is None:
-                    ev = self.idle[cid] = env.event()
-                    yield ev | env.timeout(end - env.now)
-                    self.idle.pop(cid, None)
-                    continue
-                yield from self.serve(c, t)
-            self.r.open[cid] += env.now - self.opened.pop(cid)
-            self.apply(R.set_counter_state(self.counters[cid], CounterState.CLOSED, None, self.now_ms(), "finish", None))
+            yield from self.shift(cid, end)
+
+    def shift(self, cid: str, end: float):
+        """An open counter calls until `end` (and whoever still waits up to OVERRUN_MINUTES after), then closes."""
+        env, p = self.env, self.p
+        self.opened[cid] = env.now
+        while env.now < end + OVERRUN_MINUTES:
+            c = self.counters[cid]
+            cands = [x for s in c.services for x in self.waiting.get(s, {}).values()]
+            t = R.choose_next(c, cands, self.now_ms(), p.max_consecutive_priority)
+            if t is None and env.now >= end:
+                break  # after its hours a counter serves who is still waiting, then closes
+            if t is None:
+                ev = self.idle[cid] = env.event()
+                yield ev | env.timeout(end - env.now)
+                self.idle.pop(cid, None)
+                continue
+            yield from self.serve(c, t)
+        self.r.open[cid] += env.now - self.opened.pop(cid)
+        self.apply(R.set_counter_state(self.counters[cid], CounterState.CLOSED, None, self.now_ms(), "finish", None))
 
     def serve(self, c: Counter, t: Ticket):
         env, s = self.env, self.p.services[t.service_id]
         first = t.transfer_count == 0
         self.apply(R.call(c, t, None, self.now_ms(), "finish", staff_id=1))
+        self.last_call[t.service_id] = env.now
         if first:
             wait = env.now - (t.issued_ms - self.base_ms) / 60_000
             self.r.waits[t.service_id].append(wait)
@@ -295,4 +303,5 @@ class Day:
                 self.r.unserved[t.service_id] += 1
         self.apply(R.close_day(left, list(self.counters.values()), self.now_ms()))
         self.r.predictions = list(self.predicted.values())
+        self.r.last_call = dict(self.last_call)
         return self.r
