@@ -123,6 +123,18 @@ def test_a_what_if_changes_staffing_and_bad_files_say_which_key():
                      ({"counters": {"8": {"open": ["7h-9h"]}}}, "counters.8.open"),
                      ({"counters": {"8": {"services": ["nope"]}}}, "counters.8.services"),
                      ({"volumes": {"nope": 3}}, "volumes.nope"),
-                     ({"add_counters": [{"services": ["dat_dai"]}]}, "add_counters[0]")):
+                     ({"add_counters": [{"services": ["dat_dai"]}]}, "add_counters[0]"),
+                     ({"volumes": {"dat_dai": "many"}}, "volumes.dat_dai: a number"),
+                     ({"volumes": {"dat_dai": -3}}, "volumes.dat_dai: -3 is outside"),
+                     ({"volumes": [1, 2]}, "volumes: a mapping"),
+                     ({"counters": {"8": {"open": "07:30-10:00"}}}, "counters.8.open: a list"),
+                     ({"counters": {"8": ["x"]}}, "counters.8: a mapping"),
+                     ({"surges": [{"service": "dat_dai", "weekdays": [9]}]}, "surges[0].weekdays"),
+                     ({"surges": [{"service": "dat_dai", "factor": "x"}]}, "surges[0].factor: a number")):
         with pytest.raises(P.ParamsError, match=key.replace("[", r"\[").replace("]", r"\]")):
             P.apply_what_if(p, bad)
+    for bad, key in (({"services": {"dat_dai": {"sigma": "wide"}}}, "services.dat_dai.sigma: a number"),
+                     ({"services": {"dat_dai": {"no_show": 2}}}, "services.dat_dai.no_show: 2 is outside"),
+                     ({"hourly": "flat"}, "hourly: a list")):
+        with pytest.raises(P.ParamsError, match=key.replace("[", r"\[").replace("]", r"\]")):
+            P.apply_calibration(p, bad)

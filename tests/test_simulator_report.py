@@ -46,7 +46,7 @@ def test_calibrate_fits_the_history(history, config):
     assert cccd["no_show"] == pytest.approx(2 / 14, abs=1e-4) and cccd["priority"] == pytest.approx(1 / 14, abs=1e-4)
     assert "median_minutes" not in got["services"]["land"], "no served land ticket: the configured time stays"
     assert got["hourly"][8] == pytest.approx(24 * 14 / 16) and got["hourly"][14] == pytest.approx(24 * 2 / 16)
-    assert got["weekdays"][2] == got["weekdays"][3] == 1.0 and got["weekdays"][0] == 0.0
+    assert got["weekdays"][2] == got["weekdays"][3] == 1.0 and got["weekdays"][0] is None  # no Monday seen
 
 
 def test_calibrate_then_simulate_with_a_what_if_writes_a_report_chromium_shows(history, tmp_path, capsys, chromium):

@@ -10,7 +10,8 @@ from datetime import date, datetime
 def fit(history: list[dict], tz, least: int = 5) -> dict:
     """Per service: tickets on an average working day, lognormal service time (median and spread of the log,
     robust: median and 1.4826 × MAD, from call to finish of served tickets), shares of no-shows, transfers and
-    priority. Across services: the share of arrivals in each hour and each weekday's volume against the mean.
+    priority. Across services: the share of arrivals in each hour and each weekday's volume against the mean
+    (None for a weekday the history has no day of).
     A service with fewer than `least` served tickets keeps its configured service time (no figure is written)."""
     days = sorted({r["day"] for r in history})
     if not days:
@@ -41,7 +42,7 @@ def fit(history: list[dict], tz, least: int = 5) -> dict:
     weekday_counts: dict[int, list[int]] = {}
     for d, n in per_day.items():
         weekday_counts.setdefault(date.fromisoformat(d).weekday(), []).append(n)
-    weekdays = [round(statistics.fmean(weekday_counts[w]) / mean, 3) if w in weekday_counts else 0.0
-                for w in range(7)]
+    weekdays = [round(statistics.fmean(weekday_counts[w]) / mean, 3) if w in weekday_counts else None
+                for w in range(7)]  # None: no day of the history fell on it (the simulator keeps its default)
     return {"days": len(days), "first_day": days[0], "last_day": days[-1], "services": services,
             "hourly": [round(24 * hours.get(h, 0) / total, 4) for h in range(24)], "weekdays": weekdays}

@@ -93,6 +93,31 @@ def _span(text: str, where: str) -> tuple[int, int]:
     return start, end
 
 
+def _num(value, where: str, low: float = 0.0, high: float = 1e6) -> float:
+    """A number within bounds from a what-if or calibration file, or a ParamsError naming the key."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ParamsError(f"{where}: a number, not {value!r}") from None
+    if not (low <= x <= high) or x != x:
+        raise ParamsError(f"{where}: {x:g} is outside {low:g}-{high:g}")
+    return x
+
+
+def _mapping(data: dict, key: str) -> dict:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise ParamsError(f"{key}: a mapping (name: value)")
+    return value
+
+
+def _list(data: dict, key: str) -> list:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ParamsError(f"{key}: a list")
+    return value
+
+
 def from_config(config, tickets_per_day: float = FOUNDING_DAILY) -> Params:
     """Demand split over the services in proportion to the counters serving each (a proxy for what the
     centre expects), service times with the configured average as their mean, every counter open through
@@ -132,15 +157,19 @@ def apply_calibration(p: Params, data: dict) -> Params:
     """A calibration (qms calibrate's YAML): per service volume, service times, shares; hourly and weekday
     profiles."""
     services = dict(p.services)
-    for sid, row in (data.get("services") or {}).items():
+    bounds = {"daily_volume": (0, 1e5), "median_minutes": (0.05, 480), "sigma": (0, 3), "no_show": (0, 1),
+              "transfer": (0, 1), "priority": (0, 1)}
+    for sid, row in _mapping(data, "services").items():
         if sid not in services:
             continue  # a service no longer in config.yaml
-        keep = services[sid]
-        services[sid] = replace(keep, **{k: float(row[k]) for k in
-                                         ("daily_volume", "median_minutes", "sigma", "no_show", "transfer", "priority")
-                                         if row.get(k) is not None})
-    hourly = tuple(float(x) for x in data["hourly"]) if len(data.get("hourly") or ()) == 24 else p.hourly
-    weekdays = tuple(float(x) for x in data["weekdays"]) if len(data.get("weekdays") or ()) == 7 else p.weekdays
+        if not isinstance(row, dict):
+            raise ParamsError(f"services.{sid}: a mapping")
+        services[sid] = replace(services[sid], **{k: _num(row[k], f"services.{sid}.{k}", *bounds[k])
+                                                  for k in bounds if row.get(k) is not None})
+    hourly, weekdays = _list(data, "hourly"), _list(data, "weekdays")
+    hourly = tuple(_num(x, "hourly") for x in hourly) if len(hourly) == 24 else p.hourly
+    weekdays = tuple(p.weekdays[i] if x is None else _num(x, "weekdays", 0, 10) for i, x in enumerate(weekdays)) \
+        if len(weekdays) == 7 else p.weekdays
     return replace(p, services=services, hourly=hourly, weekdays=weekdays)
 
 
@@ -150,28 +179,33 @@ def apply_what_if(p: Params, data: dict, name: str = "what-if") -> Params:
     `service_minutes: {service: median}`, `surges: [{service, factor, weekdays: [0-6]}]`."""
     services = dict(p.services)
     plans = {c.id: c for c in p.counters}
-    for cid, row in (data.get("counters") or {}).items():
+    for cid, row in _mapping(data, "counters").items():
         cid = str(cid)
         if cid not in plans:
             raise ParamsError(f"counters.{cid}: no such counter (add one under add_counters)")
+        if not isinstance(row or {}, dict):
+            raise ParamsError(f"counters.{cid}: a mapping (open, services, policy)")
         plans[cid] = _plan(plans[cid], row or {}, f"counters.{cid}", services)
-    for i, row in enumerate(data.get("add_counters") or []):
+    for i, row in enumerate(_list(data, "add_counters")):
         where = f"add_counters[{i}]"
         if not isinstance(row, dict) or "id" not in row:
             raise ParamsError(f"{where}: needs an id")
-        base = CounterPlan(str(row["id"]), int(row.get("number", 900 + i)), str(row.get("department", "")), ())
+        base = CounterPlan(str(row["id"]), int(_num(row.get("number", 900 + i), f"{where}.number", 1, 9999)),
+                           str(row.get("department", "")), ())
         plans[base.id] = _plan(base, {"open": ["07:30-11:15", "13:15-16:30"], **row}, where, services)
-    for key, field_ in (("volumes", "daily_volume"), ("service_minutes", "median_minutes")):
-        for sid, value in (data.get(key) or {}).items():
+    for key, field_, high in (("volumes", "daily_volume", 1e5), ("service_minutes", "median_minutes", 480)):
+        for sid, value in _mapping(data, key).items():
             if sid not in services:
                 raise ParamsError(f"{key}.{sid}: no such service")
-            services[sid] = replace(services[sid], **{field_: float(value)})
+            services[sid] = replace(services[sid], **{field_: _num(value, f"{key}.{sid}", 0.05 if high == 480 else 0, high)})
     surges = list(p.surges)
-    for i, row in enumerate(data.get("surges") or []):
-        if row.get("service") not in services:
+    for i, row in enumerate(_list(data, "surges")):
+        if not isinstance(row, dict) or row.get("service") not in services:
             raise ParamsError(f"surges[{i}].service: no such service")
-        surges.append(Surge(row["service"], float(row.get("factor", 2)),
-                            frozenset(row.get("weekdays", range(7)))))
+        days = row.get("weekdays", list(range(7)))
+        if not isinstance(days, list) or any(d not in range(7) for d in days):
+            raise ParamsError(f"surges[{i}].weekdays: a list of 0 (Monday) to 6")
+        surges.append(Surge(row["service"], _num(row.get("factor", 2), f"surges[{i}].factor", 0, 100), frozenset(days)))
     return replace(p, services=services, counters=tuple(plans.values()), surges=tuple(surges),
                    name=str(data.get("name") or name))
 
@@ -179,8 +213,12 @@ def apply_what_if(p: Params, data: dict, name: str = "what-if") -> Params:
 def _plan(plan: CounterPlan, row: dict, where: str, services: dict) -> CounterPlan:
     out = plan
     if "open" in row:
+        if not isinstance(row["open"] or [], list):
+            raise ParamsError(f"{where}.open: a list of spans like \"07:30-11:15\"")
         out = replace(out, open=tuple(_span(s, f"{where}.open") for s in row["open"] or []))
     if "services" in row:
+        if not isinstance(row["services"], list):
+            raise ParamsError(f"{where}.services: a list of service ids")
         unknown = [s for s in row["services"] if s not in services]
         if unknown or not row["services"]:
             raise ParamsError(f"{where}.services: unknown or empty: {unknown}")
