@@ -19,6 +19,7 @@ from typing import Callable
 
 from . import catalogue, engine, server
 from . import year
+from . import estimates
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -30,6 +31,7 @@ SECTIONS: dict[str, Callable[..., dict]] = {
     "server": server.run,  # a real server process under load, both async modes (a few minutes)
     "catalogue": catalogue.run,  # procedure search over 2,000 procedures: the index and GET /api/v1/procedures
     "year": year.run,  # a busy year (300,000 tickets) generated, then every report over it (< 1 s each)
+    "estimates": estimates.run,  # the wait estimate against simulated waits and two baselines; a simulated year
 }
 
 

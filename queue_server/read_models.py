@@ -7,7 +7,9 @@ from queue_server import __version__
 from queue_server.config import CentreConfig
 from queue_server.core import estimate
 from queue_server.core.rules import UNSET
-from queue_server.store import Store
+from queue_server.store import Store, queue_reads
+
+BOARD_SECONDS = 10  # the estimates of an unchanged queue are made again at most this often
 
 
 def iso_local(ms: int | None, config: CentreConfig) -> str | None:
@@ -19,6 +21,7 @@ def iso_local(ms: int | None, config: CentreConfig) -> str | None:
 class ReadModels:
     def __init__(self, store: Store):
         self.store = store
+        self._board: tuple[tuple, dict] | None = None
 
     @property
     def config(self) -> CentreConfig:
@@ -53,8 +56,10 @@ class ReadModels:
             "day": t["day"],
         }
         if with_position:
-            out["waiting_ahead"] = self.store.position(t)
+            wait = self.wait_of(t)
+            out["waiting_ahead"] = wait["ahead"] if wait["ahead"] is not None else self.store.position(t)
             out["serving_counters"] = self.serving_counters(t["service_id"])
+            out["wait"] = wait
         return out
 
     def ticket_staff(self, t: dict) -> dict:
@@ -75,12 +80,76 @@ class ReadModels:
         """The answer to issuing a ticket (kiosk or staff): includes the status link with its secret token."""
         t = result.ticket
         out = self.ticket_public(t, with_position=False)
-        out.update({"waiting_ahead": result.waiting_ahead, "status_url": self.status_url(t), "token": t["token"],
-                    "estimated_wait_minutes": self.estimated_wait(t["service_id"], result.waiting_ahead)})
+        wait = self.wait_of(t)
+        ahead = wait["ahead"] if wait["ahead"] is not None else result.waiting_ahead
+        out.update({"waiting_ahead": ahead, "status_url": self.status_url(t), "token": t["token"],
+                    "estimated_wait_minutes": wait["minutes"], "wait": wait})
         return out
 
+    # ------------------------------------------------------------ the wait estimate (core/estimate.py)
+    def wait_board(self) -> dict:
+        """The estimate of every waiting ticket ("t", by id) and of one ticket more of each service ("s", by
+        id), from one replay of the calling order. Made again when the queue changed or BOARD_SECONDS passed."""
+        now = self.store.now_ms()
+        key = (id(self.config), self.store.last_seq(), now // (BOARD_SECONDS * 1000))
+        if self._board is not None and self._board[0] == key:
+            return self._board[1]
+        board = self._make_board(now)
+        self._board = (key, board)
+        return board
+
+    def _make_board(self, now: int) -> dict:
+        services = self.config.services()
+        recent = queue_reads.recent_service_times(self.store, estimate.RECENT_TICKETS)
+        times = {sid: estimate.service_time(recent.get(sid, []), svc.avg_service_minutes)
+                 for sid, (_, svc) in services.items()}
+        waiting, counters, at_counter = queue_reads.estimate_inputs(self.store)
+        busy = {}
+        for c in counters:
+            cur = at_counter.get(c.id)
+            busy[c.id] = estimate.busy_until(cur, times.get(cur.service_id) if cur else None, now)
+        markers = [estimate.marker(sid, now, i) for i, sid in enumerate(services)]
+        places = estimate.replay(waiting, counters, busy, {sid: t.mean for sid, t in times.items()}, now,
+                                 self.config.priority.max_consecutive, markers=markers)
+        statuses = self.store.service_statuses()
+
+        def judge(ticket, place):
+            mine = [c for c in counters if estimate.serves(c, ticket)]
+            st = statuses.get(ticket.service_id)
+            opens_at = st.opens_at if st is not None and not st.open else None
+            day_over = st is not None and not st.open and (opens_at is None or len(opens_at) > 5)
+            sigma = times[ticket.service_id].sigma if ticket.service_id in times else estimate.PRIOR_SIGMA
+            e = estimate.judge(place, open_serving=sum(c.state == "open" for c in mine),
+                               on_break=sum(c.state == "break" for c in mine), sigma=sigma,
+                               opens_at=opens_at, day_over=day_over)
+            return {**e.as_dict(), "text": {"vi": estimate.wait_text(e, "vi"), "en": estimate.wait_text(e, "en")},
+                    "short": {"vi": estimate.wait_short(e, "vi"), "en": estimate.wait_short(e, "en")}}
+
+        return {"t": {t.id: judge(t, places.get(t.id)) for t in waiting},
+                "s": {m.service_id: judge(m, places.get(m.id)) for m in markers}}
+
+    def wait_of(self, ticket: dict) -> dict:
+        """The estimate of one ticket (state, people ahead, median and range, the sentence in vi and en)."""
+        found = self.wait_board()["t"].get(ticket["id"]) if ticket["status"] == "waiting" else None
+        if found is None:
+            e = estimate.Estimate("not_waiting")
+            return {**e.as_dict(), "text": {"vi": "", "en": ""}, "short": {"vi": "", "en": ""}}
+        return found
+
+    def position_of(self, ticket_id: int, status: str, in_service: int | None) -> dict:
+        """A phone's live place: the people ahead and the wait from the estimate (`in_service`, the place in
+        its own service's line, when the estimate has none)."""
+        found = self.wait_board()["t"].get(ticket_id) if status == "waiting" else None
+        if found is None:
+            return {"waiting_ahead": in_service, "wait": None}
+        return {"waiting_ahead": found["ahead"] if found["ahead"] is not None else in_service, "wait": found}
+
+    def wait_for_service(self, service_id: str) -> dict | None:
+        """The estimate of one ticket more of a service: what the kiosk shows before issuing."""
+        return self.wait_board()["s"].get(service_id)
+
     def estimated_wait(self, service_id: str, ahead: int | None, counters: list[dict] | None = None) -> int | None:
-        """The core's estimate (core/estimate.py) from this service's recent service times and open counters."""
+        """The former formula (a baseline): `ahead` × the median of recent service times ÷ open counters."""
         if ahead is None:
             return None
         per_ticket = estimate.minutes_per_ticket(self.store.recent_service_ms(service_id, estimate.RECENT_TICKETS),
@@ -131,7 +200,6 @@ class ReadModels:
     def services(self) -> list[dict]:
         statuses = self.store.service_statuses()
         waiting = self.store.waiting_counts()
-        counters = self.store.counters()
         out = []
         for d in self.config.departments:
             for s in d.services:
@@ -141,7 +209,8 @@ class ReadModels:
                             "waiting": waiting[s.id], "state": "open" if st.open else ("full" if st.reason == "full" else "closed"),
                             "reason": st.reason, "opens_at": st.opens_at, "daily_cap": st.cap, "issued_today": st.issued_today,
                             "target_wait_minutes": s.target_wait_minutes,
-                            "estimated_wait_minutes": self.estimated_wait(s.id, waiting[s.id], counters)})
+                            "estimated_wait_minutes": (self.wait_for_service(s.id) or {}).get("minutes"),
+                            "wait": self.wait_for_service(s.id)})
         return out
 
     def departments(self) -> list[dict]:
@@ -183,13 +252,16 @@ class ReadModels:
             return None
 
     def queue_state(self, service_ids) -> dict:
-        """Waiting counts and the next few numbers of some services (for queue.updated)."""
+        """Waiting counts, the next few numbers and the estimate for one ticket more of some services (for
+        queue.updated: the counter terminal shows the estimate beside each of its services)."""
         waiting = self.store.waiting_counts()
         out = {}
         for sid in service_ids:
             st = self.store.service_status(sid)
+            w = self.wait_for_service(sid) or {}
             out[sid] = {"waiting": waiting[sid], "next": self.store.waiting_heads(sid, 5),
-                        "state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason}
+                        "state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason,
+                        "wait": {k: w.get(k) for k in ("state", "minutes", "low", "high", "short")}}
         return out
 
     def hello(self, room_kind: str) -> dict:

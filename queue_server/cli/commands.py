@@ -103,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_server_commands(sub)
     add_supervision_commands(sub)
+    from queue_server.simulate.cli import add_commands as add_simulator_commands  # qms simulate, qms calibrate
+    add_simulator_commands(sub, DEFAULT_CONFIG)
     return p
 
 

@@ -219,7 +219,8 @@ class Push(CatchUp):
             order = {tid: n for n, tid in enumerate(v.store.waiting_order(sid))}
             serving = v.serving_counters(sid)
             for tid, status in tickets:
-                position = {"id": tid, "status": status, "waiting_ahead": order.get(tid), "serving_counters": serving}
+                position = {"id": tid, "status": status, **v.position_of(tid, status, order.get(tid)),
+                            "serving_counters": serving}
                 self._emit(QueueUpdated(as_of, {sid: state[sid]}, position), room=ticket_room(tid))
                 sent += 1
                 if sent % 25 == 0:

@@ -68,7 +68,7 @@ class CounterUpdated:
 class QueueUpdated:
     as_of: int  # the last seq these counts reflect
     services: dict
-    position: dict | None = None  # ticket rooms: {id, waiting_ahead, serving_counters}
+    position: dict | None = None  # ticket rooms: {id, waiting_ahead, wait, serving_counters}
     event = "queue.updated"
 
 

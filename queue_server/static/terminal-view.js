@@ -274,7 +274,9 @@
         const info = S.servicesInfo[id] || {};
         return el('tr', { 'data-service': id },
           el('td', { class: 'svc' }, el('strong', { text: Q.pick(info, 'name') || id }),
-            st.state && st.state !== 'open' ? el('span', { class: 'chip st-closed', text: t('st_closed') }) : null),
+            st.state && st.state !== 'open' ? el('span', { class: 'chip st-closed', text: t('st_closed') }) : null,
+            st.wait && st.wait.short ? el('span', { class: 'muted wait', 'data-wait': st.wait.state,  // the core's estimate
+                                                    text: ' ' + st.wait.short[Q.lang === 'en' ? 'en' : 'vi'] }) : null),
           el('td', { class: 'num', 'data-waiting': st.waiting || 0, text: st.waiting || 0 }),
           el('td', { class: 'next', text: (st.next || []).slice(0, 4).join(' · ') }));
       });

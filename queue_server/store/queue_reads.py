@@ -42,3 +42,40 @@ def oldest_waiting(store, day: str) -> dict[str, int]:
 def service_status(store, service_id: str, day: str | None = None) -> ServiceStatus:
     """One service's state now (open, full or closed), without reading every service."""
     return store._service_status(store.conn, service_id, day or store.today())
+
+
+def estimate_inputs(store, day: str | None = None):
+    """What the wait estimate replays (core/estimate.py), read in one snapshot: today's waiting tickets, every
+    counter of the config as the core sees it, and the tickets now at a counter (called or serving)."""
+    from queue_server.store.rows import ticket_from_row
+
+    day = day or store.today()
+    known = store.config.counter_ids()
+    counters = [store._counter_from_row(r) for r in store.conn.execute("SELECT * FROM counters ORDER BY number")
+                if r["id"] in known]
+    waiting = [ticket_from_row(r) for r in store.conn.execute(
+        "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' ORDER BY id", (day,))]
+    at_counter = {t.counter_id: t for t in (ticket_from_row(r) for r in store.conn.execute(
+        "SELECT * FROM tickets WHERE status IN ('called', 'serving') AND counter_id IS NOT NULL"))}
+    return waiting, counters, at_counter
+
+
+def recent_service_times(store, last: int, day: str | None = None) -> dict[str, list[int]]:
+    """service id -> call-to-finish times (ms) of its last `last` tickets served today, newest first."""
+    out: dict[str, list[int]] = {}
+    for sid, took in store.conn.execute(
+            """SELECT service_id, took FROM (
+                 SELECT service_id, finished_ms - called_ms AS took,
+                        ROW_NUMBER() OVER (PARTITION BY service_id ORDER BY finished_ms DESC) AS n
+                 FROM tickets WHERE day = ? AND status = 'done' AND called_ms IS NOT NULL AND finished_ms >= called_ms)
+               WHERE n <= ? ORDER BY service_id, n""", (day or store.today(), last)):
+        out.setdefault(sid, []).append(took)
+    return out
+
+
+def ticket_history(store, first_day: str | None = None, last_day: str | None = None) -> list[dict]:
+    """Every ticket of the days between two local days (inclusive; None: no bound), for `qms calibrate`: day,
+    service, status, priority, transfers, issue, call and finish times (ms)."""
+    q = """SELECT day, service_id, status, priority, transfer_count, issued_ms, called_ms, finished_ms
+           FROM tickets WHERE day >= ? AND day <= ? ORDER BY id"""
+    return [dict(r) for r in store.conn.execute(q, (first_day or "0000-00-00", last_day or "9999-99-99"))]

@@ -118,7 +118,8 @@ class PrintJobs(LocalPrinting, AgentLink):
 
     # ------------------------------------------------------------ what a slip shows
     def slip_for(self, ticket: dict, *, lang: str, reprint: bool, waiting_ahead: int | None,
-                 estimated: int | None) -> SlipData:
+                 estimated: dict | None) -> SlipData:
+        """`estimated`: the ticket's wait (read_models.wait_of): its minutes and its sentence are printed."""
         cfg = self.config
         en = lang == "en"
         dept, svc = cfg.services()[ticket["service_id"]]
@@ -134,7 +135,8 @@ class PrintJobs(LocalPrinting, AgentLink):
             service=(svc.name_en or svc.name) if en else svc.name,
             code=ticket["code"], issued_ms=ticket["issued_ms"], status_url=self.ctx.read.status_url(ticket),
             footer=c.slip_footer_en if en else c.slip_footer, timezone=c.timezone, lang="en" if en else "vi",
-            waiting_ahead=waiting_ahead, estimated_wait_minutes=estimated, priority=bool(ticket["priority"]),
+            waiting_ahead=waiting_ahead, estimated_wait_minutes=(estimated or {}).get("minutes"),
+            wait_text=((estimated or {}).get("text") or {}).get("en" if en else "vi", ""), priority=bool(ticket["priority"]),
             priority_label=label, reprint=reprint, printed_ms=self.store.now_ms() if reprint else None)
 
     # ------------------------------------------------------------ making jobs
@@ -147,7 +149,7 @@ class PrintJobs(LocalPrinting, AgentLink):
             out["print_job"] = None
             return
         job = self.create(result.ticket, kiosk.id, reprint=False, lang=self.request_lang(),
-                          waiting_ahead=result.waiting_ahead, estimated=out.get("estimated_wait_minutes"))
+                          waiting_ahead=out.get("waiting_ahead"), estimated=out.get("wait"))
         out["print_job"] = self.view(job)
 
     def request_lang(self) -> str:
@@ -199,13 +201,13 @@ class PrintJobs(LocalPrinting, AgentLink):
                               reason=f"it has been reprinted {done} times already (at most {printer.max_reprints})")
         if lang not in ("vi", "en"):
             lang = job_rows.last_lang(self.store, ticket_id) or self.request_lang()
-        ahead = self.store.position(ticket)
-        job = self.create(ticket, kiosk, reprint=True, lang=lang, waiting_ahead=ahead,
-                          estimated=self.ctx.read.estimated_wait(ticket["service_id"], ahead))
+        wait = self.ctx.read.wait_of(ticket)
+        ahead = wait["ahead"] if wait["ahead"] is not None else self.store.position(ticket)
+        job = self.create(ticket, kiosk, reprint=True, lang=lang, waiting_ahead=ahead, estimated=wait)
         return self.view(job)
 
     def create(self, ticket: dict, kiosk_id: str, *, reprint: bool, lang: str, waiting_ahead: int | None,
-               estimated: int | None) -> dict:
+               estimated: dict | None) -> dict:
         """Write the job (its own transaction, after the ticket's), tell the kiosk, start it."""
         printer = self.printer_of(kiosk_id)
         slip = self.slip_for(ticket, lang=lang, reprint=reprint, waiting_ahead=waiting_ahead, estimated=estimated)

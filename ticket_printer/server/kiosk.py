@@ -117,13 +117,13 @@ def _service_states(service_ids: set[str]) -> dict[str, dict]:
     store, read = ctx().store, ctx().read
     day = store.today()
     waiting = store.waiting_counts()
-    counters = store.counters()
     out = {}
     for sid in service_ids:
         st = queue_reads.service_status(store, sid, day)
         out[sid] = {"state": "open" if st.open else ("full" if st.reason == "full" else "closed"), "reason": st.reason,
                     "opens_at": st.opens_at, "waiting": waiting[sid],
-                    "estimated_wait_minutes": read.estimated_wait(sid, waiting[sid], counters)}
+                    "estimated_wait_minutes": (read.wait_for_service(sid) or {}).get("minutes"),
+                    "wait": read.wait_for_service(sid)}
     return out
 
 
@@ -170,7 +170,8 @@ def procedures():
     for p, score in hits:
         dept, svc = services[p.service] if p.service else (depts.get(p.department), None)
         if p.elsewhere:  # not handled here: no queue, no ticket
-            st = {"state": "elsewhere", "reason": None, "opens_at": None, "waiting": 0, "estimated_wait_minutes": None}
+            st = {"state": "elsewhere", "reason": None, "opens_at": None, "waiting": 0, "estimated_wait_minutes": None,
+                  "wait": None}
         else:
             st = states[p.service]
         out.append({"code": p.code, "name": p.name, "name_en": p.name_en, "field": p.field, "field_en": p.field_en,
@@ -180,5 +181,6 @@ def procedures():
                     "service": p.service or None, "service_name": svc.name if svc else None,
                     "service_name_en": svc.name_en if svc else None, "department": dept.id if dept else None,
                     "department_name": dept.name if dept else None, "department_name_en": dept.name_en if dept else None,
-                    **st, "score": score})
+                    "state": st["state"], "reason": st["reason"], "opens_at": st["opens_at"], "waiting": st["waiting"],
+                    "estimated_wait_minutes": st["estimated_wait_minutes"], "wait": st["wait"], "score": score})
     return jsonify(q=q, count=len(out), matches=matches, total=len(index), procedures=out)

@@ -74,6 +74,7 @@ class SlipData:
     lang: str = "vi"
     waiting_ahead: int | None = None
     estimated_wait_minutes: int | None = None
+    wait_text: str = ""  # the estimate's sentence (a range, or an honest state); printed instead of the minutes
     address: str = ""
     priority: bool = False
     priority_label: str = ""  # the priority group's name, e.g. "Người cao tuổi"
@@ -304,7 +305,9 @@ def layout(slip: SlipData) -> Layout:
         b.gap(10)
     if slip.waiting_ahead is not None:
         b.text(labels["ahead"].format(n=slip.waiting_ahead), 26, SEMIBOLD)
-    if slip.estimated_wait_minutes is not None and slip.estimated_wait_minutes > 0:
+    if slip.wait_text:
+        b.text(slip.wait_text, 22)
+    elif slip.estimated_wait_minutes is not None and slip.estimated_wait_minutes > 0:
         b.text(labels["wait"].format(m=slip.estimated_wait_minutes), 22)
     time, date = local_time(slip.issued_ms, slip.timezone)
     b.text(labels["issued"].format(time=time, date=date), 22)

@@ -114,7 +114,7 @@
           if (p.service && !state.services[p.service]) {
             state.services[p.service] = { id: p.service, name: p.service_name, name_en: p.service_name_en, state: p.state,
                                           reason: p.reason, opens_at: p.opens_at, waiting: p.waiting,
-                                          estimated_wait_minutes: p.estimated_wait_minutes };
+                                          estimated_wait_minutes: p.estimated_wait_minutes, wait: p.wait };
           }
         }
         render();

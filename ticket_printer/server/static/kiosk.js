@@ -113,7 +113,8 @@
     const parts = [el("span", { class: "name", text: pick(svc, "name") })];
     for (const line of extra || []) if (line) parts.push(el("span", { class: "meta", text: line }));
     if (off) parts.push(el("span", { class: "why", text: Q.reasonText(svc, Q.lang) }));
-    else if (svc.estimated_wait_minutes) parts.push(el("span", { class: "meta", text: t("est", { n: svc.estimated_wait_minutes }) }));
+    else if (svc.wait && svc.wait.short) parts.push(el("span", { class: "meta wait", "data-wait": svc.wait.state,
+                                                          text: svc.wait.short[Q.lang === "en" ? "en" : "vi"] }));
     parts.push(side);
     return el("button", { type: "button", class: "item" + (off ? " off" : ""), "data-service": svc.id,
                           "data-state": svc.state, "aria-disabled": off ? "true" : null,
@@ -163,7 +164,9 @@
     $("ticket-department").textContent = pick(tk, "department_name");
     $("ticket-procedure").textContent = state.procedure ? pick(state.procedure, "name") + " (" + state.procedure.code + ")" : "";
     $("ticket-ahead").textContent = t("ahead", { n: tk.waiting_ahead ?? 0 });
-    $("ticket-wait").textContent = tk.waiting_ahead ? t("est_wait", { n: tk.estimated_wait_minutes ?? "?" }) : t("soon");
+    // the estimate's one honest sentence (core/estimate.py): a range, "next", or no counter open
+    $("ticket-wait").textContent = tk.wait && tk.wait.text ? tk.wait.text[Q.lang === "en" ? "en" : "vi"] : "";
+    $("ticket-wait").dataset.wait = tk.wait ? tk.wait.state : "";
     const qr = "/t/" + encodeURIComponent(tk.token) + "/qr.svg";
     if ($("ticket-qr").getAttribute("src") !== qr) $("ticket-qr").setAttribute("src", qr);
     $("ticket-footer").textContent = Q.lang === "en" ? PAGE.footer_en : PAGE.footer;

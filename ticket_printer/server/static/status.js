@@ -40,7 +40,7 @@
   Q.setLang(langs.some((l) => l.startsWith("vi")) || !langs.some((l) => l.startsWith("en")) ? "vi" : "en");
   const clock = () => Q.clock(PAGE.centre.timezone, Q.lang, true);
   const state = {
-    ticket: PAGE.ticket, ahead: PAGE.ticket.waiting_ahead, serving: PAGE.ticket.serving_counters || [],
+    ticket: PAGE.ticket, ahead: PAGE.ticket.waiting_ahead, serving: PAGE.ticket.serving_counters || [], wait: PAGE.ticket.wait,
     audio: null, transferred: false, updatedAt: Q.clock(PAGE.centre.timezone, "vi", true), connected: false, flashTimer: null,
     // whether the finished ticket may still be rated, as the server says (GET /api/v1/rate/<counter>?ticket=):
     // null until asked; {open, rated}; the link goes when rating.window_seconds after the finish have passed
@@ -71,12 +71,17 @@
       $("call-name").textContent = c && c.name && !String(c.name).endsWith(" " + c.number) ? c.name : "";
     }
     const waiting = status === "waiting";
+    // one honest state from the estimate (core/estimate.py): no counter open / closed for the day, else a range
+    const w = waiting ? state.wait : null;
+    const wtext = w && w.text ? w.text[Q.lang === "en" ? "en" : "vi"] : "";
+    const honest = !!w && (w.state === "no_counter" || w.state === "closed_today");
     $("ahead-box").hidden = !waiting || state.ahead === null || state.ahead === undefined;
     $("ahead").textContent = waiting ? String(state.ahead ?? "") : "";
     let text = "";
     if (waiting) {
-      // "you are next" only when a counter serving the service is open: one honest state
-      text = state.ahead === 0 && (state.serving || []).length ? t("next") : t("waiting");
+      // "you are next" only when a counter serving the service is open: one honest state (core/estimate.py's too)
+      text = honest ? t("waiting") : state.ahead === 0 && (state.serving || []).length ? t("next")
+        : (w && w.state === "estimate" ? wtext : t("waiting"));
       if (state.transferred) text = t("transferred", { s: pick(tk, "service_name") }) + ". " + text;
     } else if (called) text = "";
     else if (status === "serving") text = t("serving", { n: counterNumber(c) });
@@ -90,7 +95,7 @@
     $("status").hidden = called;
 
     const serving = (state.serving || []).map((x) => t("counter", { n: counterNumber(x) }));
-    $("serving").textContent = waiting ? (serving.length ? t("serving_now", { list: serving.join(", ") }) : t("no_counter")) : "";
+    $("serving").textContent = honest ? wtext : waiting ? (serving.length ? t("serving_now", { list: serving.join(", ") }) : t("no_counter")) : "";
 
     const rate = $("rate-link");
     const rating = status === "done" && c && c.id ? state.rating : null;
@@ -189,6 +194,7 @@
           if (tk) {
             mergeTicket(tk);
             state.ahead = tk.waiting_ahead;
+            state.wait = tk.wait;
             state.serving = tk.serving_counters || [];
           }
           render();
@@ -197,7 +203,7 @@
           const pos = msg && msg.position;
           seen();
           if (pos && pos.id === state.ticket.id) {
-            if (pos.status === "waiting") state.ahead = pos.waiting_ahead;
+            if (pos.status === "waiting") { state.ahead = pos.waiting_ahead; state.wait = pos.wait || state.wait; }
             state.serving = pos.serving_counters || state.serving;
           }
           render();
