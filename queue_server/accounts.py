@@ -220,6 +220,10 @@ class Accounts:
         for listener in list(self.listeners):
             listener()
 
+    def staff_username(self, staff_id: int | None) -> str:
+        row = rows.staff_by_id(self.store, staff_id) if staff_id is not None else None
+        return row["username"] if row else ""
+
     def staff_name(self, staff_id: int | None) -> str:
         if staff_id is None:
             return ""

@@ -254,6 +254,9 @@ def cmd_report(args) -> int:
     from queue_server.store import Store
 
     cfg = _load(args.config)
+    if args.format == "json" and args.kind != "satisfaction-766":
+        print("error: --format json is for --kind satisfaction-766 (the API gives any report as JSON)", file=sys.stderr)
+        return 2
     if args.format == "xlsx" and not args.out:
         print("error: --format xlsx needs --out FILE", file=sys.stderr)
         return 2
@@ -275,6 +278,8 @@ def cmd_report(args) -> int:
         else:
             day_from, day_to = args.from_ or store.today(), args.to or args.from_ or store.today()
         accounts = Accounts(store, cfg)
+        if args.kind == "satisfaction-766":
+            return _satisfaction_766(args, store, accounts, day_from, day_to)
         rep = reports.build_report(store, day_from, day_to, args.group_by, staff_names=accounts.staff_name, lang=args.lang)
     except reports.ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -292,6 +297,25 @@ def cmd_report(args) -> int:
     if args.out:
         Path(args.out).write_bytes(data)
         print(f"{args.out}: {len(rep['rows'])} rows, {rep['from']} – {rep['to']}, by {args.group_by}")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def _satisfaction_766(args, store, accounts, day_from: str, day_to: str) -> int:
+    """`qms report --kind satisfaction-766`: the export for the province (XLSX, or JSON to a file or stdout)."""
+    from queue_server import satisfaction_766
+
+    if args.format not in ("xlsx", "json"):
+        print("error: --kind satisfaction-766 writes --format xlsx or json", file=sys.stderr)
+        return 2
+    rep = satisfaction_766.build(store, day_from, day_to, staff_names=accounts.staff_name,
+                                 usernames=accounts.staff_username, lang=args.lang)
+    data, _, _ = satisfaction_766.export(rep, args.format)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"{args.out}: {len(rep['department'])} agencies, {len(rep['field'])} fields, {len(rep['officer'])} "
+              f"officers, {rep['from']} – {rep['to']}")
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -360,7 +384,9 @@ def add_supervision_commands(sub) -> None:
     r.add_argument("--week", metavar="YYYY-MM-DD", help="the week (Monday to Sunday) holding this day")
     r.add_argument("--month", metavar="YYYY-MM", help="one month")
     r.add_argument("--group-by", choices=GROUPINGS, default="service")
-    r.add_argument("--format", choices=["table", *exports_formats()], default="table",
+    r.add_argument("--kind", choices=["report", "satisfaction-766"], default="report",
+                   help="satisfaction-766: the satisfaction export per agency, field and officer (xlsx or json)")
+    r.add_argument("--format", choices=["table", *exports_formats(), "json"], default="table",
                    help="csv-semicolon: semicolons and decimal commas, for Vietnamese Excel")
     r.add_argument("--out", help="file to write (needed for xlsx)")
     r.add_argument("--lang", choices=["vi", "en"], default="vi")

@@ -74,6 +74,7 @@ class Service(Model):
     avg_service_minutes: float = Field(10, gt=0, le=480)
     target_wait_minutes: float = Field(30, gt=0, le=1440)
     announce_en: bool = False
+    field: str = ""  # lĩnh vực: the field the satisfaction export counts it in (default: the service's name)
 
 
 class Department(Model):

@@ -13,7 +13,7 @@ from pydantic import Field
 from queue_server.config.base import Model
 from queue_server.config.centre import Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority, Service, StaffAccount
 from queue_server.config.devices import DevicesConfig
-from queue_server.config.settings import LoginThrottle, Queue, Rating, Server, Terminal, Voice
+from queue_server.config.settings import LoginThrottle, Queue, Rating, Satisfaction766, Server, Terminal, Voice
 
 
 class CentreConfig(Model):
@@ -25,6 +25,7 @@ class CentreConfig(Model):
     rating: Rating
     voice: Voice = Voice()
     terminal: Terminal = Terminal()
+    satisfaction_766: Satisfaction766 = Satisfaction766()
     login_throttle: LoginThrottle = LoginThrottle()
     departments: list[Department] = Field(min_length=1)
     counters: list[CounterConfig] = Field(min_length=1)

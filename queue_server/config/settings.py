@@ -84,6 +84,24 @@ class Terminal(Model):
     confirm_next: bool = True  # "Gọi tiếp" while a ticket is at the counter asks before finishing it
 
 
+class Satisfaction766(Model):
+    """The satisfaction export in the shape provinces ask for under Decision 766/QĐ-TTg (queue_server/satisfaction_766.py).
+    Provinces word the headers differently: each is a setting."""
+
+    title: str = "Báo cáo kết quả đánh giá mức độ hài lòng của công dân (Quyết định 766/QĐ-TTg)"
+    headers: dict[str, str] = Field(default_factory=dict)  # key -> header text; unknown keys are refused
+
+    @field_validator("headers")
+    @classmethod
+    def _known(cls, v):
+        from queue_server.config.words_766 import HEADER_KEYS
+
+        unknown = sorted(set(v) - set(HEADER_KEYS))
+        if unknown:
+            raise ValueError(f"unknown header keys {unknown}; known: {', '.join(HEADER_KEYS)}")
+        return v
+
+
 class Voice(Model):
     template: str = "Xin mời công dân có số thứ tự {number} đến quầy số {counter}"
     template_en: str = "Ticket number {number}, please come to counter {counter}"

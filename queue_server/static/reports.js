@@ -11,7 +11,7 @@
     period: 'Kỳ báo cáo', p_day: 'Ngày', p_week: 'Tuần', p_month: 'Tháng', p_range: 'Khoảng ngày', date_from: 'Từ ngày',
     date_to: 'Đến ngày', group_by: 'Theo', g_department: 'Sở, ngành', g_service: 'Dịch vụ', g_counter: 'Quầy',
     g_officer: 'Cán bộ', g_hour: 'Giờ', g_day: 'Ngày', g_total: 'Toàn trung tâm', show: 'Xem báo cáo',
-    export_csv: 'CSV (dấu phẩy)', export_xlsx: 'Tải Excel (XLSX)', export_csv_semicolon: 'CSV (dấu chấm phẩy, Excel tiếng Việt)',
+    export_csv: 'CSV (dấu phẩy)', export_xlsx: 'Tải Excel (XLSX)', export_csv_semicolon: 'CSV (dấu chấm phẩy, Excel tiếng Việt)', export_766: 'Đánh giá hài lòng (mẫu 766, XLSX)',
     other_formats: 'Định dạng khác:', chart_outcomes: 'Kết quả phục vụ', chart_waits: 'Thời gian chờ (phút)',
     chart_satisfaction: 'Mức độ hài lòng', chart_hours: 'Số phát theo giờ',
     heatmap: 'Giờ cao điểm (số phiếu phát theo thứ và giờ)', definitions_note: 'Định nghĩa các chỉ số: docs/reports.md.',
@@ -24,7 +24,7 @@
     period: 'Period', p_day: 'Day', p_week: 'Week', p_month: 'Month', p_range: 'Range', date_from: 'From',
     date_to: 'To', group_by: 'Group by', g_department: 'Department', g_service: 'Service', g_counter: 'Counter',
     g_officer: 'Officer', g_hour: 'Hour', g_day: 'Day', g_total: 'Whole centre', show: 'Show report',
-    export_csv: 'CSV (commas)', export_xlsx: 'Download Excel (XLSX)', export_csv_semicolon: 'CSV (semicolons, Vietnamese Excel)',
+    export_csv: 'CSV (commas)', export_xlsx: 'Download Excel (XLSX)', export_csv_semicolon: 'CSV (semicolons, Vietnamese Excel)', export_766: 'Satisfaction (Decision 766 layout, XLSX)',
     other_formats: 'Other formats:', chart_outcomes: 'Outcomes', chart_waits: 'Waiting time (min)',
     chart_satisfaction: 'Satisfaction', chart_hours: 'Issued by hour',
     heatmap: 'Busiest hours (tickets issued by weekday and hour)', definitions_note: 'Definitions of every figure: docs/reports.md.',
@@ -57,11 +57,11 @@
     }
   }
 
-  async function download(format) {
+  async function download(format, path) {
     $('#report-error').textContent = '';
     const p = params(); p.set('format', format);
     try {
-      const res = await Q.api('GET', '/reports/export?' + p.toString(), undefined, { raw: true });
+      const res = await Q.api('GET', (path || '/reports/export') + '?' + p.toString(), undefined, { raw: true });
       const blob = await res.blob();
       const m = /filename="([^"]+)"/.exec(res.headers.get('Content-Disposition') || '');
       const a = el('a', { href: URL.createObjectURL(blob), download: m ? m[1] : 'bao-cao.' + (format === 'xlsx' ? 'xlsx' : 'csv') });
@@ -197,4 +197,5 @@
   $('#btn-csv').addEventListener('click', () => download('csv'));
   $('#btn-xlsx').addEventListener('click', () => download('xlsx'));
   $('#btn-csv-semicolon').addEventListener('click', () => download('csv-semicolon'));
+  $('#btn-766').addEventListener('click', () => download('xlsx', '/reports/satisfaction-766'));
 })();

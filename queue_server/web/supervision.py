@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from queue_server import exports
 from queue_server import reports
+from queue_server import satisfaction_766
 from queue_server.store import queue_reads
 from queue_server.web.audit_words import DEVICE_KINDS
 from queue_server.web.toolkit import lang, require
@@ -298,6 +299,29 @@ def _report() -> dict:
 @bp.get("/api/v1/reports")
 def report_json():
     return jsonify(_report())
+
+
+@bp.get("/api/v1/reports/satisfaction-766")
+def satisfaction_766_export():
+    """The satisfaction export for the province (Decision 766): `format` json (default) or xlsx."""
+    need_supervisor()
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "xlsx"):
+        raise DomainError("bad_request", detail="format must be json or xlsx")
+    day_from, day_to, _ = _report_args()
+    c = ctx()
+    try:
+        rep = satisfaction_766.build(c.store, day_from, day_to, staff_names=c.accounts.staff_name,
+                                     usernames=c.accounts.staff_username, lang=lang(),
+                                     pause=lambda: c.socketio.sleep(0))
+    except reports.ReportError as exc:
+        raise DomainError("bad_request", detail=exc.message(lang())) from None
+    if fmt == "json":
+        return jsonify(rep)
+    data, mime, ending = satisfaction_766.export(rep, fmt)
+    name = f"danh-gia-hai-long-766-{rep['from']}-{rep['to']}{ending}"
+    return Response(data, mimetype=mime, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                  "Cache-Control": "no-store"})
 
 
 @bp.get("/api/v1/reports/export")
