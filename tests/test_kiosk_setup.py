@@ -174,10 +174,12 @@ def test_kiosk_and_display_icons_are_inline_svg_not_emoji():
     files = [ROOT / "ticket_printer/server/templates/ticket_printer/kiosk.html",
              ROOT / "displays/server/templates/displays/_layout.html",
              *sorted((ROOT / "ticket_printer/server/static").glob("kiosk*.js"))]
-    assert len(files) >= 5
+    assert len(files) >= 6
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert not emoji.findall(text), (path.name, emoji.findall(text))
     kiosk = files[0].read_text(encoding="utf-8")
     assert kiosk.count("<svg") >= 3  # search, maintenance, setup
-    assert '<svg class="sound-icon"' in files[1].read_text(encoding="utf-8")
+    layout = files[1].read_text(encoding="utf-8")
+    badge = layout[layout.index('id="sound-badge"'):]
+    assert badge.index("<svg") < badge.index("</button>")  # the "sound off" badge's icon is inline SVG

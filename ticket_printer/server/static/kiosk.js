@@ -4,6 +4,7 @@
  * (?token=..., e.g. in the kiosk browser's start URL) or is typed on the setup screen (kiosk-setup.js: behind
  * the kiosk's staff PIN; citizens see "Máy đang bảo trì"); the page checks it with GET /api/v1/me, keeps it in
  * localStorage and removes it from the address bar. Every return to the start screen is in Vietnamese.
+ * Its words (Vietnamese, English) are in kiosk-words.js.
  */
 (function () {
   "use strict";
@@ -13,34 +14,6 @@
   const { el, pick, t } = Q;
   const TOKEN_KEY = "qms.kiosk.token." + K.id;
   const $ = Q.byId;
-
-  Q.words({
-      choose_department: "Chọn cơ quan, đơn vị giải quyết", choose_service: "Chạm vào dịch vụ để lấy số thứ tự",
-      back: "← Quay lại", done: "Xong",
-      waiting: "Đang chờ", people: "người", est: "Chờ khoảng {n} phút", services_open: "{open}/{total} dịch vụ đang nhận số",
-      dept_closed: "Tạm ngừng nhận số", your_number: "Số thứ tự của công dân",
-      ahead: "Số người đang chờ phía trước: {n}", est_wait: "Thời gian chờ dự kiến: khoảng {n} phút",
-      soon: "Công dân sắp được gọi, vui lòng chú ý màn hình", qr_hint: "Quét mã QR để theo dõi số thứ tự trên điện thoại",
-      returning: "Tự động quay lại màn hình chính sau {n} giây", issuing: "Đang lấy số…",
-      print_queued: "Đang chờ in phiếu…", print_printing: "Đang in phiếu…",
-      print_printed: "Đã in xong — mời nhận phiếu", print_failed: "Máy in lỗi: {reason}", reprint: "In lại",
-      print_elsewhere: "— Cán bộ có thể in lại phiếu tại: {kiosks}.",
-      reprint_sent: "Đã gửi lệnh in lại…", offline: "Mất kết nối với máy chủ — đang kết nối lại…",
-      error_title: "Không lấy được số", network_error: "Không kết nối được máy chủ. Vui lòng thử lại.", ok: "Đóng",
-  }, {
-      choose_department: "Choose a department", choose_service: "Touch a service to take a number",
-      back: "← Back", done: "Done",
-      waiting: "Waiting", people: "people", est: "About {n} min wait", services_open: "{open}/{total} services issuing",
-      dept_closed: "Not issuing now", your_number: "Your number",
-      ahead: "People waiting ahead of you: {n}", est_wait: "Estimated wait: about {n} minutes",
-      soon: "You will be called shortly; please watch the screen", qr_hint: "Scan the QR code to follow your number on your phone",
-      returning: "Back to the start screen in {n} s", issuing: "Taking a number…",
-      print_queued: "Waiting for the printer…", print_printing: "Printing your ticket…",
-      print_printed: "Printed — please take your ticket", print_failed: "Printer error: {reason}", reprint: "Print again",
-      print_elsewhere: "— Staff can reprint your slip at: {kiosks}.",
-      reprint_sent: "Printing again…", offline: "No connection to the server — reconnecting…",
-      error_title: "No ticket issued", network_error: "Cannot reach the server. Please try again.", ok: "Close",
-  });
 
   const state = {
     token: null, departments: [], services: {}, screen: "home", dept: null, ticket: null,
