@@ -135,3 +135,9 @@ def arrivals(store, day_from: str, day_to: str) -> dict[str, int]:
     """'weekday:hour' -> tickets issued then, over the range."""
     return dict(store.conn.execute("""SELECT key, SUM(issued) FROM report_groups WHERE dim = 'arrival'
                                       AND day BETWEEN ? AND ? GROUP BY key""", (day_from, day_to)).fetchall())
+
+
+def waits_by_hour(store, day_from: str, day_to: str):
+    """(service, weekday 0=Monday, hour, wait ms) of every called leg of the range: the usual waits by hour."""
+    return store.conn.execute("""SELECT service_id, weekday, hour, wait_ms FROM report_legs
+                                 WHERE day BETWEEN ? AND ? AND wait_ms IS NOT NULL""", (day_from, day_to))

@@ -70,9 +70,9 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     app.extensions["qms"] = ctx
     ctx.sockets = Sockets(socketio, ctx)
 
-    from queue_server.web import admin, api, pages, supervision, terminal  # blueprints use the app's context
+    from queue_server.web import admin, api, pages, public, supervision, terminal  # blueprints use the app's context
 
-    for bp in (api.bp, pages.bp, terminal.bp, supervision.bp, admin.bp):
+    for bp in (api.bp, pages.bp, terminal.bp, supervision.bp, admin.bp, public.bp):
         app.register_blueprint(bp)
     part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
