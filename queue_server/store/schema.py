@@ -327,3 +327,20 @@ def _m0010(db: Database) -> None:
     # An account config.yaml owns (from_config = 1) keeps the HMAC of its config password under the secret key:
     # when the file's password changes, the stored hash follows it (queue_server/accounts.py, seed_from_config).
     db.execute("ALTER TABLE staff ADD COLUMN seed_digest TEXT")
+
+
+@migrations(name="0011_dossiers")
+def _m0011(db: Database) -> None:
+    # Dossiers imported from a file (`qms import-dossiers`, dossiers.source: file; queue_server/dossiers/). An
+    # import replaces every row in one transaction; `applicant` is stored masked ("Nguyễn V. A."), never whole.
+    db.execute("""
+        CREATE TABLE dossiers (
+            code TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            procedure TEXT NOT NULL DEFAULT '',
+            received TEXT NOT NULL DEFAULT '',
+            appointment TEXT NOT NULL DEFAULT '',
+            collect_at TEXT NOT NULL DEFAULT '',
+            applicant TEXT NOT NULL DEFAULT '',
+            imported_ms INTEGER NOT NULL
+        )""")

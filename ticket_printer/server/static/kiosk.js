@@ -138,6 +138,7 @@
   }
 
   const finder = Q.kioskSearch({ kiosk: K, state, serviceButton, issue: (id, p) => issue(id, p), touch: () => touch() });
+  if (Q.kioskDossier) Q.kioskDossier({ kiosk: K, state, issue: (id, p) => issue(id, p), touch: () => touch() });  // kiosk-dossier.js
 
   // ------------------------------------------------------------------ issuing and the ticket
   async function issue(serviceId, procedure) {
