@@ -46,12 +46,12 @@ def dossiers_setup():
     return jsonify(enabled=found.enabled, source=ctx().config.dossiers.source, return_service=return_service())
 
 
-@bp.get("/dossiers/<path:raw_code>")
-def dossier(raw_code: str):
+@bp.get("/dossiers/<path:code>")
+def dossier(code: str):
     found = lookup()
     if not found.enabled:
         raise DomainError("dossier_lookup_off")
-    code = clean_code(raw_code)
+    raw, code = code, clean_code(code)
     if code is None:
         raise DomainError("bad_request", detail="a dossier code is 3 to 60 letters, digits, dots, dashes or slashes")
     service = return_service()
