@@ -114,3 +114,32 @@ def test_a_scanned_receipt_shows_the_dossier_and_takes_the_return_ticket(chromiu
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_the_phone_status_page_looks_up_a_dossier_masked(chromium, server):
+    import requests
+
+    ticket = requests.post(server.url + "/api/v1/tickets", json={"service": "tra_ket_qua"},
+                           headers={"Authorization": "Bearer test-kiosk-token-1"}, timeout=10).json()
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", has_touch=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{server.url}/t/{ticket['token']}")
+        page.wait_for_selector("#pd:not([hidden])")
+        assert page.locator("#pd .status-text").inner_text() == "Tra cứu hồ sơ"
+        page.locator("#pd-code").fill(READY[0])
+        page.locator("#pd-code").press("Enter")
+        page.wait_for_selector("#pd-state")
+        assert page.locator("#pd-state").inner_text() == "Đã có kết quả, mời nhận"
+        result = page.locator("#pd-result").inner_text()
+        assert "Lê H. M." in result and "25/11/2026" in result and READY[5] in result
+        assert not [p for p in PRIVATE if p in page.locator("body").inner_text()]
+        wide = page.evaluate("""() => [...document.querySelectorAll('#pd, #pd-result, .pd-value, .pd-form input')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map(e => e.id || e.className)""")
+        assert wide == []
+    finally:
+        context.close()
+    assert not errors, errors
