@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone, timedelta
 
+from queue_server.core.errors import DomainError
+
 # Our statuses, in the order a dossier moves through them, with the words a citizen reads.
 STATUSES: dict[str, tuple[str, str]] = {
     "received": ("Đã tiếp nhận", "Received"),
@@ -163,3 +165,19 @@ def from_answer(answer: object, paths: dict[str, str], values: dict[str, str], *
     if found is not None and clean_code(str(found)) != code:
         raise DossierDataError("the answer is for another dossier")
     return make(fields, values, code=code)
+
+
+MAX_PER_TICKET = 10  # dossier codes one ticket may carry
+
+
+def check_attach(*, ticket_code: str, status: str, ticket_counter: str | None, counter_id: str, counter_number,
+                 attached: list[str], code: str) -> bool:
+    """Whether `code` is new on the ticket (False: attached already, nothing to do). Only the ticket being
+    called or served at this counter takes a dossier code; a ticket holds at most MAX_PER_TICKET."""
+    if status not in ("called", "serving") or ticket_counter != counter_id:
+        raise DomainError("not_at_counter", code=ticket_code, counter=counter_number)
+    if code in attached:
+        return False
+    if len(attached) >= MAX_PER_TICKET:
+        raise DomainError("bad_request", detail=f"a ticket holds at most {MAX_PER_TICKET} dossier codes")
+    return True

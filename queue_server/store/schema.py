@@ -344,3 +344,15 @@ def _m0011(db: Database) -> None:
             applicant TEXT NOT NULL DEFAULT '',
             imported_ms INTEGER NOT NULL
         )""")
+    # Dossier codes an officer attached to the ticket being served (one row per ticket and code): the ticket
+    # shows them, and reports count tickets per dossier.
+    db.execute("""
+        CREATE TABLE ticket_dossiers (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            code TEXT NOT NULL,
+            counter_id TEXT NOT NULL,
+            staff_id INTEGER,
+            attached_ms INTEGER NOT NULL,
+            PRIMARY KEY (ticket_id, code)
+        )""")
+    db.execute("CREATE INDEX ticket_dossiers_code ON ticket_dossiers (code)")
