@@ -1,7 +1,8 @@
 """The kiosk's dossier look-up in chromium against a real server process and the fake one-stop server as a
 process: a scanner types a receipt's code and Enter on the start screen, the dossier shows with the applicant's
 name masked and nothing wider than its box, one touch takes the return-of-results ticket; a source that hangs is
-said so within 3 s with that ticket offered anyway; a code typed in the field, an unknown one, English."""
+said so within 3 s with that ticket offered anyway; a code typed in the field, an unknown one, English. The
+phone status page's look-up; the counter terminal attaching a scanned code to the ticket it serves."""
 from __future__ import annotations
 
 import subprocess
@@ -139,6 +140,49 @@ def test_the_phone_status_page_looks_up_a_dossier_masked(chromium, server):
         wide = page.evaluate("""() => [...document.querySelectorAll('#pd, #pd-result, .pd-value, .pd-form input')]
             .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
             .map(e => e.id || e.className)""")
+        assert wide == []
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_the_counter_attaches_a_scanned_dossier_code_to_the_ticket_it_serves(chromium, server):
+    import requests
+
+    requests.post(server.url + "/api/v1/tickets", json={"service": "cccd"},
+                  headers={"Authorization": "Bearer test-kiosk-token-1"}, timeout=10).raise_for_status()
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.url + "/counter")
+        page.fill("#username", "canbo1")
+        page.fill("#password", "test-staff")
+        page.click("#signin-btn")
+        page.click("#counter-list .pick[data-counter='1']")
+        page.wait_for_function("window.qmsTerminal.conn === 'online' && window.qmsTerminal.counter !== null", timeout=10_000)
+        assert page.locator("#td-box").is_hidden()  # no ticket at the counter: nothing to attach to
+        if page.locator("#actions .act[data-op='open']").is_visible():
+            page.click("#actions .act[data-op='open']")
+        page.click("#actions .act[data-op='next']")
+        page.wait_for_selector("#td-box:not([hidden])")
+        assert page.locator("#td-codes").inner_text() == "chưa gắn mã hồ sơ"
+        page.locator("#td-code").focus()
+        page.keyboard.type(READY[0].lower())  # the scanner, then Enter
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"document.querySelector('#td-codes').textContent === '{READY[0]}'")
+        ticket = page.locator("#current-code").get_attribute("data-ticket")
+        sup = server.login("super", "test-super")
+        assert requests.get(f"{server.url}/api/v1/tickets/{ticket}/dossiers", headers=sup, timeout=10).json()["codes"] == [READY[0]]
+        counts = requests.get(server.url + "/api/v1/reports/dossiers", headers=sup, timeout=10).json()["dossiers"]
+        assert {"code": READY[0], "tickets": 1} == {k: counts[0][k] for k in ("code", "tickets")}
+        page.locator("#td-code").fill("a b")
+        page.locator("#td-code").press("Enter")
+        page.wait_for_function("document.querySelector('#td-note').textContent.includes('code')")
+        assert page.locator("#td-codes").inner_text() == READY[0]
+        wide = page.evaluate("""() => [...document.querySelectorAll('#td-box, #td-codes, #td-note')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.id)""")
         assert wide == []
     finally:
         context.close()
