@@ -28,7 +28,7 @@ def server(tmp_path_factory):
     onestop = subprocess.Popen([sys.executable, "-m", "queue_server.dossiers.fake_server", "--port", str(port),
                                 "--token", TOKEN, "--slow-seconds", "10"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert "fake one-stop system on http://127.0.0.1:" in onestop.stdout.readline()
-    srv = ServerProcess(dossier_config(tmp, http_a(f"http://127.0.0.1:{port}", timeout_seconds=2)),
+    srv = ServerProcess(dossier_config(tmp, http_a(f"http://127.0.0.1:{port}", timeout_seconds=1)),
                         tmp / "qms.sqlite3", "eventlet").start()
     yield srv
     srv.stop()
