@@ -220,3 +220,20 @@ def test_the_fake_source_has_a_dossier_in_every_state():
     assert {d.status for d in got.values()} == set(rules.STATUSES)
     assert [d.applicant for d in got.values()] == [rules.mask_name(d[6]) for d in fake_data.DOSSIERS]
     assert lookup.find("000.00.12.H59-000000-9999") == (None, False)
+
+
+def test_a_caller_without_a_kiosk_token_is_limited_and_a_kiosk_is_not(tmp_path):
+    clock = Clock()
+    srv = InProcessServer(dossier_config(tmp_path, {"source": "fake", "lookups_per_minute": 3}), tmp_path / "qms.sqlite3", clock)
+    try:
+        codes = [d[0] for d in fake_data.DOSSIERS]
+        assert [srv.get(f"/api/v1/dossiers/{c}").status_code for c in codes[:3]] == [200, 200, 200]
+        walked = srv.get(f"/api/v1/dossiers/{codes[3]}")
+        assert walked.status_code == 429 and walked.json()["error"] == "too_many_lookups"
+        assert walked.json()["retry_after"] == 60 and walked.headers["Retry-After"] == "60"
+        kiosk = {"Authorization": "Bearer test-kiosk-token-1"}
+        assert [srv.get(f"/api/v1/dossiers/{c}", headers=kiosk).status_code for c in codes] == [200] * 6
+        clock.advance(61)
+        assert srv.get(f"/api/v1/dossiers/{codes[3]}").status_code == 200
+    finally:
+        srv.close()

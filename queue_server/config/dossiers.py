@@ -54,6 +54,7 @@ class Dossiers(Model):
     http: DossierHttp | None = None
     return_service: str | None = None  # the return-of-results service the kiosk offers a ticket for
     status_values: dict[str, DossierStatus] = {}  # for source: file, the file's status words -> ours
+    lookups_per_minute: int = Field(20, ge=1, le=1000)  # per client address without a kiosk's or staff token
 
     @field_validator("status_values", mode="before")
     @classmethod

@@ -60,6 +60,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     # dossier look-up (queue_server/dossiers/)
     "dossier_lookup_off": ("Máy chưa được cài đặt tra cứu hồ sơ.", "Dossier look-up is not set up.", 404),
     "dossier_unknown": ("Không tìm thấy hồ sơ {code}. Vui lòng kiểm tra mã trên phiếu hẹn.", "Dossier {code} was not found. Please check the code on your receipt.", 404),
+    "too_many_lookups": ("Tra cứu quá nhiều lần. Vui lòng thử lại sau {retry_after} giây.", "Too many look-ups. Try again in {retry_after} seconds.", 429),
     "dossier_source_down": ("Hệ thống tra cứu hồ sơ đang không trả lời ({reason}). Vui lòng thử lại sau.", "The dossier system is not answering ({reason}). Please try again later.", 503),
 }
 

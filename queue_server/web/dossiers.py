@@ -20,6 +20,7 @@ from pydantic import Field
 
 from queue_server.core.dossiers import CODE_PATTERN, clean_code
 from queue_server.core.errors import DomainError
+from queue_server.core.rate_limit import Limiter
 from queue_server.dossiers.sources import DossierLookup, SourceDown
 from queue_server.store import dossiers as dossier_rows
 from queue_server.web.toolkit import Body, body, ctx, principal, require
@@ -29,13 +30,26 @@ bp = Blueprint("dossiers", __name__, url_prefix="/api/v1")
 
 
 def lookup() -> DossierLookup:
-    """One look-up per config (a reload with new dossier settings starts a new one, with an empty cache)."""
+    """One look-up per config (a reload with new dossier settings starts a new one, with an empty cache), with
+    its limiter of look-ups per client address."""
     cfg = ctx().config.dossiers
     held = current_app.extensions.get("qms_dossiers")
     if held is None or held.cfg is not cfg:
         held = DossierLookup(cfg, ctx().store)
+        held.limiter = Limiter(limit=cfg.lookups_per_minute, window_ms=60_000)
         current_app.extensions["qms_dossiers"] = held
     return held
+
+
+def admit(found: DossierLookup) -> None:
+    """A caller without a kiosk's or staff token (a phone, a script) gets dossiers.lookups_per_minute, so dossier
+    codes cannot be walked through; then 429 with retry_after."""
+    p = principal()
+    if p.kind == "staff" or (p.kind == "device" and p.device_kind == "kiosk"):
+        return
+    wait_ms = found.limiter.admit(request.remote_addr or "?", ctx().store.now_ms())
+    if wait_ms:
+        raise DomainError("too_many_lookups", retry_after=max(1, -(-wait_ms // 1000)))
 
 
 def return_service() -> dict | None:
@@ -59,7 +73,8 @@ def dossier(code: str):
     found = lookup()
     if not found.enabled:
         raise DomainError("dossier_lookup_off")
-    raw, code = code, clean_code(code)
+    admit(found)
+    code = clean_code(code)
     if code is None:
         raise DomainError("bad_request", detail="a dossier code is 3 to 60 letters, digits, dots, dashes or slashes")
     service = return_service()

@@ -107,7 +107,8 @@
       let answer;
       try {
         const r = await fetch("/api/v1/dossiers/" + encodeURIComponent(code),
-                              { headers: { "Accept-Language": Q.lang }, signal: ctrl.signal });
+                              { headers: Object.assign({ "Accept-Language": Q.lang }, state.token ? { Authorization: "Bearer " + state.token } : {}),
+                                signal: ctrl.signal });
         const body = await r.json();
         answer = r.ok ? { dossier: body.dossier, service: body.return_service }
           : r.status === 503 ? { down: true } : { message: body.message || String(r.status) };
