@@ -237,3 +237,9 @@ def test_a_caller_without_a_kiosk_token_is_limited_and_a_kiosk_is_not(tmp_path):
         assert srv.get(f"/api/v1/dossiers/{codes[3]}").status_code == 200
     finally:
         srv.close()
+
+
+def test_the_config_and_the_core_name_the_same_statuses_and_fields():
+    from queue_server.config import dossiers as settings
+
+    assert settings.DOSSIER_STATUSES == tuple(rules.STATUSES) and settings.DOSSIER_FIELDS == rules.FIELDS
