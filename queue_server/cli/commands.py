@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         if add_commands is not None:
             add_commands(sub, _load, DEFAULT_CONFIG)
 
+    from queue_server.dossiers.importing import add_command as add_dossier_import
+
+    add_dossier_import(sub, _load, DEFAULT_CONFIG)  # qms import-dossiers
     add_server_commands(sub)
     add_supervision_commands(sub)
     from queue_server.simulate.cli import add_commands as add_simulator_commands  # qms simulate, qms calibrate

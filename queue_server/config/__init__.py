@@ -10,6 +10,7 @@ The modules, one responsibility each:
 - settings: server, queue options, voice, rating scale and its flags;
 - devices: printers, kiosks, displays, LED boards, keypads, agents, dispensers;
 - model: CentreConfig, the whole file, with its lookups;
+- dossiers: the dossier look-up's source and return-of-results service;
 - checks: the rules spanning several keys;
 - loader: YAML with line numbers, ConfigError, parse_config and load_config;
 - keys: every key as a dotted path, for the documentation test.
@@ -20,6 +21,7 @@ from queue_server.config.centre import (Catalogue, Centre, CounterConfig, Depart
 from queue_server.config.checks import cross_check
 from queue_server.config.devices import (KEYPAD_DECODERS, Agent, DevicesConfig, Dispenser, Display, Keypad, KeypadFrame,
                                          Kiosk, LedBoard, Printer)
+from queue_server.config.dossiers import DossierHttp, Dossiers
 from queue_server.config.keys import documented_keys
 from queue_server.config.loader import ConfigError, load_config, parse_config
 from queue_server.config.model import CentreConfig
@@ -28,7 +30,7 @@ from queue_server.config.settings import Queue, Rating, RatingFlags, RatingLevel
 __all__ = [
     "ID_PATTERN", "KEYPAD_DECODERS", "WEEKDAYS",
     "Agent", "Catalogue", "Centre", "CentreConfig", "ConfigError", "CounterConfig", "Department", "DevicesConfig",
-    "Dispenser", "Display", "Hours", "Keypad", "KeypadFrame", "Kiosk", "LedBoard", "Model", "Numbering",
+    "Dispenser", "Display", "DossierHttp", "Dossiers", "Hours", "Keypad", "KeypadFrame", "Kiosk", "LedBoard", "Model", "Numbering",
     "Printer", "Priority", "PriorityGroup", "Queue", "Rating", "RatingFlags", "RatingLevel", "Server",
     "Service", "StaffAccount", "Voice", "Window",
     "cross_check", "documented_keys", "load_config", "parse_config",

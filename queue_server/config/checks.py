@@ -48,6 +48,8 @@ def cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
                 problems.append((lb, f"number range of {nb} overlaps {na} ({shown})"))
 
     services = cfg.services()
+    if cfg.dossiers.return_service is not None and cfg.dossiers.return_service not in services:
+        problems.append((("dossiers", "return_service"), f"unknown service {cfg.dossiers.return_service!r}"))
     dept_ids = {d.id for d in cfg.departments}
     counter_ids = {c.id for c in cfg.counters}
     numbers: dict[int, str] = {}

@@ -57,6 +57,11 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "last_admin": ("Không thể khóa hoặc hạ quyền quản trị viên đang hoạt động cuối cùng.", "The last active admin cannot be disabled or demoted.", 409),
     "device_token_unknown": ("Không có mã thiết bị {token}.", "There is no device token {token}.", 404),
     "config_invalid": ("Tệp cấu hình có lỗi, hệ thống vẫn giữ cấu hình đang chạy:\n{detail}", "The config file has problems; the running config is kept:\n{detail}", 422),
+    # dossier look-up (queue_server/dossiers/)
+    "dossier_lookup_off": ("Máy chưa được cài đặt tra cứu hồ sơ.", "Dossier look-up is not set up.", 404),
+    "dossier_unknown": ("Không tìm thấy hồ sơ {code}. Vui lòng kiểm tra mã trên phiếu hẹn.", "Dossier {code} was not found. Please check the code on your receipt.", 404),
+    "too_many_lookups": ("Tra cứu quá nhiều lần. Vui lòng thử lại sau {retry_after} giây.", "Too many look-ups. Try again in {retry_after} seconds.", 429),
+    "dossier_source_down": ("Hệ thống tra cứu hồ sơ đang không trả lời ({reason}). Vui lòng thử lại sau.", "The dossier system is not answering ({reason}). Please try again later.", 503),
 }
 
 
@@ -68,7 +73,10 @@ PARAM_WORDS: dict[str, dict[str, tuple[str, str]]] = {
                "parked": ("tạm giữ", "parked"), "done": ("đã xong", "done"), "no_show": ("vắng", "no-show"),
                "cancelled": ("đã hủy", "cancelled"), "unserved": ("chưa được phục vụ", "unserved")},
     "reason": {"closed_manually": ("đóng thủ công", "closed by hand"), "outside_hours": ("ngoài giờ nhận số", "outside hours"),
-               "closed_today": ("nghỉ hôm nay", "closed today"), "full": ("đã hết số", "daily cap reached")},
+               "closed_today": ("nghỉ hôm nay", "closed today"), "full": ("đã hết số", "daily cap reached"),
+               # why a dossier source did not answer (queue_server/dossiers/sources.py)
+               "timeout": ("quá thời gian chờ", "timed out"), "unreachable": ("không kết nối được", "unreachable"),
+               "source_error": ("máy chủ báo lỗi", "server error"), "bad_answer": ("trả lời không đọc được", "unreadable answer")},
 }
 
 

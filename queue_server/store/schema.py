@@ -335,3 +335,32 @@ def _m0010_procedures(db: Database) -> None:
     # where to go instead (`elsewhere`; the kiosk issues no ticket for it, and its service_id may be '').
     for column in ("field_en", "processing_time_en", "fee_en", "elsewhere", "elsewhere_en"):
         db.execute(f"ALTER TABLE procedures ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+
+
+@migrations(name="0011_dossiers")
+def _m0011(db: Database) -> None:
+    # Dossiers imported from a file (`qms import-dossiers`, dossiers.source: file; queue_server/dossiers/). An
+    # import replaces every row in one transaction; `applicant` is stored masked ("Nguyễn V. A."), never whole.
+    db.execute("""
+        CREATE TABLE dossiers (
+            code TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            procedure TEXT NOT NULL DEFAULT '',
+            received TEXT NOT NULL DEFAULT '',
+            appointment TEXT NOT NULL DEFAULT '',
+            collect_at TEXT NOT NULL DEFAULT '',
+            applicant TEXT NOT NULL DEFAULT '',
+            imported_ms INTEGER NOT NULL
+        )""")
+    # Dossier codes an officer attached to the ticket being served (one row per ticket and code): the ticket
+    # shows them, and reports count tickets per dossier.
+    db.execute("""
+        CREATE TABLE ticket_dossiers (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            code TEXT NOT NULL,
+            counter_id TEXT NOT NULL,
+            staff_id INTEGER,
+            attached_ms INTEGER NOT NULL,
+            PRIMARY KEY (ticket_id, code)
+        )""")
+    db.execute("CREATE INDEX ticket_dossiers_code ON ticket_dossiers (code)")

@@ -74,6 +74,9 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
 
     for bp in (api.bp, pages.bp, terminal.bp, supervision.bp, admin.bp, public.bp):
         app.register_blueprint(bp)
+    from queue_server.web import dossiers  # the dossier look-up (GET /api/v1/dossiers/<code>)
+
+    app.register_blueprint(dossiers.bp)
     part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
     @app.get("/healthz")

@@ -109,6 +109,7 @@
   const finder = Q.kioskSearch({ kiosk: K, state, serviceButton, issue: (id, p) => issue(id, p), touch: () => touch(),
                                  explain: (title, text) => showMessage(title, text) });
   const setup = Q.kioskSetup({ kiosk: K, demo: !!PAGE.demo, useToken: (token) => useToken(token), touch: () => touch() });
+  if (Q.kioskDossier) Q.kioskDossier({ kiosk: K, state, issue: (id, p) => issue(id, p), touch: () => touch() });  // kiosk-dossier.js
 
   // ------------------------------------------------------------------ issuing and the ticket
   async function issue(serviceId, procedure) {
