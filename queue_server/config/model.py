@@ -13,6 +13,7 @@ from pydantic import Field
 from queue_server.config.base import Model
 from queue_server.config.centre import Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority, Service, StaffAccount
 from queue_server.config.devices import DevicesConfig
+from queue_server.config.integrations import Integrations
 from queue_server.config.settings import LoginThrottle, Queue, Rating, Server, Terminal, Voice
 
 
@@ -31,6 +32,7 @@ class CentreConfig(Model):
     devices: DevicesConfig = DevicesConfig()
     staff: list[StaffAccount] = []
     catalogue: Catalogue = Catalogue()
+    integrations: Integrations = Integrations()
 
     # ---- derived lookups (not config keys) ----
     @property
