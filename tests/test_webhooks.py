@@ -81,6 +81,12 @@ def state(site) -> dict:
     return portal
 
 
+def outbox_counts(site) -> dict:
+    from queue_server.store import webhooks as outbox
+
+    return outbox.delivery_state(site.ctx.store, "portal")["counts"]
+
+
 def signed_right(request: dict) -> bool:
     ts = request["headers"]["x-qms-timestamp"]
     mac = hmac.new(SECRET.encode(), ts.encode() + b"." + request["body"], hashlib.sha256).hexdigest()
@@ -190,6 +196,8 @@ def test_a_dead_letter_after_max_attempts_lets_the_next_event_go_and_replay_send
     assert rec.ids() == [first, first, first, second]
     clock.advance(3600)
     assert deliver(site) == 0  # a dead letter is not tried again
+    sender = site.app.extensions["qms_webhooks"]
+    assert sender.forget_delivered() == 0  # delivered an hour ago: kept
     st = state(site)
     assert st["counts"] == {"pending": 0, "delivered": 1, "dead": 1}
     [dead] = st["dead_letters"]
@@ -215,6 +223,10 @@ def test_a_dead_letter_after_max_attempts_lets_the_next_event_go_and_replay_send
     issue(site)
     assert deliver(site) == 0 and state(site)["counts"] == {"pending": 0, "delivered": 2, "dead": 0}
     assert state(site)["enabled"] is False
+
+    clock.advance(days=30, seconds=1)
+    assert sender.forget_delivered() == 2  # a month later the delivered rows go; the event log keeps the events
+    assert outbox_counts(site) == {"pending": 0, "delivered": 0, "dead": 0}
 
 
 @pytest.mark.parametrize("hook, problem", [

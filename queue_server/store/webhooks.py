@@ -80,6 +80,20 @@ def release(store, endpoint_id: str, seqs: list[int]) -> None:
                           [(endpoint_id, s) for s in seqs])
 
 
+def forget_delivered(store, before_ms: int, *, batch: int = 1000) -> int:
+    """Delivered rows older than `before_ms` are dropped (the event log keeps the events; a replay makes rows
+    again), a batch per short transaction. Pending and dead rows stay. Returns how many went."""
+    gone = 0
+    while True:
+        with store.writer.transaction() as c:
+            n = c.execute("""DELETE FROM webhook_outbox WHERE (endpoint_id, seq) IN (
+                                SELECT endpoint_id, seq FROM webhook_outbox
+                                WHERE state = 'delivered' AND delivered_ms < ? LIMIT ?)""", (before_ms, batch)).rowcount
+        gone += n
+        if n < batch:
+            return gone
+
+
 def replay(store, since: int, endpoint_ids: list[str] | None = None) -> dict[str, int]:
     """Every event after seq `since` that a receiver asked for goes to it again (a delivered or dead row becomes
     pending with no attempts). Returns how many rows each receiver got."""

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 BATCH = 20  # rows taken in one pass
 POLL_SECONDS = 1.0  # an idle receiver's task looks at the outbox this often (a read, no write)
 ANSWER_BYTES = 65_536  # of a receiver's answer, at most this much is read (and ignored)
+KEEP_DELIVERED_DAYS = 30  # delivered rows are dropped after this; the event log keeps the events themselves
+FORGET_EVERY_WATCHES = 720  # the watcher drops them about once an hour (a watch is poll_seconds * 5)
 
 
 def retry_delay(attempts: int, first_s: float, cap_s: float) -> float:
@@ -105,15 +107,23 @@ class Deliverer:
         """Watch the config: one task per enabled receiver, started when it appears, ended when it goes."""
         socketio.start_background_task(self._watch, socketio)
 
+    def forget_delivered(self) -> int:
+        """Drop delivered rows older than KEEP_DELIVERED_DAYS (the outbox stays small; the log keeps all)."""
+        return outbox.forget_delivered(self.store, self.store.now_ms() - KEEP_DELIVERED_DAYS * 86_400_000)
+
     def _watch(self, socketio) -> None:
+        watches = 0
         while True:
             try:
                 for endpoint_id in self.hooks():
                     if endpoint_id not in self.running:
                         self.running.add(endpoint_id)
                         socketio.start_background_task(self._run, socketio, endpoint_id)
+                if watches % FORGET_EVERY_WATCHES == 0:
+                    self.forget_delivered()
             except Exception:  # noqa: BLE001 - the watcher must keep running
                 log.exception("webhook watcher failed")
+            watches += 1
             socketio.sleep(self.poll_seconds * 5)
 
     def _run(self, socketio, endpoint_id: str) -> None:
