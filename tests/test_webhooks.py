@@ -161,11 +161,13 @@ def test_a_receiver_restarted_mid_request_gets_the_same_event_again(hooked, rece
 
 
 def test_failures_back_off_doubling_up_to_the_cap_and_later_events_wait_in_order(hooked, receiver, clock):
-    rec = receiver(mode="fail")
-    site = hooked(rec.url, retry_seconds=10, retry_max_seconds=40, max_attempts=20)
+    rec = receiver(mode="hang")
+    site = hooked(rec.url, retry_seconds=10, retry_max_seconds=40, max_attempts=20, timeout=0.3)
     issue(site), issue(site)
     first, second = seqs(site, "ticket.issued")
-    assert deliver(site) == 1  # the first fails; the second waits behind it
+    assert deliver(site) == 1  # the first times out; the second waits behind it
+    assert "timed out" in state(site)["first_pending"]["last_error"]
+    rec.mode = "fail"
     for delay in (10, 20, 40, 40):
         clock.advance(delay - 1)
         assert deliver(site) == 0, f"tried again before {delay} s"

@@ -83,8 +83,8 @@ def test_a_hung_receiver_does_not_slow_a_call_and_gets_every_event_once_it_answe
     q, s = statistics.median(quick), statistics.median(slow)
     print(f"\nnext call, median of {CALLS}: receiver answering {q * 1000:.1f} ms, receiver hung {s * 1000:.1f} ms;"
           f" slowest while hung {max(slow) * 1000:.1f} ms (the sender's timeout is 20 s)")
-    assert s <= 2 * q + 0.025, (quick, slow)
-    assert max(slow) < 1.0, slow
+    assert s <= 2 * q + 0.1, (quick, slow)  # a call that waited on the receiver would take 20 s
+    assert max(slow) < 2.0, slow  # never near the sender's 20 s timeout
 
     # The receiver answers again: the hung event and every one after it arrive, in seq order.
     rec.mode = "ok"
