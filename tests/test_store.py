@@ -892,7 +892,7 @@ OPS_LOG = [
     ("cancel", lambda s, t: s.cancel(t["waiting"]["id"]), ["ticket.cancelled"]),
     ("counter break", lambda s, t: s.set_counter_state("1", "break"), ["ticket.finished", "counter.state"]),
     ("counter open", lambda s, t: s.set_counter_state("4", "open"), ["counter.state"]),
-    ("close day", lambda s, t: s.close_day(), ["ticket.unserved"] * 2 + ["counter.state"] * 5),
+    ("close day", lambda s, t: s.close_day(), ["ticket.unserved"] * 2 + ["counter.state"] * 5 + ["day.closed"]),
     ("service state", lambda s, t: s.set_service_state("cccd", manual="open"), ["service.updated"]),
     ("assign services", lambda s, t: s.assign_services("5", ["land"]), ["counter.services"]),
 ]

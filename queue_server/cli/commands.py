@@ -8,6 +8,7 @@ from pathlib import Path
 
 from queue_server.config import ConfigError, CentreConfig, load_config
 from queue_server.config.settings import DEFAULT_DEVICE_PARTS
+from queue_server.cli.webhooks import add_webhook_commands
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_supervision_commands(sub)
     from queue_server.simulate.cli import add_commands as add_simulator_commands  # qms simulate, qms calibrate
     add_simulator_commands(sub, DEFAULT_CONFIG)
+    add_webhook_commands(sub, _load, DEFAULT_CONFIG)
     return p
 
 

@@ -14,6 +14,7 @@ from queue_server.config.base import Model
 from queue_server.config.centre import Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority, Service, StaffAccount
 from queue_server.config.devices import DevicesConfig
 from queue_server.config.dossiers import Dossiers
+from queue_server.config.integrations import Integrations
 from queue_server.config.settings import LoginThrottle, Queue, Rating, Satisfaction766, Server, Terminal, Voice
 
 
@@ -34,6 +35,7 @@ class CentreConfig(Model):
     staff: list[StaffAccount] = []
     catalogue: Catalogue = Catalogue()
     dossiers: Dossiers = Dossiers()
+    integrations: Integrations = Integrations()
 
     # ---- derived lookups (not config keys) ----
     @property

@@ -39,6 +39,27 @@
     role_admin: 'Administrator', role_supervisor: 'Supervisor', role_staff: 'Counter officer',
     kind_kiosk: 'Kiosk', kind_display: 'Display', kind_agent: 'Device agent',
   });
+  Q.words({
+    wh_title: 'Webhook: gửi sự kiện ra hệ thống khác', wh_pending: 'Đang chờ gửi', wh_delivered: 'Đã gửi',
+    wh_dead: 'Không gửi được', wh_off: 'Đang tắt', wh_none: 'Chưa có webhook nào (integrations.webhooks trong config.yaml).',
+    wh_first: 'Sự kiện số {s} đang chờ: đã thử {a} lần, thử lại lúc {n}.', wh_error: 'Lỗi gần nhất: {e}',
+    wh_last_ok: 'Gửi thành công gần nhất: sự kiện số {s} lúc {t}.', wh_dead_title: 'Sự kiện không gửi được (mới nhất trước)',
+    wh_note: 'Gửi lại các sự kiện sau số SEQ: qms webhooks replay --since SEQ',
+    col_seq: 'Số sự kiện', col_event: 'Sự kiện', col_attempts: 'Số lần thử', col_error: 'Lỗi',
+    'ev_ticket.issued': 'Phát số', 'ev_ticket.called': 'Gọi số', 'ev_ticket.finished': 'Hoàn thành',
+    'ev_ticket.no_show': 'Vắng mặt', 'ev_ticket.cancelled': 'Hủy số', 'ev_ticket.transferred': 'Chuyển quầy',
+    'ev_ticket.unserved': 'Chưa phục vụ', 'ev_rating.recorded': 'Đánh giá', 'ev_day.closed': 'Kết thúc ngày',
+  }, {
+    wh_title: 'Webhooks: events sent to other systems', wh_pending: 'Waiting to be sent', wh_delivered: 'Delivered',
+    wh_dead: 'Dead letters', wh_off: 'Disabled', wh_none: 'No webhook yet (integrations.webhooks in config.yaml).',
+    wh_first: 'Event {s} is waiting: {a} attempts so far, next try at {n}.', wh_error: 'Last error: {e}',
+    wh_last_ok: 'Last delivered: event {s} at {t}.', wh_dead_title: 'Events that could not be delivered (newest first)',
+    wh_note: 'To send the events after SEQ again: qms webhooks replay --since SEQ',
+    col_seq: 'Event', col_event: 'Type', col_attempts: 'Attempts', col_error: 'Error',
+    'ev_ticket.issued': 'Ticket issued', 'ev_ticket.called': 'Ticket called', 'ev_ticket.finished': 'Served',
+    'ev_ticket.no_show': 'No-show', 'ev_ticket.cancelled': 'Ticket cancelled', 'ev_ticket.transferred': 'Transferred',
+    'ev_ticket.unserved': 'Unserved', 'ev_rating.recorded': 'Rating', 'ev_day.closed': 'Day closed',
+  });
   /** A role's or a device kind's word (the code itself if the page has none). */
   const named = (prefix, code) => { const w = t(prefix + code); return w === prefix + code ? code : w; };
 
@@ -108,8 +129,36 @@
       el('td', { class: 'muted', text: e.detail }))));
   }
 
+  /** Each webhook receiver: its counts, the event it waits on (and why), its last delivery, its dead letters. */
+  async function loadWebhooks() {
+    const r = await Q.api('GET', '/admin/webhooks');
+    const count = (state, n) => el('span', { class: 'chip ' + (state === 'dead' && n ? 'st-closed' : 'st-open'),
+      'data-count': state, text: t('wh_' + state) + ': ' + n });
+    $('#webhooks').replaceChildren(...(r.webhooks.length ? r.webhooks.map((w) => {
+      const head = w.first_pending;
+      return el('div', { class: 'webhook', 'data-webhook': w.id },
+        el('h3', {}, w.id + ' ', el('span', { class: 'muted wh-url', text: w.url, style: 'overflow-wrap:anywhere' })),
+        el('p', {}, count('pending', w.counts.pending), ' ', count('delivered', w.counts.delivered), ' ',
+          count('dead', w.counts.dead), w.enabled ? null : el('span', { class: 'chip st-break', text: t('wh_off') })),
+        head ? el('p', { 'data-first-pending': head.seq, text: t('wh_first', { s: head.seq, a: head.attempts,
+          n: Q.fmtDateTime(head.next_ms) }) }) : null,
+        head && head.last_error ? el('p', { class: 'muted', 'data-last-error': '', style: 'overflow-wrap:anywhere',
+          text: t('wh_error', { e: head.last_error }) }) : null,
+        w.last_delivered ? el('p', { class: 'muted', 'data-last-delivered': w.last_delivered.seq,
+          text: t('wh_last_ok', { s: w.last_delivered.seq, t: Q.fmtDateTime(w.last_delivered.delivered_ms) }) }) : null,
+        w.dead_letters.length ? el('table', { class: 'grid wh-dead' },
+          el('caption', { text: t('wh_dead_title') }),
+          el('thead', {}, el('tr', {}, ...['col_seq', 'col_event', 'col_attempts', 'col_error', 'col_time']
+            .map((k) => el('th', { text: t(k) })))),
+          el('tbody', {}, ...w.dead_letters.map((d) => el('tr', { 'data-dead': d.seq },
+            el('td', { text: d.seq }), el('td', { 'data-type': d.type, text: named('ev_', d.type) }), el('td', { text: d.attempts }),
+            el('td', { text: d.last_error, style: 'overflow-wrap:anywhere' }),
+            el('td', { text: d.last_attempt_ms ? Q.fmtDateTime(d.last_attempt_ms) : '' }))))) : null);
+    }) : [el('p', { class: 'muted', text: t('wh_none') })]));
+  }
+
   async function loadAll() {
-    await Promise.all([loadStaff(), loadTokens(), loadNotices(), loadAudit()]);
+    await Promise.all([loadStaff(), loadTokens(), loadNotices(), loadAudit(), loadWebhooks()]);
   }
 
   $('#staff-form').addEventListener('submit', (ev) => {

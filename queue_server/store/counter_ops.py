@@ -179,6 +179,8 @@ class CounterOps:
             if before_day is None:  # closing leftovers of earlier days is not today's close
                 c.execute("INSERT INTO meta (key, value) VALUES ('last_close', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                           (json.dumps({"ts_ms": now, "day": self.today()}),))
+                self._log(c, "day.closed", now=now, day=self.today(), ticket=None, counter_id=None, staff_id=None,
+                          actor=actor, data={"day": self.today(), "unserved": len(out.tickets)}, result=result)
         return result
 
     def close_stale_days(self) -> OpResult:

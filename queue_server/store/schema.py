@@ -364,3 +364,29 @@ def _m0011(db: Database) -> None:
             PRIMARY KEY (ticket_id, code)
         )""")
     db.execute("CREATE INDEX ticket_dossiers_code ON ticket_dossiers (code)")
+
+
+@migrations(name="0012_webhook_outbox")
+def _m0012(db: Database) -> None:
+    # Signed webhooks (queue_server/webhooks/): one row per event and receiver (integrations.webhooks[].id), written in
+    # the event's own transaction. The POST's body is built from the event log row, so every attempt carries the
+    # same bytes. A receiver is served in seq order: its first pending row waits out its back-off (next_ms); a row
+    # that failed max_attempts times is 'dead' (a dead letter) and the next one goes. lease_ms: a server process
+    # sending it now (until then no other process takes it).
+    db.execute("""
+        CREATE TABLE webhook_outbox (
+            endpoint_id TEXT NOT NULL,
+            seq INTEGER NOT NULL REFERENCES events(id),
+            state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_ms INTEGER NOT NULL,
+            lease_ms INTEGER NOT NULL DEFAULT 0,
+            last_status INTEGER,
+            last_error TEXT NOT NULL DEFAULT '',
+            last_attempt_ms INTEGER,
+            delivered_ms INTEGER,
+            created_ms INTEGER NOT NULL,
+            PRIMARY KEY (endpoint_id, seq)
+        ) WITHOUT ROWID""")
+    db.execute("CREATE INDEX webhook_outbox_pending ON webhook_outbox (endpoint_id, seq) WHERE state = 'pending'")
+    db.execute("CREATE INDEX webhook_outbox_dead ON webhook_outbox (endpoint_id, seq) WHERE state = 'dead'")

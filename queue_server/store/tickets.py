@@ -22,6 +22,7 @@ from queue_server.core.rules import Counter, CounterState, Ticket
 from queue_server.store.counter_ops import CounterOps
 from queue_server.store.db import Writer, connect, migrate
 from queue_server.store.issuing import Issuing
+from queue_server.store import webhooks as webhook_outbox
 from queue_server.store.ticket_reads import QueueReads
 from queue_server.store.rows import (TICKET_COLUMNS, OpResult, ticket_from_row, ticket_from_row_dict,  # noqa: F401
                                      ticket_to_dict, utc_now)
@@ -130,6 +131,7 @@ class Store(Issuing, CounterOps, QueueReads):
                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         (now, day, etype, ticket.id if ticket else None, counter_id,
                          ticket.service_id if ticket else data.get("service"), staff_id, actor, payload))
+        webhook_outbox.enqueue(self, c, cur.lastrowid, etype, now)  # in the event's own transaction
         if result is not None:
             result.events.append({"seq": cur.lastrowid, "type": etype, "ts_ms": now, "ticket_id": ticket.id if ticket else None,
                                   "counter_id": counter_id, "service_id": ticket.service_id if ticket else data.get("service"),

@@ -22,6 +22,7 @@ from queue_server.day_keeper import day_keeper_pass, run_day_keeper  # noqa: F40
 from queue_server.web.sockets import Sockets
 from queue_server.store import Store, meta, utc_now
 from queue_server.read_models import ReadModels
+from queue_server.webhooks import Deliverer
 
 
 
@@ -70,9 +71,10 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     app.extensions["qms"] = ctx
     ctx.sockets = Sockets(socketio, ctx)
 
-    from queue_server.web import admin, api, pages, public, supervision, terminal  # blueprints use the app's context
+    from queue_server.web import admin, api, integrations, pages, public, supervision, terminal  # the app's context
 
-    for bp in (api.bp, pages.bp, terminal.bp, supervision.bp, admin.bp, public.bp):
+    app.extensions["qms_webhooks"] = webhooks = Deliverer(store)  # signed webhooks, sent from the outbox
+    for bp in (api.bp, pages.bp, terminal.bp, supervision.bp, admin.bp, integrations.bp, public.bp):
         app.register_blueprint(bp)
     from queue_server.web import dossiers  # the dossier look-up (GET /api/v1/dossiers/<code>)
 
@@ -98,6 +100,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
         socketio.start_background_task(run_day_keeper, ctx)
         socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
         supervision.start(ctx)  # alerts, report days
+        webhooks.start(socketio)  # one task per receiver; never inside a request
         for start in part_starts:
             start()
     return app
