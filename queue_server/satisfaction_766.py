@@ -14,10 +14,11 @@ import json
 
 from queue_server import reports
 from queue_server.config.words_766 import HEADER_KEYS
-from queue_server.core.report_math import share
+from queue_server.core.report_math import is_flagged, share
+from queue_server.store import dossiers as dossier_rows
 from queue_server.exports import _append, _dmy, made_at
 
-GROUPINGS = ("department", "field", "officer")
+GROUPINGS = ("department", "field", "officer", "dossier")
 
 
 def _header(config, key: str, lang: str) -> str:
@@ -66,13 +67,25 @@ def build(store, day_from: str, day_to: str, *, staff_names, usernames=None, lan
                      {"username": (usernames(r["key"]) if usernames and isinstance(r["key"], int) else "")})
                 for r in by["officer"]["rows"] if r["ratings_counted"] and isinstance(r["key"], int)]
     total = _row(_header(config, "total", lang), levels_of(by["department"]["total"]), positive_levels)
+    dossiers = _per_dossier(store, day_from, day_to, config, positive_levels)
     return {"kind": "satisfaction-766", "title": config.satisfaction_766.title, "centre": config.centre.name,
             "from": day_from, "to": day_to, "timezone": config.centre.timezone,
             "generated_ms": by["department"]["generated_ms"],
             "levels": [{"value": lv.value, "label": lv.label_en if lang == "en" and lv.label_en else lv.label,
                         "positive": lv.positive} for lv in config.rating.levels],
             "headers": {k: _header(config, k, lang) for k in HEADER_KEYS},
-            "department": departments, "field": field_rows, "officer": officers, "total": total}
+            "department": departments, "field": field_rows, "officer": officers, "dossier": dossiers, "total": total}
+
+
+def _per_dossier(store, day_from: str, day_to: str, config, positive_levels: set[int]) -> list[dict]:
+    """Tickets an officer linked to a dossier (the counter terminal), per dossier code: tickets, and their
+    counted ratings as in the other sheets (presses flagged as suspicious left out)."""
+    tickets = {r["code"]: r["tickets"] for r in dossier_rows.tickets_per_dossier(store, day_from, day_to)}
+    levels = {code: {str(lv.value): 0 for lv in config.rating.levels} for code in tickets}
+    for code, level, flags in dossier_rows.ratings_per_dossier(store, day_from, day_to):
+        if not is_flagged(json.loads(flags) if isinstance(flags, str) else flags) and str(level) in levels.get(code, {}):
+            levels[code][str(level)] += 1
+    return [_row(code, levels[code], positive_levels, {"tickets": n}) for code, n in tickets.items()]
 
 
 def to_json(export: dict) -> bytes:
@@ -95,17 +108,18 @@ def to_xlsx(export: dict) -> bytes:
         _append(ws, [h["period"], f"{_dmy(export['from'])} – {_dmy(export['to'])}"])
         _append(ws, [h["made_at"], f"{made_at(export):%d/%m/%Y %H:%M}"])
         _append(ws, [])
-        extra = {"field": ["department"], "officer": ["username"]}.get(grouping, [])
+        extra = {"field": ["department"], "officer": ["username"], "dossier": ["tickets"]}.get(grouping, [])
         _append(ws, [h[grouping], *(h[x] for x in extra), h["rated_tickets"], *level_heads, h["positive"],
                      h["satisfaction_rate"]])
         for cell in ws[ws.max_row]:
             cell.font = Font(bold=True)
-        for r in [*export[grouping], export["total"]]:
+        for r in [*export[grouping], *([] if grouping == "dossier" else [export["total"]])]:
             _append(ws, [r["label"], *(r.get(x, "") for x in extra), r["rated_tickets"],
                          *(r["levels"][str(lv["value"])] for lv in export["levels"]), r["positive"],
                          r["satisfaction_rate"]])
-        for cell in ws[ws.max_row]:
-            cell.font = Font(bold=True)
+        if grouping != "dossier":
+            for cell in ws[ws.max_row]:
+                cell.font = Font(bold=True)
         ws.column_dimensions["A"].width = 48
     out = io.BytesIO()
     wb.save(out)

@@ -38,6 +38,21 @@ class Clock:
         self.now = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).astimezone(timezone.utc)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """Passwords hashed cheaply (pbkdf2, 1,000 rounds) by the servers in this process: every in-process server
+    seeds its accounts and most tests sign in, and scrypt's 0.1 s per hash and per check would cost the suite
+    minutes. What a test checks is which password an account has, never the hash's strength; the checks stay
+    real, and server processes (and test_security_docs) keep the product's scrypt."""
+    import queue_server.accounts as accounts_module
+    from werkzeug.security import generate_password_hash
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts_module, "generate_password_hash",
+                   lambda password: generate_password_hash(password, method="pbkdf2:sha256:1000"))
+        yield
+
+
 @pytest.fixture
 def config():
     return load_config(FIXTURES / "centre.yaml")

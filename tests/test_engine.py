@@ -221,7 +221,12 @@ def test_close_day_marks_active_unserved():
     assert out.counters[0].state == CounterState.CLOSED
 
 
+# The one 5xx a domain error may carry: a system outside the centre (the province's dossier system) that does not
+# answer is 503, the kiosk's cue to say so and offer the return-of-results ticket anyway. Bad input is always 4xx.
+UPSTREAM = {"dossier_source_down": 503}
+
+
 @pytest.mark.parametrize("code", sorted(MESSAGES))
 def test_every_error_has_both_languages(code):
     vi, en, status = MESSAGES[code]
-    assert vi and en and 400 <= status < 500
+    assert vi and en and (400 <= status < 500 or UPSTREAM.get(code) == status)

@@ -31,12 +31,20 @@ def centre(tmp_path, clock):
     srv.close()
 
 
-def serve_and_rate(srv, clock, staff, counter: str, service: str, levels: list[int], n: list[int]) -> None:
-    """Issue, call, finish and rate one ticket per level at `counter`; `n` numbers the rating ids."""
+DOSSIER = "000.00.12.H59-240115-0003"
+
+
+def serve_and_rate(srv, clock, staff, counter: str, service: str, levels: list[int], n: list[int],
+                   dossier: str | None = None) -> None:
+    """Issue, call, finish and rate one ticket per level at `counter` (the officer linking it to `dossier`);
+    `n` numbers the rating ids."""
     recorder = srv.app.extensions["qms_ratings"]
     for level in levels:
         t = srv.post("/api/v1/tickets", {"service": service}, KIOSK).json()
         srv.post(f"/api/v1/counters/{counter}/next", {"current": -1}, staff)
+        if dossier:
+            r = srv.post(f"/api/v1/tickets/{t['id']}/dossiers", {"counter": counter, "code": dossier}, staff)
+            assert r.status_code == 201, r.text
         assert srv.post(f"/api/v1/tickets/{t['id']}/finish", None, staff).status_code == 200
         clock.advance(5)  # a press right at the finish is flagged, not counted
         n[0] += 1
@@ -52,7 +60,7 @@ def test_the_export_matches_a_hand_counted_day(centre, clock, tmp_path):
     # the citizen presses again on the last ticket: a repeat, not a second rating
     last = centre.ctx.store.conn.execute("SELECT MAX(id) FROM tickets").fetchone()[0]
     centre.app.extensions["qms_ratings"].record(RatingIn("r-repeat-1", "1", "keypad:test-1", level=3, ticket=last))
-    serve_and_rate(centre, clock, canbo3, "3", "civil", [2, 1], n)
+    serve_and_rate(centre, clock, canbo3, "3", "civil", [2, 1], n, dossier=DOSSIER)  # one dossier, two visits
     serve_and_rate(centre, clock, canbo3, "3", "records", [3], n)
     sup = centre.login("super", "test-super")
     today = centre.ctx.store.today()
@@ -68,6 +76,8 @@ def test_the_export_matches_a_hand_counted_day(centre, clock, tmp_path):
     assert {r["username"]: (r["label"], r["rated_tickets"], r["positive"]) for r in got["officer"]} == {
         "canbo1": ("Nguyễn Văn An", 3, 2), "canbo3": ("Trần Thị Bình", 3, 2)}
     assert (got["total"]["rated_tickets"], got["total"]["positive"]) == (6, 4)
+    assert [(r["label"], r["tickets"], r["rated_tickets"], r["levels"], r["positive"]) for r in got["dossier"]] == [
+        (DOSSIER, 2, 2, {"3": 0, "2": 1, "1": 1}, 1)]
     assert got["headers"]["department"] == "Sở, ban, ngành" and got["centre"] == "Trung tâm Kiểm thử"
 
     r = centre.get(f"{URL}?from={today}&to={today}&format=xlsx", sup)
@@ -75,7 +85,8 @@ def test_the_export_matches_a_hand_counted_day(centre, clock, tmp_path):
     from openpyxl import load_workbook
 
     wb = load_workbook(io.BytesIO(r.content))
-    assert wb.sheetnames == ["Theo cơ quan", "Theo lĩnh vực", "Theo cán bộ"]
+    assert wb.sheetnames == ["Theo cơ quan", "Theo lĩnh vực", "Theo cán bộ", "Theo hồ sơ"]
+    assert [c.value for c in list(wb["Theo hồ sơ"].iter_rows())[6]][:3] == [DOSSIER, 2, 2]
     rows = [[c.value for c in row] for row in wb["Theo cơ quan"].iter_rows()]
     assert rows[5] == ["Sở, ban, ngành", "Số lượt được đánh giá", "Rất hài lòng", "Hài lòng", "Chưa hài lòng",
                        "Số lượt hài lòng", "Tỷ lệ hài lòng (%)"]

@@ -29,3 +29,19 @@ def test_security_doc_names_each_role_secret_and_command():
     for setting in ("rating.tablet_token_required", "rating.anonymous_per_minute", "login_throttle",
                     "server.allowed_origins"):
         assert f"`{setting}`" in DOC, setting
+
+
+def test_the_product_hashes_passwords_with_scrypt(tmp_path):
+    """The tests' own processes hash cheaply (tests/conftest.py); the product, in a process of its own, uses
+    werkzeug's scrypt."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from queue_server.config import load_config; from queue_server.store import Store; "
+              "from queue_server.accounts import Accounts; from queue_server.store import accounts as rows; "
+              "s = Store(sys.argv[1], load_config('tests/fixtures/centre.yaml')); a = Accounts(s, s.config); "
+              "a.seed_from_config(); print(rows.active_password_hashes(s)[0][1].split(':')[0]); s.close()")
+    r = subprocess.run([sys.executable, "-c", script, str(tmp_path / "q.sqlite3")], capture_output=True, text=True,
+                       cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "scrypt"

@@ -16,4 +16,7 @@ HEADER_KEYS = {
     "sheet_department": ("Theo cơ quan", "By agency"),
     "sheet_field": ("Theo lĩnh vực", "By field"),
     "sheet_officer": ("Theo cán bộ", "By officer"),
+    "dossier": ("Mã hồ sơ", "Dossier code"),
+    "tickets": ("Số lượt phục vụ", "Tickets"),
+    "sheet_dossier": ("Theo hồ sơ", "By dossier"),
 }

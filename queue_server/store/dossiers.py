@@ -67,3 +67,12 @@ def tickets_per_dossier(store, day_from: str, day_to: str) -> list[dict]:
         FROM ticket_dossiers d JOIN tickets t ON t.id = d.ticket_id
         WHERE t.day BETWEEN ? AND ? GROUP BY d.code ORDER BY tickets DESC, d.code""", (day_from, day_to))
     return [dict(r) for r in rows]
+
+
+def ratings_per_dossier(store, day_from: str, day_to: str) -> list[tuple[str, int, str]]:
+    """(dossier code, level, flags) of every counted rating of a ticket of days day_from..day_to that carries the
+    code: the satisfaction export per dossier (queue_server/satisfaction_766.py)."""
+    return [tuple(r) for r in store.conn.execute("""
+        SELECT d.code, r.level, r.flags FROM ticket_dossiers d JOIN tickets t ON t.id = d.ticket_id
+        JOIN ratings r ON r.ticket_id = d.ticket_id AND r.status = 'attributed'
+        WHERE t.day BETWEEN ? AND ?""", (day_from, day_to))]

@@ -58,12 +58,12 @@
         el("button", { type: "button", "data-key": ch, text: ch, onclick: () => { input.value += ch; k.touch(); } }))));
     }
     keyboard.appendChild(el("div", { class: "row" }, [
-      el("button", { type: "button", class: "wide", "data-key": "backspace", text: "⌫",
-                     onclick: () => { input.value = input.value.slice(0, -1); k.touch(); } }),
+      el("button", { type: "button", class: "wide", "data-key": "backspace", "aria-label": t("backspace"),
+                     onclick: () => { input.value = input.value.slice(0, -1); k.touch(); } }, Q.kioskIcon("backspace")),
     ]));
     const opener = el("button", { type: "button", id: "dossier-open", class: "search-open dossier-open", hidden: true,
                                   onclick: () => open("") },
-      [el("span", { class: "icon", "aria-hidden": "true", text: "📄" }), el("span", { "data-t": "dossier_open" })]);
+      [Q.kioskIcon("receipt"), el("span", { "data-t": "dossier_open" })]);
 
     document.querySelector("main").appendChild(screen);
     $("search-open").after(opener);
