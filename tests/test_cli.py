@@ -31,22 +31,32 @@ def test_migrate_and_summary(tmp_path):
     assert "Trung tâm Kiểm thử" in r.stdout and "Hộ tịch: numbers A001-A999" in r.stdout
 
 
-def test_user_add_passwd_and_device_token(tmp_path):
+def test_user_add_passwd_and_device_token(tmp_path, capsys):
+    """`qms user add/passwd` and `qms device-token`, through the command's own entry (`main`) in this process: the
+    process entry itself is run by the other tests of this file."""
+    from queue_server.cli.commands import main
+
     db = tmp_path / "cli.sqlite3"
-    r = qms("user", "add", "canbo9", "--password", "secret-9", "--role", "staff", "--counters", "1,2",
-            "--full-name", "Lê Thị Chín", "--config", str(FIXTURE), "--db", str(db))
-    assert r.returncode == 0, r.stderr
-    r = qms("user", "add", "canbo9", "--password", "secret-9", "--config", str(FIXTURE), "--db", str(db))
-    assert r.returncode == 2 and "exists already" in r.stderr
-    r = qms("user", "add", "canbo8", "--password", "x", "--config", str(FIXTURE), "--db", str(db))
-    assert r.returncode == 2 and "at least 6" in r.stderr
-    r = qms("user", "add", "canbo7", "--password", "secret-7", "--counters", "99", "--config", str(FIXTURE), "--db", str(db))
-    assert r.returncode == 2 and "unknown counter" in r.stderr
-    r = qms("user", "passwd", "canbo9", "--password", "secret-10", "--config", str(FIXTURE), "--db", str(db))
-    assert r.returncode == 0
-    r = qms("device-token", "kiosk", "kiosk-9", "--config", str(FIXTURE), "--db", str(db))
-    assert r.returncode == 0
-    token = r.stdout.strip()
+    where = ["--config", str(FIXTURE), "--db", str(db)]
+
+    def run(*args) -> tuple[int, str, str]:
+        code = main([*args, *where])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, _, err = run("user", "add", "canbo9", "--password", "secret-9", "--role", "staff", "--counters", "1,2",
+                       "--full-name", "Lê Thị Chín")
+    assert code == 0, err
+    code, _, err = run("user", "add", "canbo9", "--password", "secret-9")
+    assert code == 2 and "exists already" in err
+    code, _, err = run("user", "add", "canbo8", "--password", "x")
+    assert code == 2 and "at least 6" in err
+    code, _, err = run("user", "add", "canbo7", "--password", "secret-7", "--counters", "99")
+    assert code == 2 and "unknown counter" in err
+    assert run("user", "passwd", "canbo9", "--password", "secret-10")[0] == 0
+    code, out, _ = run("device-token", "kiosk", "kiosk-9")
+    assert code == 0
+    token = out.strip()
     cfg = load_config(FIXTURE)
     store = Store(db, cfg)
     accounts = Accounts(store, cfg)
