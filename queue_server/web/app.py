@@ -39,6 +39,7 @@ class Context:
     socketio: SocketIO
     devices: DeviceStates | None = None
     sockets: Sockets | None = None
+    forecaster: object | None = None  # web/forecasting.py: the supervisors' forecast of today
 
 
 def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None, async_mode: str | None = None,

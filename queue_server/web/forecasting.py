@@ -1,0 +1,97 @@
+"""The supervisors' forecast of the rest of today (issue 14; the model in queue_server/simulate/forecast.py):
+when each service's queue should empty, which waits will pass their target, what one more counter would change.
+
+A background task (started by supervision.start) refreshes it every REFRESH_SECONDS, off the request path: the
+queue is read from the store on the event loop (a few queries), then the simulated runs, pure CPU work, go to a
+real thread (eventlet's tpool, gevent's threadpool) so the loop keeps serving requests and pushes meanwhile. The
+result is kept, pushed to the `supervisors` room as `forecast.updated`, and served by GET /api/v1/forecast and
+in GET /api/v1/supervisor/state. Requests never compute it."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from queue_server.push.payloads import ForecastUpdated
+from queue_server.simulate import forecast as model
+from queue_server.simulate import params as sim_params
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 60
+RUNS = 5  # simulated runs of the rest of the day; the answer is their median
+ORDER = {"late": 0, "over": 1, "ok": 2}
+
+
+def in_thread(async_mode: str) -> Callable:
+    """`run(fn, *args)`: fn in a real OS thread, the event loop free meanwhile (threading mode: just call it)."""
+    if async_mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute
+    if async_mode == "gevent":
+        import gevent
+
+        return lambda fn, *args: gevent.get_hub().threadpool.apply(fn, args)
+    return lambda fn, *args: fn(*args)
+
+
+def _rank(s: dict) -> tuple:
+    """Services that will not empty today first, then those past their target, then by when they empty."""
+    kind = "late" if s["empties_at"] is None else ("over" if s["over_target"] else "ok")
+    hour, minute = (s["empties_at"] or "00:00").split(":")
+    return ORDER[kind], -(s["unserved"] or 0), -(int(hour) * 60 + int(minute)), s["service"]
+
+
+class Forecaster:
+    """The latest forecast of one server process, and how to make the next."""
+
+    def __init__(self, c):
+        self.c = c
+        self.latest: dict | None = None
+        self._params: tuple[object, sim_params.Params] | None = None
+
+    def params(self) -> sim_params.Params:
+        config = self.c.config  # replaced on a config reload: the parameters follow it
+        if self._params is None or self._params[0] is not config:
+            self._params = (config, sim_params.from_config(config))
+        return self._params[1]
+
+    def refresh(self, run: Callable | None = None) -> dict:
+        """Read the queue, simulate the rest of the day (in `run`, a real thread), keep and push the answer."""
+        c = self.c
+        run = run or in_thread(c.socketio.async_mode)
+        seq, now_ms = c.store.last_seq(), c.store.now_ms()
+        queue = model.read_now(c.store)
+        t0 = time.perf_counter()
+        services = run(model.answer, self.params(), queue)
+        took_ms = round((time.perf_counter() - t0) * 1000)
+        services.sort(key=_rank)
+        self.latest = {"state": "ready", "as_of": seq, "at": queue.at, "at_ms": now_ms, "took_ms": took_ms,
+                       "refresh_seconds": REFRESH_SECONDS, "services": services}
+        c.push.send_supervisors(ForecastUpdated(seq, self.latest))
+        return self.latest
+
+    def current(self) -> dict:
+        """What a supervisor is shown now: the latest forecast, or that the first is still being made."""
+        if self.latest is None:
+            return {"state": "pending", "as_of": None, "at": None, "at_ms": None, "took_ms": None,
+                    "refresh_seconds": REFRESH_SECONDS, "services": []}
+        return self.latest
+
+
+def of(c) -> Forecaster:
+    if c.forecaster is None:
+        c.forecaster = Forecaster(c)
+    return c.forecaster
+
+
+def keep_refreshing(c) -> None:
+    """Background: a forecast at start, then one every REFRESH_SECONDS."""
+    forecaster = of(c)
+    while True:
+        try:
+            forecaster.refresh()
+        except Exception:  # noqa: BLE001 - the forecast must keep coming
+            log.exception("forecast failed")
+        c.socketio.sleep(REFRESH_SECONDS)

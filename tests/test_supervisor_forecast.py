@@ -1,0 +1,112 @@
+"""The forecast of today on the supervisor's side (web/forecasting.py): made by the background refresh from the
+queue as it stands, pushed to the supervisors' room only, served by GET /api/v1/forecast and in the dashboard
+state, never computed by a request; the simulation runs in a real thread under eventlet and gevent."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from inproc import InProcessServer
+from queue_server.web import forecasting
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KIOSK = {"Authorization": "Bearer test-kiosk-token-1"}
+
+
+@pytest.fixture
+def afternoon(tmp_path, clock):
+    """The test centre (its real hours, Hà Nội time) on Wednesday at 14:00: 16 tickets for identity cards and
+    2 for passports with only counter 1 open (counter 2, which also serves them, closed), 1 for civil status
+    with counter 5 open."""
+    clock.set_local("2026-11-25 14:00")
+    srv = InProcessServer(FIXTURES / "centre.yaml", tmp_path / "qms.sqlite3", clock)
+    try:
+        sup = srv.login("super", "test-super")
+        assert srv.post("/api/v1/tickets", {"service": "civil"}, KIOSK).status_code == 201
+        for service in ["cccd"] * 16 + ["passport"] * 2:
+            srv.ctx.store.issue(service)  # as the kiosk would, without printing 18 slips
+        for counter in ("1", "5"):
+            assert srv.post(f"/api/v1/counters/{counter}/open", None, sup).status_code == 200
+        yield srv, sup
+    finally:
+        srv.close()
+
+
+def test_the_forecast_is_made_in_the_background_pushed_to_supervisors_and_served(afternoon):
+    srv, sup = afternoon
+    token = sup["Authorization"].split()[1]
+    staff = srv.login("canbo1", "test-staff")
+    # before the first refresh: nothing is computed on the request path, the answer says it is coming
+    r = srv.get("/api/v1/forecast", sup)
+    assert r.status_code == 200 and r.json()["state"] == "pending" and r.json()["services"] == []
+    assert srv.get("/api/v1/supervisor/state", sup).json()["forecast"]["state"] == "pending"
+    assert srv.get("/api/v1/forecast", staff).status_code == 403
+    assert srv.get("/api/v1/forecast").status_code == 401
+
+    watcher = srv.socket({"room": "supervisors", "token": token})
+    counter = srv.socket({"room": "counter:1", "token": staff["Authorization"].split()[1]})
+    try:
+        made = forecasting.of(srv.ctx).refresh()
+        (pushed,) = watcher.of("forecast.updated")
+        assert counter.of("hello") and counter.of("forecast.updated") == []  # staff rooms are not told
+    finally:
+        watcher.close()
+        counter.close()
+    assert pushed["forecast"] == made and pushed["as_of"] == srv.ctx.store.last_seq()
+    assert srv.get("/api/v1/forecast", sup).json() == made
+    assert srv.get("/api/v1/supervisor/state", sup).json()["forecast"] == made
+
+    assert made["state"] == "ready" and made["at"] == "14:00" and made["refresh_seconds"] == 60
+    by_id = {s["service"]: s for s in made["services"]}
+    assert {"cccd", "passport", "civil"} <= set(by_id)
+    cccd, civil = by_id["cccd"], by_id["civil"]
+    # 16 identity cards at one counter (10 min each) cannot all be called in time: worst first, past target,
+    # and what a second counter from the quarter hour after 14:15 would change
+    assert made["services"][0]["service"] == "cccd"
+    assert cccd["over_target"] and cccd["p90_wait"] > 30
+    assert cccd["plus_one_from"] == "14:30"
+    vi, en = cccd["text"]["vi"], cccd["text"]["en"]
+    assert vi[0].startswith("Hàng đợi Cấp đổi căn cước dự kiến")
+    assert "Cấp đổi căn cước: thời gian chờ sẽ vượt mục tiêu" in vi[1]
+    assert vi[2].startswith("+1 quầy từ 14:30: hết lúc ")
+    assert en[0].startswith("The Identity card queue") and en[2].startswith("+1 counter from 14:30: empties at ")
+    if cccd["empties_at"] is not None and cccd["plus_one_empties_at"] is not None:
+        assert cccd["plus_one_empties_at"] < cccd["empties_at"]
+    # one civil status ticket today and a counter open for it: the few later arrivals are called as they come
+    assert civil["empties_at"] is not None and "14:00" <= civil["empties_at"] <= "16:45"
+    assert civil["p90_wait"] < 30 and civil["unserved"] == 0
+    assert civil["text"]["vi"][0] == f"Hàng đợi Hộ tịch dự kiến hết lúc {civil['empties_at']}"
+    assert not civil["over_target"] and civil["plus_one_from"] is None
+
+    # Counter 2 serves identity cards too but is closed at 14:00: the forecast kept it closed for the rest of
+    # its span (opening it at once would halve the queue the "+1" line speaks of). Opened, it changes the answer.
+    alone = cccd
+    assert srv.post("/api/v1/counters/2/open", None, sup).status_code == 200
+    both = {s["service"]: s for s in forecasting.of(srv.ctx).refresh()["services"]}["cccd"]
+    assert alone["unserved"] > both["unserved"] + 3 and alone["p90_wait"] > both["p90_wait"] + 10, (alone, both)
+
+
+@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
+def test_the_simulation_runs_in_a_real_thread_off_the_event_loop(mode):
+    run = forecasting.in_thread(mode)
+    assert run(threading.get_ident) != threading.get_ident()
+    assert run(divmod, 7, 2) == (3, 1)
+    assert forecasting.in_thread("threading")(threading.get_ident) == threading.get_ident()
+
+
+def test_the_rest_of_the_day_is_forecast_from_todays_own_arrivals():
+    """A service issued 30 tickets by noon on a day whose arrivals are spread evenly over 08:00-16:00: half its
+    day has passed, so about 60 make its day (the parameters' 500 weighing a tenth of a day)."""
+    from queue_server.simulate import forecast as F
+    from queue_server.simulate import params as P
+
+    svc = P.ServiceParams(id="a", department="d", daily_volume=500, median_minutes=5, windows=((8 * 60, 16 * 60),))
+    p = P.Params(services={"a": svc}, counters=(), hourly=(1.0,) * 24, weekdays=(2.0,) + (1.0,) * 6)
+    assert F.share_before(p, svc, 12 * 60) == 0.5 and F.share_before(p, svc, 7 * 60) == 0
+    assert F.share_before(p, svc, 17 * 60) == 1
+    day = F.todays_demand(p, {"a": 30}, 12 * 60, weekday=2).services["a"].daily_volume
+    assert day == pytest.approx((30 + 0.1 * 500) / 0.6)
+    monday = F.todays_demand(p, {}, 7 * 60, weekday=0)  # before any arrival: the parameters, Monday's included
+    assert monday.services["a"].daily_volume == pytest.approx(1000) and monday.weekdays == (1.0,) * 7
