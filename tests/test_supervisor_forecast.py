@@ -1,9 +1,8 @@
 """The forecast of today on the supervisor's side (web/forecasting.py): made by the background refresh from the
 queue as it stands, pushed to the supervisors' room only, served by GET /api/v1/forecast and in the dashboard
-state, never computed by a request; the simulation runs in a real thread under eventlet and gevent."""
+state, never computed by a request; the simulation yields to the event loop as it goes."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -88,12 +87,25 @@ def test_the_forecast_is_made_in_the_background_pushed_to_supervisors_and_served
     assert alone["unserved"] > both["unserved"] + 3 and alone["p90_wait"] > both["p90_wait"] + 10, (alone, both)
 
 
-@pytest.mark.parametrize("mode", ["eventlet", "gevent"])
-def test_the_simulation_runs_in_a_real_thread_off_the_event_loop(mode):
-    run = forecasting.in_thread(mode)
-    assert run(threading.get_ident) != threading.get_ident()
-    assert run(divmod, 7, 2) == (3, 1)
-    assert forecasting.in_thread("threading")(threading.get_ident) == threading.get_ident()
+def test_the_simulation_hands_the_event_loop_back_as_it_goes_and_that_changes_nothing(afternoon, monkeypatch):
+    """The background refresh runs on the server's event loop: every simulated minute of every run it may
+    yield (here on every chance, PAUSE_EVERY_S = 0), and the answer is the one made without yielding."""
+    from queue_server.simulate import forecast as F
+
+    srv, _ = afternoon
+    f = forecasting.of(srv.ctx)
+    queue = F.read_now(srv.ctx.store)
+    quiet = F.answer(f.params(), queue, runs=3)
+    monkeypatch.setattr(F, "PAUSE_EVERY_S", 0.0)
+    pauses = []
+    assert F.answer(f.params(), queue, runs=3, pause=lambda: pauses.append(1)) == quiet
+    # 3 runs from 14:00 to the day's end at 17:00, and 3 more for each "+1" question: a pause a simulated minute
+    plus_one = sum(s["plus_one_from"] is not None for s in quiet)
+    assert len(pauses) >= 3 * (1 + plus_one) * 170
+    # asked often but allowed once per PAUSE_EVERY_S of wall time, it yields far less
+    monkeypatch.setattr(F, "PAUSE_EVERY_S", 3600.0)
+    rare = []
+    assert F.answer(f.params(), queue, runs=3, pause=lambda: rare.append(1)) == quiet and rare == []
 
 
 def test_the_rest_of_the_day_is_forecast_from_todays_own_arrivals():

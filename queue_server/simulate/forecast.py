@@ -7,6 +7,7 @@ it to the page (refreshed every minute, off the request path) belongs to the sup
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from queue_server.simulate.params import CounterPlan, Params
 
 PLUS_ONE_DELAY = 15  # minutes: "one more counter" opens this long from now, at the next quarter hour
 PLUS_ONE_SERVICES = 3  # the "one more counter" question is asked for at most this many services
+PAUSE_EVERY_S = 0.004  # with a `pause`, the simulation yields after about this much CPU time
 PRIOR_WEIGHT = 0.1  # the parameters' daily volume counts as this share of a day of today's own arrivals
 
 
@@ -25,14 +27,22 @@ class ForecastDay(engine.Day):
     (their current ticket first) to the end of their present span, arrivals only from now on."""
 
     def __init__(self, p: Params, seed: int, now_min: float, base_ms: int, waiting: list[Ticket],
-                 open_now: dict[str, Ticket | None]):
+                 open_now: dict[str, Ticket | None], pause=None):
         super().__init__(p, seed, 0, "today", 0, estimate_every=10 ** 9)
         self.env = engine.simpy.Environment(initial_time=now_min)
         self.base_ms, self.open_now = base_ms, open_now
+        if pause is not None:
+            self.env.process(self.breathe(pause))
         for t in waiting:
             self.tickets[t.id] = t
             self.waiting.setdefault(t.service_id, {})[t.id] = t
         self.next_id = max([t.id for t in waiting] + [c.id for c in open_now.values() if c] + [0]) + 1
+
+    def breathe(self, pause):
+        """Every simulated minute, ask to hand the event loop back (`pause`, from `every`)."""
+        while True:
+            yield self.env.timeout(1)
+            pause()
 
     def arrive(self, plan):
         yield from super().arrive([a for a in plan if a[0] >= self.env.now])
@@ -75,11 +85,29 @@ class ServiceForecast:
     plus_one_empties_at: float | None = None
 
 
-def _runs(p: Params, now_min, base_ms, waiting, open_now, runs, seed) -> list[engine.DayResult]:
+def every(pause, seconds: float | None = None):
+    """`pause` at most once per `seconds` of wall time, however often asked: the server's other work waits at
+    most about that long while a forecast is made on its event loop."""
+    if pause is None:
+        return None
+    seconds = PAUSE_EVERY_S if seconds is None else seconds
+    last = time.perf_counter()
+
+    def maybe():
+        nonlocal last
+        if time.perf_counter() - last > seconds:
+            pause()
+            last = time.perf_counter()
+    return maybe
+
+
+def _runs(p: Params, now_min, base_ms, waiting, open_now, runs, seed, pause=None) -> list[engine.DayResult]:
     out = []
     for k in range(runs):
-        day = ForecastDay(p, seed + k, now_min, base_ms, waiting, open_now)
+        day = ForecastDay(p, seed + k, now_min, base_ms, waiting, open_now, pause)
         out.append(day.run())
+        if pause is not None:
+            pause()
     return out
 
 
@@ -92,8 +120,9 @@ def _empties(results, sid) -> tuple[float | None, float]:
 
 
 def forecast(p: Params, now_min: float, base_ms: int, waiting: list[Ticket], open_now: dict[str, Ticket | None],
-             *, runs: int = 5, seed: int = 1, plus_one: bool = True) -> list[ServiceForecast]:
-    results = _runs(p, now_min, base_ms, waiting, open_now, runs, seed)
+             *, runs: int = 5, seed: int = 1, plus_one: bool = True, pause=None) -> list[ServiceForecast]:
+    pause = every(pause)
+    results = _runs(p, now_min, base_ms, waiting, open_now, runs, seed, pause)
     start_plus = (int(now_min + PLUS_ONE_DELAY) // 15 + 1) * 15
     out = []
     for sid, s in p.services.items():
@@ -119,7 +148,7 @@ def forecast(p: Params, now_min: float, base_ms: int, waiting: list[Ticket], ope
         mine = [t for t in waiting if t.service_id in services]
         now = {cid: t for cid, t in open_now.items() if cid in counters}
         f.plus_one_from, (f.plus_one_empties_at, _) = start_plus, _empties(
-            _runs(part, now_min, base_ms, mine, now, runs, seed), f.service)
+            _runs(part, now_min, base_ms, mine, now, runs, seed, pause), f.service)
     return out
 
 
@@ -202,14 +231,14 @@ def read_now(store) -> QueueNow:
                     names, local.strftime("%H:%M"), local.weekday(), issued)
 
 
-def answer(p: Params, q: QueueNow, *, runs: int = 5, seed: int = 1) -> list[dict]:
+def answer(p: Params, q: QueueNow, *, runs: int = 5, seed: int = 1, pause=None) -> list[dict]:
     """The forecast of `q` as the supervisor reads it, one dict per busy service: CPU work only, no store, so
     it may run in a thread of its own."""
     known = [t for t in q.waiting if t.service_id in p.services]
     if q.issued is not None:
         p = todays_demand(p, q.issued, q.now_min, q.weekday)
     out = []
-    for f in forecast(p, q.now_min, q.base_ms, known, q.open_now, runs=runs, seed=seed):
+    for f in forecast(p, q.now_min, q.base_ms, known, q.open_now, runs=runs, seed=seed, pause=pause):
         target = p.services[f.service].target_minutes
         vi, en = q.names.get(f.service, (f.service, f.service))
         out.append({"service": f.service, "empties_at": hhmm(f.empties_at) if f.empties_at is not None else None,

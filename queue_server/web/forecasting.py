@@ -2,15 +2,16 @@
 when each service's queue should empty, which waits will pass their target, what one more counter would change.
 
 A background task (started by supervision.start) refreshes it every REFRESH_SECONDS, off the request path: the
-queue is read from the store on the event loop (a few queries), then the simulated runs, pure CPU work, go to a
-real thread (eventlet's tpool, gevent's threadpool) so the loop keeps serving requests and pushes meanwhile. The
-result is kept, pushed to the `supervisors` room as `forecast.updated`, and served by GET /api/v1/forecast and
-in GET /api/v1/supervisor/state. Requests never compute it."""
+queue is read from the store (a few queries), then the simulated runs, pure CPU work, hand the event loop back
+every few milliseconds (`forecast.every`: eventlet's or gevent's sleep(0)), so requests and pushes go on while it
+is made and none waits more than about that. (A real thread was measured worse: under eventlet the loop then waits
+for the GIL at every database call and socket write, docs/simulator.md.) The result is kept, pushed to the
+`supervisors` room as `forecast.updated`, and served by GET /api/v1/forecast and in GET /api/v1/supervisor/state.
+Requests never compute it."""
 from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
 
 from queue_server.push.payloads import ForecastUpdated
 from queue_server.simulate import forecast as model
@@ -21,19 +22,6 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 60
 RUNS = 5  # simulated runs of the rest of the day; the answer is their median
 ORDER = {"late": 0, "over": 1, "ok": 2}
-
-
-def in_thread(async_mode: str) -> Callable:
-    """`run(fn, *args)`: fn in a real OS thread, the event loop free meanwhile (threading mode: just call it)."""
-    if async_mode == "eventlet":
-        from eventlet import tpool
-
-        return tpool.execute
-    if async_mode == "gevent":
-        import gevent
-
-        return lambda fn, *args: gevent.get_hub().threadpool.apply(fn, args)
-    return lambda fn, *args: fn(*args)
 
 
 def _rank(s: dict) -> tuple:
@@ -57,14 +45,13 @@ class Forecaster:
             self._params = (config, sim_params.from_config(config))
         return self._params[1]
 
-    def refresh(self, run: Callable | None = None) -> dict:
-        """Read the queue, simulate the rest of the day (in `run`, a real thread), keep and push the answer."""
+    def refresh(self) -> dict:
+        """Read the queue, simulate the rest of the day (yielding to the event loop), keep and push the answer."""
         c = self.c
-        run = run or in_thread(c.socketio.async_mode)
         seq, now_ms = c.store.last_seq(), c.store.now_ms()
         queue = model.read_now(c.store)
         t0 = time.perf_counter()
-        services = run(model.answer, self.params(), queue)
+        services = model.answer(self.params(), queue, runs=RUNS, pause=lambda: c.socketio.sleep(0))
         took_ms = round((time.perf_counter() - t0) * 1000)
         services.sort(key=_rank)
         self.latest = {"state": "ready", "as_of": seq, "at": queue.at, "at_ms": now_ms, "took_ms": took_ms,
