@@ -122,3 +122,26 @@ def test_the_rest_of_the_day_is_forecast_from_todays_own_arrivals():
     assert day == pytest.approx((30 + 0.1 * 500) / 0.6)
     monday = F.todays_demand(p, {}, 7 * 60, weekday=0)  # before any arrival: the parameters, Monday's included
     assert monday.services["a"].daily_volume == pytest.approx(1000) and monday.weekdays == (1.0,) * 7
+
+
+def test_a_forecast_is_due_every_minute_only_while_someone_looks(afternoon):
+    srv, sup = afternoon
+    f = forecasting.of(srv.ctx)
+    t = [1000.0]
+    f.timer = lambda: t[0]
+    assert not f.due()  # nobody looks: no CPU spent
+    assert srv.get("/api/v1/forecast", sup).json()["state"] == "pending"
+    assert f.due()  # asked for: the background task makes one at its next look
+    f.refresh()
+    t[0] += 59
+    assert not f.due()
+    t[0] += 1
+    assert f.due()  # a minute after the last
+    t[0] += forecasting.WANTED_FOR_SECONDS
+    assert not f.due()  # nobody asked for three minutes
+    watcher = srv.socket({"room": "supervisors", "token": sup["Authorization"].split()[1]})
+    try:
+        assert f.due()  # a supervisor's page is connected
+    finally:
+        watcher.close()
+    assert not f.due()
