@@ -145,3 +145,28 @@ def test_a_forecast_is_due_every_minute_only_while_someone_looks(afternoon):
     finally:
         watcher.close()
     assert not f.due()
+
+
+def test_after_hours_on_a_day_off_and_before_opening(store, clock):
+    """Past the day's end nothing is forecast (it used to fail every minute); a weekend or holiday expects no
+    arrivals but today's own; the "+1" counter is not offered before the centre opens."""
+    from queue_server.core.rules import Ticket
+    from queue_server.simulate import forecast as F
+    from queue_server.simulate import params as P
+
+    svc = P.ServiceParams(id="a", department="d", daily_volume=40, median_minutes=5, sigma=0.01, no_show=0,
+                          transfer=0, priority=0, windows=((13 * 60 + 15, 16 * 60 + 30),), target_minutes=30)
+    p = P.Params(services={"a": svc}, counters=(P.CounterPlan("1", 1, "d", ("a",), open=((13 * 60 + 15, 16 * 60 + 30),)),),
+                 hourly=(1.0,) * 24, weekdays=(1.0,) * 7, patience_minutes=1e9, day_end=17 * 60)
+    line = [Ticket(id=i + 1, day="d", service_id="a", seq_key="a", seq_index=i, number=i, code=str(i))
+            for i in range(30)]
+    assert F.forecast(p, 17 * 60, 0, line, {}, runs=2) == []
+    assert F.forecast(p, 18 * 60, 0, line, {"1": None}, runs=2) == []
+    (early,) = F.forecast(p, 6 * 60, 0, line, {}, runs=2)
+    assert early.plus_one_from == 13 * 60 + 15
+    assert F.todays_demand(p, {"a": 3}, 14 * 60, 6, working_day=False).services["a"].daily_volume == \
+        pytest.approx(3 / (F.share_before(p, svc, 14 * 60) + F.PRIOR_WEIGHT))
+
+    for at, working in (("2026-11-25 10:00", True), ("2026-11-29 10:00", False), ("2026-12-31 10:00", False)):
+        clock.set_local(at)
+        assert F.read_now(store).working_day is working, at

@@ -2,8 +2,8 @@
 services' waits will pass their target, and what one more counter on a service would change (issue 14, the
 supervisor's forecast). A few simulated runs of `engine.Day` started at the present, median over the runs.
 
-`forecast_from_store(store, runs)` reads the queue and answers with sentences for the supervisor page; wiring
-it to the page (refreshed every minute, off the request path) belongs to the supervision module."""
+`forecast_from_store(store, runs)` reads the queue (`read_now`) and answers with sentences for the supervisor
+page (`answer`); web/forecasting.py makes it every minute in the background and shows it to the supervisors."""
 from __future__ import annotations
 
 import statistics
@@ -121,9 +121,12 @@ def _empties(results, sid) -> tuple[float | None, float]:
 
 def forecast(p: Params, now_min: float, base_ms: int, waiting: list[Ticket], open_now: dict[str, Ticket | None],
              *, runs: int = 5, seed: int = 1, plus_one: bool = True, pause=None) -> list[ServiceForecast]:
+    if now_min >= p.day_end:
+        return []  # the day is over: nobody is called any more
     pause = every(pause)
     results = _runs(p, now_min, base_ms, waiting, open_now, runs, seed, pause)
-    start_plus = (int(now_min + PLUS_ONE_DELAY) // 15 + 1) * 15
+    first_open = min((a for c in p.counters for a, _ in c.open), default=0)
+    start_plus = max((int(now_min + PLUS_ONE_DELAY) // 15 + 1) * 15, first_open)  # not before the centre opens
     out = []
     for sid, s in p.services.items():
         waits = [w for r in results for w in r.waits.get(sid, [])]
@@ -190,6 +193,7 @@ class QueueNow:
     at: str  # local HH:MM of the reading
     weekday: int = 0  # Monday 0
     issued: dict[str, int] | None = None  # service id -> tickets issued today so far; None: demand as in the params
+    working_day: bool = True  # False: a weekend or holiday, no arrivals beyond today's own
 
 
 def share_before(p: Params, s, now_min: float) -> float:
@@ -204,13 +208,13 @@ def share_before(p: Params, s, now_min: float) -> float:
     return before / total if total else 1.0
 
 
-def todays_demand(p: Params, issued: dict[str, int], now_min: float, weekday: int) -> Params:
+def todays_demand(p: Params, issued: dict[str, int], now_min: float, weekday: int, working_day: bool = True) -> Params:
     """Arrivals for the rest of today from today's own: a service's day is what it issued so far over the share
     of its day that has passed, the parameters' figure (for this weekday) weighing PRIOR_WEIGHT of a day. A quiet
     day stays quiet and a surge goes on; early in the morning the parameters speak."""
     services = {}
     for sid, s in p.services.items():
-        prior = s.daily_volume * p.weekdays[weekday]
+        prior = s.daily_volume * p.weekdays[weekday] if working_day else 0.0
         share = share_before(p, s, now_min)
         services[sid] = replace(s, daily_volume=(issued.get(sid, 0) + PRIOR_WEIGHT * prior) / (share + PRIOR_WEIGHT))
     return replace(p, services=services, weekdays=(1.0,) * 7, surges=())
@@ -227,8 +231,11 @@ def read_now(store) -> QueueNow:
     open_now = {c.id: at_counter.get(c.id) for c in counters if c.state in (CounterState.OPEN, CounterState.BREAK)}
     names = {sid: (svc.name, svc.name_en or svc.name) for sid, (_, svc) in store.config.services().items()}
     issued = {sid: st.issued_today for sid, st in store.service_statuses().items()}
+    hours = store.config.hours
+    working = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()] in hours.weekdays \
+        and local.date() not in hours.holidays
     return QueueNow((local - midnight) / timedelta(minutes=1), int(midnight.timestamp() * 1000), waiting, open_now,
-                    names, local.strftime("%H:%M"), local.weekday(), issued)
+                    names, local.strftime("%H:%M"), local.weekday(), issued, working)
 
 
 def answer(p: Params, q: QueueNow, *, runs: int = 5, seed: int = 1, pause=None) -> list[dict]:
@@ -236,7 +243,7 @@ def answer(p: Params, q: QueueNow, *, runs: int = 5, seed: int = 1, pause=None) 
     it may run in a thread of its own."""
     known = [t for t in q.waiting if t.service_id in p.services]
     if q.issued is not None:
-        p = todays_demand(p, q.issued, q.now_min, q.weekday)
+        p = todays_demand(p, q.issued, q.now_min, q.weekday, q.working_day)
     out = []
     for f in forecast(p, q.now_min, q.base_ms, known, q.open_now, runs=runs, seed=seed, pause=pause):
         target = p.services[f.service].target_minutes
