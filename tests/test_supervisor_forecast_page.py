@@ -88,3 +88,42 @@ def test_the_supervisor_sees_the_forecast_live_in_both_languages_and_it_fits(big
         assert errors == []
     finally:
         ctx.close()
+
+
+def test_the_reports_page_shows_how_far_the_estimates_held_and_it_fits(big, chromium):
+    srv, clock = big
+    sup = srv.login("super", "test-super")
+    told = []
+    for _ in range(2):  # through the kiosk: its answer's estimate is kept
+        r = srv.post("/api/v1/tickets", {"service": "dat_dai"}, {"Authorization": "Bearer big-kiosk-token-1"})
+        assert r.status_code == 201, r.text
+        told.append(r.json()["wait"])
+    assert all(w["minutes"] is not None for w in told)
+    clock.advance(minutes=30)
+    while srv.get("/api/v1/reports/estimates", sup).json()["total"]["called"] < 2:  # the 40 before them first
+        clock.advance(minutes=1)
+        assert srv.post("/api/v1/counters/125/next", None, sup).status_code == 200
+    want = srv.get("/api/v1/reports/estimates", sup).json()
+    (row,) = [r for r in want["rows"] if r["service"] == "dat_dai"]
+    ctx = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="vi-VN")
+    try:
+        page = ctx.new_page()
+        page.clock.set_fixed_time(clock())  # the page's "today" is the server's test day
+        page.goto(srv.url + "/reports")
+        page.fill("#username", "super")
+        page.fill("#password", "test-super")
+        page.click("#signin-btn")
+        page.wait_for_selector('#estimates-table tbody tr[data-service="dat_dai"]')
+        shown = page.locator('#estimates-table tbody tr[data-service="dat_dai"] td')
+        cells = shown.all_inner_texts()
+        assert cells[0] == row["week"] and cells[1] == LAND
+        assert cells[2:4] == [str(row["estimates"]), str(row["called"])]
+        assert cells[4] == f"{row['mae_min']:g}".replace(".", ",")
+        assert cells[9] == f"{round(row['too_short'] * 100)} %"
+        assert "Độ chính xác của thời gian chờ ước tính" in page.locator("#estimates-card h3").inner_text()
+        box = page.evaluate("""() => { const c = document.querySelector('#estimates-card');
+            const r = c.getBoundingClientRect(); return {right: r.right, width: innerWidth,
+            overflow: [...c.querySelectorAll('td, th, h3')].filter((e) => e.scrollWidth > e.clientWidth + 1).length}; }""")
+        assert box["right"] <= box["width"] and box["overflow"] == 0, box
+    finally:
+        ctx.close()

@@ -36,4 +36,8 @@ def estimates_report():
     except reports.ReportError as exc:
         raise DomainError("bad_request", detail=exc.message(lang())) from None
     rows = wait_estimates.outcomes(c.store, day_from, day_to)
-    return jsonify({"from": day_from, "to": day_to, **estimate_accuracy.by_service_week(rows)})
+    out = estimate_accuracy.by_service_week(rows)
+    names = {sid: (svc.name, svc.name_en or svc.name) for sid, (_, svc) in c.config.services().items()}
+    for row in out["rows"]:
+        row["name"], row["name_en"] = names.get(row["service"], (row["service"], row["service"]))
+    return jsonify({"from": day_from, "to": day_to, **out})
