@@ -79,9 +79,16 @@ class RatingRecorded:
     event = "rating.recorded"
 
 
+@dataclass
+class ForecastUpdated:
+    as_of: int  # the last seq the forecast's queue reflects
+    forecast: dict  # as GET /api/v1/forecast answers: at, at_ms, took_ms, services
+    event = "forecast.updated"
+
+
 EVENT_NAMES = ("hello", "snapshot", "ticket.issued", "ticket.called", "ticket.updated", "counter.updated",
                "queue.updated", "device.updated", "rating.recorded", "alerts.updated", "notice.updated", "config.reloaded",
-               "print.status", "print.job")
+               "print.status", "print.job", "forecast.updated")
 
 # event log type -> the `change` of a ticket.updated
 CHANGE_OF = {

@@ -52,6 +52,7 @@
     try {
       S.report = await Q.api('GET', '/reports?' + params().toString());
       render();
+      if (Q.estimates) Q.estimates.load(params());
     } catch (e) {
       $('#report-error').textContent = e.message;
     }

@@ -59,6 +59,7 @@
       S.offset = st.now_ms - Date.now();
       S.state = st;
       S.alerts = st.alerts;
+      Q.forecast.show(st.forecast);
       render();
     } catch (e) {
       if (e.status !== 401) Q.toast(e.message, true);
@@ -80,6 +81,7 @@
         soon();
       },
       'alerts.updated': (m) => { S.alerts = m.alerts; renderAlerts(); soon(); },
+      'forecast.updated': (m) => Q.forecast.show(m.forecast),
     };
     for (const ev of ['snapshot', 'ticket.issued', 'ticket.called', 'ticket.updated', 'queue.updated', 'device.updated',
       'config.reloaded', 'rating.recorded']) on[ev] = soon;
@@ -93,7 +95,7 @@
   // ---------------------------------------------------------------- rendering
   function render() {
     if (!S.state) return;
-    renderAlerts(); renderServices(); renderCounters(); renderDevices(); tick();
+    renderAlerts(); Q.forecast.render(); renderServices(); renderCounters(); renderDevices(); tick();
   }
 
   function renderAlerts() {

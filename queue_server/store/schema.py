@@ -390,3 +390,23 @@ def _m0012(db: Database) -> None:
         ) WITHOUT ROWID""")
     db.execute("CREATE INDEX webhook_outbox_pending ON webhook_outbox (endpoint_id, seq) WHERE state = 'pending'")
     db.execute("CREATE INDEX webhook_outbox_dead ON webhook_outbox (endpoint_id, seq) WHERE state = 'dead'")
+
+
+@migrations(name="0013_wait_estimates")
+def _m0013(db: Database) -> None:
+    # The wait estimate each ticket was given at issue (the kiosk's answer, the slip), kept beside its real wait
+    # (its first call in the event log) so a centre sees how far to trust the numbers (store/wait_estimates.py).
+    # state: core/estimate.py's (estimate, next, no_counter, closed_today); minutes, low, high: the median and the
+    # 80 % range shown, when there was one.
+    db.execute("""
+        CREATE TABLE wait_estimates (
+            ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+            day TEXT NOT NULL,
+            service_id TEXT NOT NULL,
+            issued_ms INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            minutes INTEGER,
+            low INTEGER,
+            high INTEGER
+        )""")
+    db.execute("CREATE INDEX wait_estimates_day ON wait_estimates (day, service_id)")

@@ -39,6 +39,7 @@ class Context:
     socketio: SocketIO
     devices: DeviceStates | None = None
     sockets: Sockets | None = None
+    forecaster: object | None = None  # web/forecasting.py: the supervisors' forecast of today
 
 
 def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None, async_mode: str | None = None,
@@ -79,6 +80,10 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     from queue_server.web import dossiers  # the dossier look-up (GET /api/v1/dossiers/<code>)
 
     app.register_blueprint(dossiers.bp)
+    from queue_server.web import estimate_log  # each ticket's estimate at issue, and how far they held
+
+    app.register_blueprint(estimate_log.bp)
+    commands.after_issue.append(estimate_log.recorder(store))
     part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
     @app.get("/healthz")

@@ -23,6 +23,7 @@ from queue_server import exports
 from queue_server import reports
 from queue_server import satisfaction_766
 from queue_server.store import queue_reads
+from queue_server.web import forecasting
 from queue_server.web.audit_words import DEVICE_KINDS
 from queue_server.web.toolkit import lang, require
 from queue_server.core.errors import DomainError
@@ -125,7 +126,7 @@ def dashboard_state(c) -> dict:
     devices = localise_devices(devices)
     return {"now_ms": now, "day": day, "seq": seq, "services": services, "departments": read.departments(),
             "counters": counters, "devices": devices, "devices_source": source,
-            "alerts": alerts(services, devices, now)}
+            "alerts": alerts(services, devices, now), "forecast": forecasting.of(c).current()}
 
 
 DEVICE_STATES = {"missing": "mất tín hiệu", "offline": "mất kết nối", "disconnected": "mất kết nối", "error": "lỗi",
@@ -260,6 +261,14 @@ def watch(c) -> None:
 
 def start(c) -> None:
     c.socketio.start_background_task(watch, c)
+    c.socketio.start_background_task(forecasting.keep_refreshing, c)  # the forecast of today, every minute
+
+
+@bp.get("/api/v1/forecast")
+def forecast_json():
+    """The latest forecast of today (made in the background, never by this request)."""
+    need_supervisor()
+    return jsonify(forecasting.of(ctx()).current())
 
 
 @bp.get("/api/v1/supervisor/state")
