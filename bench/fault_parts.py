@@ -4,6 +4,7 @@ acknowledgement, a TCP printer that can hang, be unplugged and come back on the 
 reprints every slip it was told had failed."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -194,3 +195,45 @@ class Kiosk:
 
     def close(self) -> None:
         self.client.disconnect()
+
+
+class Boards:
+    """LED boards above the counters on one RS485 line (a pty pair and the suite's fake bus of Modbus boards),
+    driven by a real LED agent process connected to `url`. The bus keeps every frame it carried."""
+
+    def __init__(self, tmp: Path, units: dict[str, int]):
+        from test_led import FakeBus, PtyLine
+
+        self.units, self.tmp = units, tmp  # counter -> unit id
+        self.bus = FakeBus(set(units.values()))
+        self.line = PtyLine(self.bus, tmp / "ttyLED")
+        self.agent = None
+
+    def start_agent(self, url: str, token: str) -> None:
+        import subprocess
+
+        self.log = open(self.tmp / "led-agent.log", "wb")
+        self.agent = subprocess.Popen([sys.executable, "-m", "displays.led", "--server", url, "--token", token],
+                                      cwd=Path(__file__).resolve().parent.parent, stdout=self.log,
+                                      stderr=subprocess.STDOUT)
+
+    @property
+    def link(self) -> Path:
+        return self.line.link
+
+    def shown(self, counter: str) -> list[tuple[int, float]]:
+        """(value, wall time) of every write to the counter's board."""
+        unit, offset = self.units[counter], time.time() - time.monotonic()
+        with self.bus.cond:
+            return [(w[3][0], w[4] + offset) for w in self.bus.writes if w[0] == unit and w[2] == 0 and w[3]]
+
+    def close(self) -> None:
+        if self.agent is not None:
+            self.agent.terminate()
+            try:
+                self.agent.wait(8)
+            except Exception:  # noqa: BLE001 - it did not stop: end it
+                self.agent.kill()
+                self.agent.wait(5)
+            self.log.close()
+        self.line.close()

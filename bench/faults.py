@@ -32,7 +32,7 @@ if str(ROOT / "tests") not in sys.path:
 from server_util import KIOSK, RedisServer, ServerProcess  # noqa: E402
 from keypad_util import keypad_config  # noqa: E402
 
-from .fault_parts import Display, Keypad, Kiosk, PortPrinter  # noqa: E402
+from .fault_parts import Boards, Display, Keypad, Kiosk, PortPrinter  # noqa: E402
 
 HOUR = 3600.0
 TICKETS_PER_HOUR = 120
@@ -47,7 +47,7 @@ KEYPAD_UNPLUGGED, KEYPAD_BACK = 0.55, 0.65
 B_KILLED, B_BACK = 0.70, 0.78
 
 
-def centre(tmp: Path, redis_url: str, printer_port: int, keypad_port: Path) -> Path:
+def centre(tmp: Path, redis_url: str, printer_port: int, keypad_port: Path, led_line: Path) -> Path:
     keypads = [{"id": "kp-6", "counter": "6", "decoder": "qms-line", "device_id": "K06", "debounce_ms": 0,
                 "port": str(keypad_port)}]
     path = keypad_config(tmp, keypads, extra_counters=3)
@@ -56,6 +56,9 @@ def centre(tmp: Path, redis_url: str, printer_port: int, keypad_port: Path) -> P
     data["devices"]["printers"] = [{"id": "p-1", "backend": "network", "host": "127.0.0.1", "port": printer_port,
                                     "timeout_seconds": 1, "retries": 1, "check_seconds": 1}]
     data["devices"]["kiosks"] = [{"id": "kiosk-1", "token": "test-kiosk-token-1", "printer": "p-1"}]
+    data["devices"]["led_boards"] = [{"id": f"led-{c}", "counter": c, "port": str(led_line), "unit_id": int(c),
+                                      "run_in": "agent", "timeout_seconds": 0.3, "retries": 1} for c in COUNTERS]
+    data["devices"]["timeouts"] = {"serial_reconnect_max_seconds": 1, "led_poll_seconds": 0.2}
     data["devices"]["displays"] = [{"id": "hall", "name": "Bảng hành lang"}, {"id": "hall-a", "zone": "A"}]
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -82,7 +85,8 @@ class Day:
         self.redis = RedisServer(tmp).start()
         self.printer = PortPrinter("ok")
         self.keypad = Keypad(tmp / "tty-kp6", "K06")
-        cfg = centre(tmp, self.redis.url, self.printer.port, tmp / "tty-kp6")
+        self.boards = Boards(tmp, {c: int(c) for c in COUNTERS})
+        cfg = centre(tmp, self.redis.url, self.printer.port, tmp / "tty-kp6", self.boards.link)
         db = tmp / "centre.sqlite3"
         self.db = db
         self.servers = {"A": ServerProcess(cfg, db, "eventlet", log=tmp / "a.log").start(),
@@ -98,6 +102,7 @@ class Day:
             assert d.connect(), d.name
         self.kiosk = Kiosk(a, "kiosk-1", "test-kiosk-token-1")
         self.agent = keypad_agent(a, tmp)
+        self.boards.start_agent(a, "test-agent-token-1")
         self.issued: list[dict] = []  # tickets the kiosk was answered with
         self.refused = 0  # kiosk requests that got no answer
         self.current = {c: -1 for c in COUNTERS}
@@ -195,7 +200,8 @@ class Day:
             self.kiosk.reprint_failed()
             settled = (not self.keypad.pending and len(self.agent.outbox) == 0 and not self.kiosk.outstanding()
                        and all(d.connected for d in self.displays)
-                       and all(set(self.owed(d)) <= set(d.calls) for d in self.displays))
+                       and all(set(self.owed(d)) <= set(d.calls) for d in self.displays)
+                       and not self.board_check()[0])
             if settled:
                 return
             time.sleep(0.5)
@@ -215,10 +221,30 @@ class Day:
     def owed(self, d: Display) -> list[int]:
         return [s for s in self.db_calls() if d.first_seq is not None and s > d.first_seq]
 
+    def board_check(self) -> tuple[list[str], list[float]]:
+        """Each call shown on its counter's board after it was made, and each board showing its counter's
+        current ticket at the end: (problems, how long after each call its board showed it)."""
+        problems, lateness = [], []
+        rows = self.query("SELECT e.counter_id, e.ts_ms, t.code FROM events e JOIN tickets t ON t.id = e.ticket_id "
+                          "WHERE e.type = 'ticket.called' ORDER BY e.id")
+        current = dict(self.query("SELECT c.id, t.code FROM counters c JOIN tickets t ON t.id = c.current_ticket_id"))
+        for counter in COUNTERS:
+            shown = self.boards.shown(counter)
+            for _, ts, code in (r for r in rows if r[0] == counter):
+                after = [at for value, at in shown if value == int(code) and at >= ts / 1000 - 0.05]
+                if after:
+                    lateness.append(after[0] - ts / 1000)
+                else:
+                    problems.append(f"the board of counter {counter} never showed {code}")
+            if counter in current and (not shown or shown[-1][0] != int(current[counter])):
+                problems.append(f"the board of counter {counter} ends on {shown[-1:]}, not {current[counter]}")
+        return problems, lateness
+
     def reckon(self) -> tuple[dict, list[str]]:
-        problems: list[str] = []
+        problems, board_lateness = self.board_check()
         made = self.db_calls()
         lateness: list[float] = []
+        caught_up = 0  # (display, call) pairs that first arrived as a catch-up (replayed), not live
         for d in self.displays:
             with d.lock:
                 got = {s: list(v) for s, v in d.calls.items()}
@@ -231,6 +257,7 @@ class Day:
             if d.snapshots_after_start:
                 problems.append(f"{d.name} was sent {d.snapshots_after_start} fresh snapshots instead of its catch-up")
             lateness += [min(at for at, _ in got[s]) - made[s] for s in self.owed(d) if s in got]
+            caught_up += sum(1 for s in self.owed(d) if s in got and min(got[s])[1])
         tickets = self.query("SELECT id, code, day FROM tickets")
         ids = {i for i, _, _ in tickets}
         lost = [t["code"] for t in self.issued if t["id"] not in ids]
@@ -264,8 +291,12 @@ class Day:
             "calls": len(made), "call_presses_unanswered": self.call_failures,
             "display_deliveries": len(lateness), "deliveries_late": len(late),
             "late_median_s": statistics.median(late) if late else 0.0, "late_max_s": max(late) if late else 0.0,
-            "on_time_p95_s": sorted(lateness)[int(0.95 * (len(lateness) - 1))] if lateness else 0.0,
+            "delivery_p95_s": sorted(lateness)[int(0.95 * (len(lateness) - 1))] if lateness else 0.0,
+            "deliveries_caught_up": caught_up,
             "display_reconnects": sum(d.reconnects for d in self.displays),
+            "board_deliveries": len(board_lateness),
+            "board_deliveries_late": sum(1 for x in board_lateness if x > LATE_S),
+            "board_max_s": max(board_lateness, default=0.0),
             "print_jobs": len(jobs), "print_jobs_failed": sum(1 for _, s, _ in jobs if s == "failed"),
             "slips_failed": len(failed_tickets), "slips_recovered": len(failed_tickets & printed_tickets),
             "slips_moot_called_before_printer_back": len(moot),
@@ -277,7 +308,7 @@ class Day:
         return figures, problems
 
     def close(self) -> None:
-        for part in [self.agent.stop, self.kiosk.close, *[d.close for d in self.displays], self.keypad.close,
+        for part in [self.agent.stop, self.boards.close, self.kiosk.close, *[d.close for d in self.displays], self.keypad.close,
                      self.printer.close, *[s.stop for s in self.servers.values()], self.redis.stop]:
             try:
                 part()
