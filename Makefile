@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 VENDOR := queue_server/static/vendor/.installed
 
-.PHONY: run test test-long mutants bench setup clean check-config test-tools
+.PHONY: run test test-faults test-long mutants bench setup clean check-config test-tools
 
 setup: $(STAMP) $(VENDOR)
 
@@ -33,7 +33,12 @@ test-tools:
 # Three workers on the two cores (many tests wait on a browser, a server process or a serial port), one test
 # file each at a time (module-scoped servers stay in one worker); the longest files start first (tests/conftest.py).
 test: setup test-tools
-	$(PY) -m pytest -n 3 --dist loadfile
+	$(PY) -m pytest -n 3 --dist loadfile -m "not faults"
+
+# The scripted bad day, shortened (tests/test_bad_day.py, under 3 minutes): two server processes, Redis, a
+# printer, a keypad and displays, with faults; `python -m bench faults` runs the whole simulated hour.
+test-faults: setup test-tools
+	$(PY) -m pytest -q -p no:cacheprovider -m faults tests/test_bad_day.py
 
 # The store's state machines with many random sequences (CI runs a fixed, smaller set); a few minutes.
 test-long: setup

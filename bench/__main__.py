@@ -32,7 +32,14 @@ SECTIONS: dict[str, Callable[..., dict]] = {
     "catalogue": catalogue.run,  # procedure search over 2,000 procedures: the index and GET /api/v1/procedures
     "year": year.run,  # a busy year (300,000 tickets) generated, then every report over it (< 1 s each)
     "estimates": estimates.run,  # the wait estimate against simulated waits and two baselines; a simulated year
+    "faults": lambda seconds: _faults(seconds),  # the scripted bad day: a simulated hour with faults (~5 minutes)
 }
+
+
+def _faults(seconds: float) -> dict:
+    from . import faults  # imported when run: it uses the test suite's helpers (redis-server, ptys, emulators)
+
+    return faults.run(seconds)
 
 
 def filesystem_of(path: Path) -> str:
