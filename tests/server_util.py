@@ -79,7 +79,24 @@ class ServerProcess:
         self.log = log or db.with_suffix(f".{mode}.log")
         self.proc: subprocess.Popen | None = None
 
+    def _seed_accounts(self) -> None:
+        """A new database gets its accounts here, hashed as this test process hashes them (cheaply: conftest's
+        cheap_password_hashes): the server then finds them in place and its sign-ins cost no scrypt check. What
+        the server's own seeding does is tested by test_security_docs and test_demo_secrets."""
+        from queue_server.accounts import Accounts
+        from queue_server.config import load_config
+        from queue_server.store import Store
+
+        cfg = load_config(self.config)
+        store = Store(self.db, cfg)
+        try:
+            Accounts(store, cfg).seed_from_config()
+        finally:
+            store.close()
+
     def start(self, timeout: float = 20) -> "ServerProcess":
+        if not Path(self.db).exists():
+            self._seed_accounts()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
