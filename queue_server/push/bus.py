@@ -38,6 +38,7 @@ class Bus:
         self.clock = clock
         self.host = uuid.uuid4().hex
         self.outbox: deque[str] = deque()
+        self.wake = socketio.server.eio.create_event()  # set by _post: the publisher sleeps until there is a note
         self.dropped = 0
         self.state = "connecting"  # connecting | up | down
         self.since = clock()
@@ -59,6 +60,7 @@ class Bus:
             self.outbox.popleft()
             self.dropped += 1
         self.outbox.append(json.dumps(note, ensure_ascii=False, separators=(",", ":")))
+        self.wake.set()
 
     def health(self) -> dict:
         return {"state": self.state, "since_ms": int(self.since * 1000), "last_error": self.last_error,
@@ -89,7 +91,8 @@ class Bus:
         client, failures = None, 0
         while not self._stop:
             if not self.outbox:
-                self.socketio.sleep(0.005)
+                self.wake.wait(1.0)  # no polling while idle
+                self.wake.clear()
                 continue
             try:
                 client = client or self._client(socket_timeout=TIMEOUT_S)

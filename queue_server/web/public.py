@@ -25,10 +25,10 @@ def _cached(name: str, seconds: int, build):
     c = ctx()
     cache = current_app.extensions.setdefault("qms_open_data", {})
     hit = cache.get(name)
-    if hit is not None and time.monotonic() - hit[0] < seconds and hit[2] == c.config.config_hash():
+    if hit is not None and time.monotonic() - hit[0] < seconds and hit[2] is c.config:  # a reload: a new config
         return hit[1]
     value = build(c)
-    cache[name] = (time.monotonic(), value, c.config.config_hash())
+    cache[name] = (time.monotonic(), value, c.config)
     return value
 
 
