@@ -99,7 +99,8 @@ def replay(conn: sqlite3.Connection) -> tuple[dict[int, dict], dict[str, str]]:
             assert tid not in tickets, f"ticket {tid} issued twice in the log"
             tickets[tid] = {"status": "waiting", "service_id": ev["service_id"], "counter_id": None,
                             "target_counter_id": None, "code": data["code"], "priority": bool(data["priority"]),
-                            "recall_count": 0, "transfer_count": 0, "day": ev["day"]}
+                            "recall_count": 0, "transfer_count": 0, "day": ev["day"],
+                            "booking_id": data.get("booking"), "slot_start_ms": data.get("slot_start_ms")}
             continue
         assert tid in tickets, f"event {ev['id']} {etype} for ticket {tid} that was never issued"
         t = tickets[tid]

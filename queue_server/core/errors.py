@@ -62,6 +62,9 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "dossier_unknown": ("Không tìm thấy hồ sơ {code}. Vui lòng kiểm tra mã trên phiếu hẹn.", "Dossier {code} was not found. Please check the code on your receipt.", 404),
     "too_many_lookups": ("Tra cứu quá nhiều lần. Vui lòng thử lại sau {retry_after} giây.", "Too many look-ups. Try again in {retry_after} seconds.", 429),
     "dossier_source_down": ("Hệ thống tra cứu hồ sơ đang không trả lời ({reason}). Vui lòng thử lại sau.", "The dossier system is not answering ({reason}). Please try again later.", 503),
+    # the citizen identity card (core/citizen_card.py)
+    "cccd_invalid": ("Số căn cước công dân không hợp lệ ({reason}).", "The citizen ID number is not valid ({reason}).", 400),
+    "cccd_qr_unreadable": ("Không đọc được mã QR trên thẻ căn cước. Vui lòng quét lại hoặc nhập số.", "The QR code of the citizen ID card could not be read. Please scan it again or type the number.", 400),
 }
 
 
@@ -76,7 +79,10 @@ PARAM_WORDS: dict[str, dict[str, tuple[str, str]]] = {
                "closed_today": ("nghỉ hôm nay", "closed today"), "full": ("đã hết số", "daily cap reached"),
                # why a dossier source did not answer (queue_server/dossiers/sources.py)
                "timeout": ("quá thời gian chờ", "timed out"), "unreachable": ("không kết nối được", "unreachable"),
-               "source_error": ("máy chủ báo lỗi", "server error"), "bad_answer": ("trả lời không đọc được", "unreadable answer")},
+               "source_error": ("máy chủ báo lỗi", "server error"), "bad_answer": ("trả lời không đọc được", "unreadable answer"),
+               # why a citizen ID number is refused (core/citizen_card.py)
+               "format": ("không phải 12 chữ số", "not 12 digits"), "province": ("mã tỉnh không đúng", "unknown province code"),
+               "birth_year": ("năm sinh không hợp lệ", "impossible year of birth")},
 }
 
 

@@ -48,7 +48,7 @@ class Ticket:
     status: Status = Status.WAITING
     priority: bool = False
     priority_group: str | None = None
-    source: str = "walk_in"  # walk_in | priority | staff | online
+    source: str = "walk_in"  # walk_in | priority | staff | online | remote (a walk-in number taken by phone in the hall)
     issued_ms: int = 0
     queued_ms: int = 0  # rank in the queue: issue time, or transfer time when sent last
     counter_id: str | None = None  # the counter that called / serves / parked it
@@ -60,6 +60,8 @@ class Ticket:
     transfer_count: int = 0
     staff_id: int | None = None
     token: str = ""
+    booking_id: int | None = None  # the booking it was issued for (None: a walk-in)
+    slot_start_ms: int | None = None  # the booked slot's start, epoch ms (None: a walk-in)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Counter:
     current_ticket_id: int | None = None
     staff_id: int | None = None
     priority_streak: int = 0
+    walk_in_streak: int = 0  # walk-in tickets called in a row here since the last booked one
 
 
 @dataclass(frozen=True)

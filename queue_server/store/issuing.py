@@ -7,6 +7,7 @@ from dataclasses import replace
 from queue_server.core import rules as E
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import Ticket
+from queue_server.store import notifications
 from queue_server.store.rows import TICKET_COLUMNS, OpResult, ticket_to_dict
 
 
@@ -15,7 +16,12 @@ class Issuing:
 
     # ------------------------------------------------------------ issuing
     def issue(self, service_id: str, *, priority: bool = False, priority_group: str | None = None,
-              source: str = "walk_in", staff_id: int | None = None, actor: str | None = None) -> OpResult:
+              source: str = "walk_in", staff_id: int | None = None, actor: str | None = None,
+              booking_id: int | None = None, slot_start_ms: int | None = None, phone: str | None = None,
+              lang: str = "vi") -> OpResult:
+        """A new ticket. `booking_id` and `slot_start_ms`: the booking it is issued for and its slot's start;
+        `phone` (with `lang`): a number the công dân gave for notices, kept in ticket_contacts in the same
+        transaction and never on a public view."""
         if service_id not in self._services:
             raise DomainError("service_unknown", service=service_id)
         if priority_group is not None:
@@ -43,14 +49,20 @@ class Issuing:
             index, number, code = E.next_number(rng, last, active, self.config.queue.on_range_exhausted)
             t = Ticket(id=None, day=day, service_id=service_id, seq_key=seq_key, seq_index=index, number=number,
                        code=code, priority=priority, priority_group=priority_group, source=source,
-                       issued_ms=now, queued_ms=now, staff_id=staff_id, token=token)
+                       issued_ms=now, queued_ms=now, staff_id=staff_id, token=token, booking_id=booking_id,
+                       slot_start_ms=slot_start_ms)
             values = [getattr(t, k).value if k == "status" else getattr(t, k) for k in TICKET_COLUMNS if k != "id"]
             cur = c.execute(f"INSERT INTO tickets ({', '.join(k for k in TICKET_COLUMNS if k != 'id')}) "
                             f"VALUES ({', '.join('?' * (len(TICKET_COLUMNS) - 1))})", values)
             t = replace(t, id=cur.lastrowid)
+            if phone:
+                notifications.save_contact(self, c, ticket_id=t.id, phone=phone, lang=lang, now=now)
             ahead = self._ahead(c, t)
+            data = {"ticket": t.id, "code": code, "priority": priority, "source": source}
+            if booking_id is not None:  # the log tells a booked ticket and its slot (reports, replays)
+                data.update(booking=booking_id, slot_start_ms=slot_start_ms)
             self._log(c, "ticket.issued", now=now, day=day, ticket=t, counter_id=None, staff_id=staff_id, actor=actor,
-                      data={"ticket": t.id, "code": code, "priority": priority, "source": source}, result=result)
+                      data=data, result=result)
         result.tickets.append(ticket_to_dict(t))
         result.waiting_ahead = ahead
         return result

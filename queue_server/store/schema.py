@@ -1,6 +1,7 @@
 """The database's schema: every migration, in order (sqlite-utils Migrations; applied by store/db.py `migrate`).
 
-A new table or column is a new migration at the end, never an edit of one already released.
+0001_core to 0013_wait_estimates here; 0014_bookings_base onwards in schema_more.py (imported at the end, same
+`migrations`). A new table or column is a new migration at the end of schema_more.py, never an edit of a released one.
 """
 from __future__ import annotations
 
@@ -410,3 +411,6 @@ def _m0013(db: Database) -> None:
             high INTEGER
         )""")
     db.execute("CREATE INDEX wait_estimates_day ON wait_estimates (day, service_id)")
+
+
+from queue_server.store import schema_more  # noqa: E402,F401  (0014 onwards)

@@ -93,7 +93,7 @@ class Store(Issuing, CounterOps, QueueReads):
         return Counter(id=row["id"], number=row["number"], services=tuple(services), policy=row["policy"],
                        weights=tuple(json.loads(row["weights"]).items()), state=CounterState(row["state"]),
                        current_ticket_id=row["current_ticket_id"], staff_id=row["staff_id"],
-                       priority_streak=row["priority_streak"])
+                       priority_streak=row["priority_streak"], walk_in_streak=row["walk_in_streak"])
 
     def _ticket(self, c: sqlite3.Connection, ticket_id: int) -> Ticket:
         row = c.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
@@ -115,8 +115,9 @@ class Store(Issuing, CounterOps, QueueReads):
             c.execute(f"UPDATE tickets SET {sets} WHERE id = ?", (*values, t.id))
             result.tickets.append(ticket_to_dict(t))
         for k in out.counters:
-            c.execute("""UPDATE counters SET state=?, current_ticket_id=?, staff_id=?, priority_streak=?, updated_ms=?
-                         WHERE id=?""", (k.state.value, k.current_ticket_id, k.staff_id, k.priority_streak, now, k.id))
+            c.execute("""UPDATE counters SET state=?, current_ticket_id=?, staff_id=?, priority_streak=?, walk_in_streak=?,
+                           updated_ms=? WHERE id=?""",
+                      (k.state.value, k.current_ticket_id, k.staff_id, k.priority_streak, k.walk_in_streak, now, k.id))
             result.counters.append(self._counter_dict(k))
         by_id = {t.id: t for t in out.tickets}
         for etype, data in out.events:
@@ -141,7 +142,7 @@ class Store(Issuing, CounterOps, QueueReads):
     def _counter_dict(self, k: Counter) -> dict:
         return {"id": k.id, "number": k.number, "state": k.state.value, "current_ticket_id": k.current_ticket_id,
                 "staff_id": k.staff_id, "services": list(k.services), "policy": k.policy,
-                "priority_streak": k.priority_streak}
+                "priority_streak": k.priority_streak, "walk_in_streak": k.walk_in_streak}
 
     # ------------------------------------------------------------ services
     def rules(self, service_id: str, manual: str = "auto", cap_override: int | None = None) -> E.ServiceRules:

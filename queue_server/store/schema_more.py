@@ -1,0 +1,54 @@
+"""The database's schema, continued: the migrations after 0013, registered on schema.py's `migrations` object.
+
+schema.py imports this module at its end, so `migrations` holds every migration in order. A new table or
+column is a new migration at the end of this module, never an edit of one already released.
+"""
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from queue_server.store.schema import migrations
+
+
+@migrations(name="0014_bookings_base")
+def _m0014(db: Database) -> None:
+    # Bookings (issue 13): a ticket issued for a booking carries it and the booked slot's start (epoch ms);
+    # both NULL for a walk-in.
+    db.execute("ALTER TABLE tickets ADD COLUMN booking_id INTEGER")
+    db.execute("ALTER TABLE tickets ADD COLUMN slot_start_ms INTEGER")
+    # Walk-in tickets called in a row at this counter since its last booked ticket (the calling interleave).
+    db.execute("ALTER TABLE counters ADD COLUMN walk_in_streak INTEGER NOT NULL DEFAULT 0")
+    # The notification outbox (store/notifications.py): one row per message to one phone. A sender takes due
+    # pending rows (lease_ms: being sent until then), marks them sent, or retries at next_ms, or gives up ('dead').
+    # dedupe: a key such as "near:<ticket id>" so one notice is never queued twice (NULL: no such key).
+    db.execute("""
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            created_ms INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('otp','booking','near','called','broadcast')),
+            channel TEXT NOT NULL DEFAULT 'sms',
+            to_phone TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT 'vi',
+            body TEXT NOT NULL,
+            ticket_id INTEGER REFERENCES tickets(id),
+            booking_id INTEGER,
+            state TEXT NOT NULL CHECK (state IN ('pending','sent','dead')) DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_ms INTEGER NOT NULL,
+            lease_ms INTEGER NOT NULL DEFAULT 0,
+            last_status INTEGER,
+            last_error TEXT NOT NULL DEFAULT '',
+            sent_ms INTEGER,
+            dedupe TEXT UNIQUE
+        )""")
+    db.execute("CREATE INDEX messages_pending ON messages (state, next_ms) WHERE state = 'pending'")
+    # A phone number a công dân gave for notices about one ticket ("your turn is near", the call). Never shown
+    # on a public view of the ticket.
+    db.execute("""
+        CREATE TABLE ticket_contacts (
+            ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+            phone TEXT NOT NULL,
+            lang TEXT NOT NULL DEFAULT 'vi',
+            created_ms INTEGER NOT NULL
+        )""")
