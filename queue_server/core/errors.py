@@ -57,6 +57,8 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "last_admin": ("Không thể khóa hoặc hạ quyền quản trị viên đang hoạt động cuối cùng.", "The last active admin cannot be disabled or demoted.", 409),
     "device_token_unknown": ("Không có mã thiết bị {token}.", "There is no device token {token}.", 404),
     "config_invalid": ("Tệp cấu hình có lỗi, hệ thống vẫn giữ cấu hình đang chạy:\n{detail}", "The config file has problems; the running config is kept:\n{detail}", 422),
+    "message_unknown": ("Không có tin nhắn {message} trong hộp thư đi.", "There is no message {message} in the outbox.", 404),
+    "message_not_dead": ("Tin nhắn {message} không ở trạng thái gửi thất bại ({state}).", "Message {message} has not failed for good (it is {state}).", 409),
     # dossier look-up (queue_server/dossiers/)
     "dossier_lookup_off": ("Máy chưa được cài đặt tra cứu hồ sơ.", "Dossier look-up is not set up.", 404),
     "dossier_unknown": ("Không tìm thấy hồ sơ {code}. Vui lòng kiểm tra mã trên phiếu hẹn.", "Dossier {code} was not found. Please check the code on your receipt.", 404),

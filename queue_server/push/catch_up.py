@@ -10,7 +10,7 @@ from __future__ import annotations
 from queue_server.push.audiences import Audience, payload_for
 from queue_server.push.payloads import CounterUpdated, Hello, Snapshot, replayed
 from queue_server.push.views import Built
-from queue_server.store import display_notices
+from queue_server.store import display_notices, service_notices
 
 CATCH_UP_LIMIT = 500  # more missed events than this: a snapshot is cheaper
 
@@ -52,6 +52,11 @@ class CatchUp:
         """A display's notice: the one an admin set for it, else the one for every display ('*'), else config."""
         rows = display_notices.notices_for(self.read.store, display.id)
         text, text_en = rows.get(display.id) or rows.get("*") or (display.notice, "")
+        depts = self.rooms.display_departments(display.id) or set()  # and supervisors' notices of its services
+        ids = {s.id for d in self.config.departments if d.id in depts for s in d.services}
+        for n in service_notices.notices_today(self.read.store, ids).values():
+            text, text_en = " · ".join(x for x in (text, n["text"]) if x), " · ".join(
+                x for x in (text_en or text, n["text_en"] or n["text"]) if x)
         return {"notice": text, "notice_en": text_en}
 
     def snapshot(self, room: str, ticket: dict | None = None) -> dict:

@@ -88,7 +88,7 @@ class ForecastUpdated:
 
 EVENT_NAMES = ("hello", "snapshot", "ticket.issued", "ticket.called", "ticket.updated", "counter.updated",
                "queue.updated", "device.updated", "rating.recorded", "alerts.updated", "notice.updated", "config.reloaded",
-               "print.status", "print.job", "forecast.updated")
+               "print.status", "print.job", "forecast.updated", "service.notice")
 
 # event log type -> the `change` of a ticket.updated
 CHANGE_OF = {

@@ -45,7 +45,7 @@ def audit_log(store, limit: int) -> list[dict]:
     """The latest admin and supervision changes, newest first (the partial index events_audit)."""
     rows = store.conn.execute(
         """SELECT id, ts_ms, type, actor, staff_id, counter_id, service_id, data FROM events
-           WHERE type GLOB 'admin.*' OR type IN ('service.updated', 'counter.services')
+           WHERE type GLOB 'admin.*' OR type IN ('service.updated', 'counter.services', 'service.broadcast')
            ORDER BY id DESC LIMIT ?""", (limit,)).fetchall()
     return [{"seq": r["id"], "ts_ms": r["ts_ms"], "type": r["type"], "actor": r["actor"], "staff_id": r["staff_id"],
              "counter_id": r["counter_id"], "service_id": r["service_id"], "data": json.loads(r["data"])} for r in rows]

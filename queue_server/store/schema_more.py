@@ -52,3 +52,28 @@ def _m0014(db: Database) -> None:
             lang TEXT NOT NULL DEFAULT 'vi',
             created_ms INTEGER NOT NULL
         )""")
+
+
+@migrations(name="0016_notices")
+def _m0016(db: Database) -> None:
+    # How a sent message left (store/notifications.py): 'outbox' (kept in the database for admins, the demo's
+    # backend) or 'http' (taken by the gateway); '' while not sent.
+    db.execute("ALTER TABLE messages ADD COLUMN via TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE messages ADD COLUMN last_attempt_ms INTEGER")
+    db.execute("CREATE INDEX messages_created ON messages (created_ms)")
+    db.execute("CREATE INDEX ticket_contacts_created ON ticket_contacts (created_ms)")
+    # The admin's audit log also lists a supervisor's broadcast (event_log.audit_log reads by this index).
+    db.execute("DROP INDEX events_audit")
+    db.execute("""CREATE INDEX events_audit ON events (id)
+                  WHERE type GLOB 'admin.*' OR type IN ('service.updated', 'counter.services', 'service.broadcast')""")
+    # A supervisor's message to everyone waiting for a service (a delay, a counter closing): shown on the
+    # service's displays and its tickets' status pages on its day; empty text removes it.
+    db.execute("""
+        CREATE TABLE service_notices (
+            service_id TEXT PRIMARY KEY,
+            day TEXT NOT NULL,
+            text TEXT NOT NULL,
+            text_en TEXT NOT NULL DEFAULT '',
+            staff_id INTEGER,
+            updated_ms INTEGER NOT NULL
+        )""")

@@ -83,6 +83,12 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     from queue_server.web import estimate_log  # each ticket's estimate at issue, and how far they held
 
     app.register_blueprint(estimate_log.bp)
+    from queue_server.notices import Notices  # notices to phones: the outbox, the admin's view, broadcasts
+    from queue_server.web import broadcasts, notifications
+
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(broadcasts.bp)
+    app.extensions["qms_notices"] = notices = Notices(store, read)
     commands.after_issue.append(estimate_log.recorder(store))
     part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
@@ -106,6 +112,7 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
         socketio.start_background_task(ctx.sockets.keep_checking)  # idle sockets' tokens, checked again
         supervision.start(ctx)  # alerts, report days
         webhooks.start(socketio)  # one task per receiver; never inside a request
+        notices.start(socketio)  # "near" and call notices found after writes, the outbox sent
         for start in part_starts:
             start()
     return app

@@ -27,6 +27,8 @@ EVENTS = {
     "admin.config_refused": ("Cấu hình bị từ chối", "Configuration refused"),
     "service.updated": ("Đổi trạng thái dịch vụ", "Service changed"),
     "counter.services": ("Đổi dịch vụ của quầy", "Counter's services changed"),
+    "service.broadcast": ("Thông báo cho người đang chờ", "Message to those waiting"),
+    "admin.message_retried": ("Gửi lại tin nhắn", "Message sent again"),
 }
 MANUAL = {"open": ("mở thủ công", "opened by hand"), "closed": ("đóng thủ công", "closed by hand"),
           "auto": ("theo giờ làm việc", "by the opening hours")}
@@ -124,4 +126,9 @@ def _detail(etype: str, d: dict, config, en: bool) -> str:
         what = (", ".join(_service(config, s, en) for s in services) if services
                 else ("as in config.yaml" if en else "theo config.yaml"))
         return f"{_counter(config, d.get('counter', ''), en)}: {what}"
+    if etype == "service.broadcast":
+        text = d.get("text_en") if en and d.get("text_en") else d.get("text")
+        sent = f" ({d.get('messages', 0)} SMS/Zalo)"
+        return (f"{_service(config, d.get('service', ''), en)}: “{text}”" + sent if text
+                else f"{_service(config, d.get('service', ''), en)}: " + ("notice removed" if en else "bỏ thông báo"))
     return "; ".join(f"{k}: {v}" for k, v in d.items())

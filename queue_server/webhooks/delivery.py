@@ -9,11 +9,10 @@ event at least once: an answer lost on the way means the same event, with the sa
 """
 from __future__ import annotations
 
-import http.client
 import logging
-import urllib.error
 import urllib.request
 
+from queue_server.outbound import opener, retry_delay, send
 from queue_server.store import webhooks as outbox
 from queue_server.webhooks.signing import event_body, headers
 
@@ -21,22 +20,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 20  # rows taken in one pass
 POLL_SECONDS = 1.0  # an idle receiver's task looks at the outbox this often (a read, no write)
-ANSWER_BYTES = 65_536  # of a receiver's answer, at most this much is read (and ignored)
 KEEP_DELIVERED_DAYS = 30  # delivered rows are dropped after this; the event log keeps the events themselves
 FORGET_EVERY_WATCHES = 720  # the watcher drops them about once an hour (a watch is poll_seconds * 5)
-
-
-def retry_delay(attempts: int, first_s: float, cap_s: float) -> float:
-    """Seconds before the next try after `attempts` failed ones: first_s, then doubling, never above cap_s."""
-    return min(cap_s, first_s * 2 ** max(0, min(attempts - 1, 40)))
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other non-2xx: the event is not delivered (and the body never re-sent
-    to another address)."""
-
-    def redirect_request(self, req, fp, code, msg, hdrs, newurl):
-        return None
 
 
 class Deliverer:
@@ -44,7 +29,7 @@ class Deliverer:
         self.store = store
         self.batch = batch
         self.poll_seconds = poll_seconds
-        self.opener = urllib.request.build_opener(_NoRedirects)
+        self.opener = opener()  # no redirects: a redirect is not a delivery
         self.running: set[str] = set()
 
     def hooks(self) -> dict:
@@ -90,17 +75,8 @@ class Deliverer:
     def _post(self, hook, seq: int, body: bytes) -> tuple[int | None, str]:
         req = urllib.request.Request(hook.url, data=body, method="POST",
                                      headers=headers(hook.secret, seq, self.store.now_ms() // 1000, body))
-        try:
-            with self.opener.open(req, timeout=hook.timeout) as resp:
-                resp.read(ANSWER_BYTES)
-                return resp.status, ""
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            return exc.code, f"HTTP {exc.code}"
-        except urllib.error.URLError as exc:
-            return None, str(exc.reason)[:300]
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            return None, (str(exc) or type(exc).__name__)[:300]
+        status, _answer, error = send(self.opener, req, hook.timeout)  # the answer is read, then ignored
+        return status, error
 
     # ------------------------------------------------------------ in the background
     def start(self, socketio) -> None:

@@ -12,6 +12,7 @@ import io
 from flask import Blueprint, Response, current_app, make_response, render_template
 
 from queue_server.core.errors import DomainError
+from queue_server.store import service_notices
 
 bp = Blueprint("ticket_status", __name__)
 
@@ -50,6 +51,8 @@ def status_page(token: str):
         "ticket": ctx.read.ticket_public(ticket),
         "centre": {"name": cfg.centre.name, "name_en": cfg.centre.name_en, "timezone": cfg.centre.timezone},
         "rate_url": "/rate/",
+        # a supervisor's message to everyone waiting for this service today (web/broadcasts.py), or None
+        "notice": service_notices.notices_today(ctx.store, {ticket["service_id"]}).get(ticket["service_id"]),
     }
     return _private(make_response(render_template("ticket_printer/status.html", page=page, centre=cfg.centre)))
 

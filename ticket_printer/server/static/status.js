@@ -220,6 +220,8 @@
           mergeTicket(msg.ticket);
           render();
         },
+        // a supervisor's message to this service's waiting tickets: shown by status-notice.js
+        "service.notice": (msg) => document.dispatchEvent(new CustomEvent("qms:service-notice", { detail: msg })),
       },
     });
   }
