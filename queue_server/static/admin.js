@@ -158,7 +158,7 @@
   }
 
   async function loadAll() {
-    await Promise.all([loadStaff(), loadTokens(), loadNotices(), loadAudit(), loadWebhooks()]);
+    await Promise.all([loadStaff(), loadTokens(), loadNotices(), loadAudit(), loadWebhooks(), Q.adminNotices.load()]);
   }
 
   $('#staff-form').addEventListener('submit', (ev) => {
