@@ -49,8 +49,10 @@ class NoticePass:
         queued = 0
         for cand in outbox.near_candidates(self.store, self.store.today()):
             t = cand["ticket"]
-            place = self.read.position_of(t["id"], "waiting", self.store.position(t))
+            place = self.read.position_of(t["id"], "waiting", None)  # the estimate's count, as the status page
             ahead, wait = place["waiting_ahead"], place["wait"]
+            if ahead is None:  # no estimate for it: its place in its own service's line, as the page falls back to
+                ahead = self.store.position(t)
             if ahead is None or ahead > cfg.notifications.near_ahead or (wait and wait.get("state") in NO_PLACE):
                 continue
             svc = cfg.services().get(t["service_id"])
