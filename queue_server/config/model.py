@@ -13,9 +13,9 @@ from pydantic import Field
 from queue_server.config.base import Model
 from queue_server.config.centre import Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority, Service, StaffAccount
 from queue_server.config.devices import DevicesConfig
+from queue_server.config.notifications import Notifications
 from queue_server.config.dossiers import Dossiers
 from queue_server.config.integrations import Integrations
-from queue_server.config.notifications import Notifications
 from queue_server.config.settings import LoginThrottle, Queue, Rating, Satisfaction766, Server, Terminal, Voice
 
 
@@ -30,6 +30,7 @@ class CentreConfig(Model):
     terminal: Terminal = Terminal()
     satisfaction_766: Satisfaction766 = Satisfaction766()
     login_throttle: LoginThrottle = LoginThrottle()
+    notifications: Notifications = Notifications()  # notices to phones (config/notifications.py, docs/notifications.md)
     departments: list[Department] = Field(min_length=1)
     counters: list[CounterConfig] = Field(min_length=1)
     devices: DevicesConfig = DevicesConfig()
@@ -37,7 +38,6 @@ class CentreConfig(Model):
     catalogue: Catalogue = Catalogue()
     dossiers: Dossiers = Dossiers()
     integrations: Integrations = Integrations()
-    notifications: Notifications = Notifications()
 
     # ---- derived lookups (not config keys) ----
     @property

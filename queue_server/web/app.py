@@ -80,15 +80,15 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     from queue_server.web import dossiers  # the dossier look-up (GET /api/v1/dossiers/<code>)
 
     app.register_blueprint(dossiers.bp)
-    from queue_server.web import estimate_log  # each ticket's estimate at issue, and how far they held
-
-    app.register_blueprint(estimate_log.bp)
     from queue_server.notices import Notices  # notices to phones: the outbox, the admin's view, broadcasts
     from queue_server.web import broadcasts, notifications
 
     app.register_blueprint(notifications.bp)
     app.register_blueprint(broadcasts.bp)
     app.extensions["qms_notices"] = notices = Notices(store, read)
+    from queue_server.web import estimate_log  # each ticket's estimate at issue, and how far they held
+
+    app.register_blueprint(estimate_log.bp)
     commands.after_issue.append(estimate_log.recorder(store))
     part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
