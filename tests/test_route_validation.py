@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from test_action_validation import MISSING, VALID, bad_values, fingerprint, module_app
+from queue_server.web.broadcasts import BroadcastBody
 from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.dossiers import AttachBody
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
-from queue_server.web.broadcasts import BroadcastBody
 from queue_server.web.toolkit import Body
 from ticket_printer.server.kiosk import KioskPinBody
 from ticket_printer.server.print_routes import ReprintBody
@@ -30,13 +30,13 @@ ROUTES = {
     "admin.notice_set": (NoticeBody, "PUT", "/api/v1/admin/notices/hall-a",
                          {"text": "Tạm dừng nhận hồ sơ đất đai", "text_en": "Land files paused"}, "admin"),
     "admin.reload_config": (Body, "POST", "/api/v1/admin/reload", {}, "admin"),
+    "broadcasts.broadcast_send": (BroadcastBody, "POST", "/api/v1/services/civil/broadcast",
+                                  {"text": "Quầy 5 tạm dừng 15 phút", "text_en": "Counter 5 paused"}, "sup"),
+    "notifications.outbox_retry": (Body, "POST", "/api/v1/notifications/outbox/1/retry", {}, "admin"),
     "ratings.post_rating": (RatingBody, "POST", "/api/v1/ratings",
                             {"id": "abcdefgh01", "counter": "3", "level": 3, "ticket": 1, "age_ms": 0, "seq": 1}, "none"),
     "ratings.post_reason": (ReasonBody, "POST", "/api/v1/ratings/abcdefgh01/reason", {"reason": "chờ lâu"}, "none"),
     "kiosk.check_setup_pin": (KioskPinBody, "POST", "/api/v1/kiosks/kiosk-1/setup-pin", {"pin": "2468"}, "none"),
-    "broadcasts.broadcast_send": (BroadcastBody, "POST", "/api/v1/services/civil/broadcast",
-                                  {"text": "Quầy 5 tạm dừng 15 phút", "text_en": "Counter 5 paused"}, "sup"),
-    "notifications.outbox_retry": (Body, "POST", "/api/v1/notifications/outbox/1/retry", {}, "admin"),
     "dossiers.ticket_dossiers": (AttachBody, "POST", "/api/v1/tickets/1/dossiers", {"counter": "3", "code": "000.00.12.H59-240115-0003"}, "sup"),
 }
 NO_BODY = {"api.logout", "admin.token_revoke"}  # they read nothing from a body
