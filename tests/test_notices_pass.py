@@ -62,6 +62,32 @@ def test_near_once_at_n_ahead_then_the_call_and_again_at_a_recall(site, line):
     assert len(messages(store, kind="near")) == 4 and notices.finder.scan() == 0
 
 
+# (notifications.near_ahead, counter 5 open, the codes whose "near" is queued by this pass): people ahead
+# A001 0, A002 1, A003 2, A004 3, A005 4, A006 5; each ticket's notice at most once
+NEAR_TABLE = [
+    (5, False, []),  # no counter serving Hộ tịch is open: nobody's turn is near
+    (0, True, ["A001"]),
+    (2, True, ["A002", "A003"]),
+    (2, True, []),  # once only
+    (4, True, ["A004", "A005"]),
+    (100, True, ["A006"]),
+]
+
+
+def test_near_by_table(site, clock):
+    store, notices = site.ctx.store, site.app.extensions["qms_notices"]
+    for i in range(6):
+        store.issue("civil", phone=f"09120000{i:02d}")
+    base = store.config
+    for near_ahead, open_, codes in NEAR_TABLE:
+        store.reload_config(base.model_copy(update={"notifications": base.notifications.model_copy(update={"near_ahead": near_ahead})}))
+        store.set_counter_state("5", "open" if open_ else "closed")
+        before = {m["id"] for m in messages(store)}
+        notices.finder.scan()
+        got = [store.ticket(m["ticket_id"])["code"] for m in messages(store, kind="near") if m["id"] not in before]
+        assert got == codes, (near_ahead, open_)
+
+
 def test_no_call_notice_when_send_on_call_is_off_none_without_a_phone_and_none_stale(site, line, clock):
     store, notices, t = line
     cfg = store.config
