@@ -4,6 +4,7 @@ or a service that does not offer it, the browser's and the address's limits, hos
 nothing, never a 5xx)."""
 from __future__ import annotations
 
+import copy
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
+from conftest import Clock
 from inproc import InProcessServer
 from queue_server.config import ConfigError, parse_config
 from queue_server.core import presence as P
@@ -123,6 +125,13 @@ def remote_site(tmp_path, clock, **remote) -> InProcessServer:
     return InProcessServer(path, tmp_path / "qms.sqlite3", clock)
 
 
+@pytest.fixture(scope="module")
+def base_centre(tmp_path_factory) -> dict:
+    data = centre_data(tmp_path_factory.mktemp("centre"), Clock())
+    parse_config(yaml.safe_dump(data, allow_unicode=True), "ok.yaml")  # good as it is
+    return data
+
+
 @pytest.mark.parametrize("edit, fragment", [
     (lambda d: d["remote"].update(displays=["nowhere"]), "unknown display 'nowhere'"),
     (lambda d: d["remote"].update(displays=["hall-a", "hall-a"]), "listed twice"),
@@ -133,9 +142,8 @@ def remote_site(tmp_path, clock, **remote) -> InProcessServer:
     (lambda d: d["remote"].update(per_address=0), "per_address"),
     (lambda d: d["remote"].update(page_minutes=61), "page_minutes"),
 ])
-def test_the_config_names_a_display_that_cannot_show_the_code(tmp_path, clock, edit, fragment):
-    data = centre_data(tmp_path, clock)
-    parse_config(yaml.safe_dump(data, allow_unicode=True), "ok.yaml")
+def test_the_config_names_a_display_that_cannot_show_the_code(base_centre, edit, fragment):
+    data = copy.deepcopy(base_centre)
     edit(data)
     with pytest.raises(ConfigError) as err:
         parse_config(yaml.safe_dump(data, allow_unicode=True), "bad.yaml")
@@ -143,9 +151,11 @@ def test_the_config_names_a_display_that_cannot_show_the_code(tmp_path, clock, e
 
 
 # ------------------------------------------------------------------ the routes
-@pytest.fixture
-def remote(tmp_path, clock):
-    srv = remote_site(tmp_path, clock, per_address=50)
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory):
+    """One centre for the route tests (cheap): each test asks for the display's code afresh, so the clock each
+    one moves on (srv.clock) and the numbers others took do not change what it checks."""
+    srv = remote_site(tmp_path_factory.mktemp("remote"), Clock(), per_address=50)
     yield srv
     srv.close()
 
@@ -172,7 +182,8 @@ def issued_count(srv) -> int:
     return srv.ctx.store.event_counts().get("ticket.issued", 0)
 
 
-def test_a_scan_in_the_hall_takes_a_number_with_its_phone(remote, clock):
+def test_a_scan_in_the_hall_takes_a_number_with_its_phone(remote):
+    clock = remote.clock
     minute, proof, code = display_code(remote)
     assert code["url"].startswith("http://127.0.0.1:5000/lay-so/hall-a?m=") and "<svg" in code["svg"]
     assert code["renew_in_ms"] == P.renews_in_ms(remote.ctx.store.now_ms())
@@ -204,7 +215,8 @@ def test_a_scan_in_the_hall_takes_a_number_with_its_phone(remote, clock):
     assert take(phone, page_data(phone.get(f"/lay-so/hall-a?m={minute}&p={proof}"))).status_code == 201
 
 
-def test_a_stale_or_forged_code_is_refused_with_a_clear_word(remote, clock):
+def test_a_stale_or_forged_code_is_refused_with_a_clear_word(remote):
+    clock = remote.clock
     minute, proof, _ = display_code(remote)
     phone = remote.app.test_client()
     clock.advance(seconds=120)
@@ -246,22 +258,18 @@ def test_only_configured_displays_and_offered_services(remote):
     assert issued_count(remote) == before
 
 
-def test_the_kiosks_service_rules_hold_for_phones(tmp_path, clock):
-    srv = remote_site(tmp_path, clock, per_address=50)
-    try:
-        minute, proof, _ = display_code(srv, "hall-b")
-        data = page_data(srv.app.test_client().get(f"/lay-so/hall-b?m={minute}&p={proof}"))
-        assert {s["id"] for s in data["services"]} == {"civil", "records"}
-        codes = [take(srv.app.test_client(), data, service="records").status_code for _ in range(5)]
-        assert codes == [201, 201, 201, 201, 409]  # records' daily_cap is 4, as at the kiosk
-        sup = srv.login('super', 'test-super')
-        assert srv.post("/api/v1/services/civil", json={"state": "closed"}, headers=sup).status_code == 200
-        closed = take(srv.app.test_client(), data, service="civil")
-        assert (closed.status_code, closed.get_json()["error"]) == (409, "service_closed")
-        data = page_data(srv.app.test_client().get(f"/lay-so/hall-b?m={minute}&p={proof}"))
-        assert {s["id"]: s["state"] for s in data["services"]} == {"civil": "closed", "records": "full"}
-    finally:
-        srv.close()
+def test_the_kiosks_service_rules_hold_for_phones(remote):
+    minute, proof, _ = display_code(remote, "hall-b")
+    data = page_data(remote.app.test_client().get(f"/lay-so/hall-b?m={minute}&p={proof}"))
+    assert {s["id"] for s in data["services"]} == {"civil", "records"}
+    codes = [take(remote.app.test_client(), data, service="records").status_code for _ in range(5)]
+    assert codes == [201, 201, 201, 201, 409]  # records' daily_cap is 4, as at the kiosk
+    sup = remote.login("super", "test-super")
+    assert remote.post("/api/v1/services/civil", json={"state": "closed"}, headers=sup).status_code == 200
+    closed = take(remote.app.test_client(), data, service="civil")
+    assert (closed.status_code, closed.get_json()["error"]) == (409, "service_closed")
+    data = page_data(remote.app.test_client().get(f"/lay-so/hall-b?m={minute}&p={proof}"))
+    assert {s["id"]: s["state"] for s in data["services"]} == {"civil": "closed", "records": "full"}
 
 
 def test_one_address_cannot_take_many_numbers(tmp_path, clock):
