@@ -2,14 +2,15 @@
 the hall board shows the QR code of this minute (its text checked against the server's, not decoded from
 pixels), and the box and the code fit the board in landscape and portrait; a phone at 360 px opens the code's
 address, reads the page in Vietnamese (and English), takes a number with a mobile number and lands on the
-ticket's status page, nothing wider than its box."""
+ticket's status page, nothing wider than its box. The demo's board (config.yaml: hall-a, with its notice bar)
+fits the code too."""
 from __future__ import annotations
 
 import pytest
 import requests
 import yaml
 
-from server_util import ServerProcess, big_server_config, free_port
+from server_util import ROOT, ServerProcess, big_server_config, free_port, morning_zone
 
 pytestmark = pytest.mark.browser
 
@@ -34,8 +35,23 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-def server_code(server) -> str:
-    r = requests.get(f"{server.url}/api/v1/displays/hall-a/remote-qr", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("remotedemo")
+    data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    port = free_port()
+    data["centre"].update(timezone=morning_zone(), public_url=f"http://127.0.0.1:{port}")
+    data["queue"]["always_open"] = True
+    data["catalogue"]["file"] = ""  # the procedure search is not what is measured here
+    path = tmp / "demo.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    srv = ServerProcess(path, tmp / "qms.sqlite3", "eventlet", port=port).start()
+    yield srv
+    srv.stop()
+
+
+def server_code(server, token=TOKEN) -> str:
+    r = requests.get(f"{server.url}/api/v1/displays/hall-a/remote-qr", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     r.raise_for_status()
     return r.json()["url"]
 
@@ -55,6 +71,16 @@ BOX = """() => {
 }"""
 
 
+def fits_both_ways(board) -> None:
+    for viewport in ({"width": 1920, "height": 1080}, {"width": 1080, "height": 1920}):
+        board.set_viewport_size(viewport)
+        board.wait_for_timeout(150)
+        m = board.evaluate(BOX)
+        assert m["loaded"] and m["inside"] and m["square"] and m["boxFits"] and m["texts"] and m["page"], (viewport, m)
+        assert m["over"] == [], (viewport, m["over"])
+        assert m["side"] >= 0.22 * m["vmin"], (viewport, m)  # large enough to scan from a few metres
+
+
 def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number(chromium, server):
     ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
     try:
@@ -66,13 +92,7 @@ def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number
         assert before in (first, server_code(server))  # the server's code of this minute (or of the next, at a boundary)
         assert before.startswith(f"{server.url}/lay-so/hall-a?m=")
         assert board.text_content("#remote-qr h2") == "Lấy số bằng điện thoại" and "Scan to take a number by phone" in board.inner_text("#remote-qr")
-        for viewport in ({"width": 1920, "height": 1080}, {"width": 1080, "height": 1920}):
-            board.set_viewport_size(viewport)
-            board.wait_for_timeout(150)
-            m = board.evaluate(BOX)
-            assert m["loaded"] and m["inside"] and m["square"] and m["boxFits"] and m["texts"] and m["page"], (viewport, m)
-            assert m["over"] == [], (viewport, m["over"])
-            assert m["side"] >= 0.22 * m["vmin"], (viewport, m)  # large enough to scan from a few metres
+        fits_both_ways(board)
     finally:
         ctx.close()
 
@@ -110,3 +130,16 @@ def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number
         assert f"Bạn đã có số {code} cho dịch vụ này." in phone.inner_text("#error")
     finally:
         phone_ctx.close()
+
+
+def test_the_demo_board_fits_the_code(chromium, demo):
+    ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
+    try:
+        board = ctx.new_page()
+        board.goto(f"{demo.url}/display/hall-a?token=demo-display-hall-a-token")
+        board.wait_for_selector("#remote-qr[data-state=shown]", timeout=10_000)
+        assert board.get_attribute("#remote-qr", "data-url").startswith(f"{demo.url}/lay-so/hall-a?m=")
+        assert board.is_visible("#notice-bar")  # the demo's notice takes its row under the board
+        fits_both_ways(board)
+    finally:
+        ctx.close()
