@@ -187,6 +187,13 @@ def test_a_scan_in_the_hall_takes_a_number_with_its_phone(remote):
     minute, proof, code = display_code(remote)
     assert code["url"].startswith("http://127.0.0.1:5000/lay-so/hall-a?m=") and "<svg" in code["svg"]
     assert code["renew_in_ms"] == P.renews_in_ms(remote.ctx.store.now_ms())
+    assert (minute, proof) == (P.minute_of(remote.ctx.store.now_ms()), P.sign("test-secret-key-0123456789", "hall-a", minute))
+    import io
+    import qrcode
+    import qrcode.image.svg
+    drawn = io.BytesIO()
+    qrcode.make(code["url"], image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=3).save(drawn)
+    assert code["svg"] == drawn.getvalue().decode()  # the picture is the QR code of that address
     phone = remote.app.test_client()
     page = phone.get(f"/lay-so/hall-a?m={minute}&p={proof}")
     assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"

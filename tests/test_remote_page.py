@@ -50,10 +50,11 @@ def demo(tmp_path_factory):
     srv.stop()
 
 
-def server_code(server, token=TOKEN) -> str:
+def server_code(server, token=TOKEN) -> tuple[str, str]:
+    """The server's code of this minute: (its address, its SVG)."""
     r = requests.get(f"{server.url}/api/v1/displays/hall-a/remote-qr", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     r.raise_for_status()
-    return r.json()["url"]
+    return r.json()["url"], r.json()["svg"]
 
 
 BOX = """() => {
@@ -89,7 +90,8 @@ def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number
         board.goto(f"{server.url}/display/hall-a?token={TOKEN}")
         board.wait_for_selector("#remote-qr[data-state=shown]", timeout=10_000)
         before = board.get_attribute("#remote-qr", "data-url")
-        assert before in (first, server_code(server))  # the server's code of this minute (or of the next, at a boundary)
+        shown = board.evaluate("decodeURIComponent(document.querySelector('#rq-img').src.split(',')[1])")
+        assert (before, shown) in (first, server_code(server))  # the server's code of this minute (or the next, at a boundary)
         assert before.startswith(f"{server.url}/lay-so/hall-a?m=")
         assert board.text_content("#remote-qr h2") == "Lấy số bằng điện thoại" and "Scan to take a number by phone" in board.inner_text("#remote-qr")
         fits_both_ways(board)
