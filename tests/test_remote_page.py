@@ -3,57 +3,65 @@ the hall board shows the QR code of this minute (its text checked against the se
 pixels), and the box and the code fit the board in landscape and portrait; a phone at 360 px opens the code's
 address, reads the page in Vietnamese (and English), takes a number with a mobile number and lands on the
 ticket's status page, nothing wider than its box. The demo's board (config.yaml: hall-a, with its notice bar)
-fits the code too."""
+fits the code too. Both centres are served from this process on a fixed clock (tests/live_site.py), so the
+code stays that of one minute throughout."""
 from __future__ import annotations
 
 import pytest
-import requests
 import yaml
 
-from server_util import ROOT, ServerProcess, big_server_config, free_port, morning_zone
+from conftest import Clock
+from inproc import InProcessServer
+from live_site import LiveSite
+from server_util import ROOT, big_server_config, morning_zone
+from test_public_screens import MEASURE
 
 pytestmark = pytest.mark.browser
 
 TOKEN = "big-display-hall-a-token"
+PUBLIC = "https://dichvucong.example.gov.vn"  # the centre's public address, written into the code
+
+
+def live(tmp, data: dict, clock) -> LiveSite:
+    """The centre served to the browser from this process, on a fixed clock (the code of one minute throughout)."""
+    data["centre"]["public_url"] = PUBLIC
+    path = tmp / "centre.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return LiveSite(InProcessServer(path, tmp / "qms.sqlite3", clock))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("remotebig")
-    path = big_server_config(tmp)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    port = free_port()
-    data["centre"]["public_url"] = f"http://127.0.0.1:{port}"  # the address in the code: this server
+    clock = Clock()
+    data = yaml.safe_load(big_server_config(tmp, now=clock()).read_text(encoding="utf-8"))
     for dept in data["departments"]:
         if dept.get("zone") == "A":
             for svc in dept["services"]:
                 svc["remote_walk_in"] = True
     data["remote"] = {"displays": ["hall-a"]}
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    srv = ServerProcess(path, tmp / "qms.sqlite3", "eventlet", port=port).start()
+    srv = live(tmp, data, clock)
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("remotedemo")
+    clock = Clock()
     data = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    port = free_port()
-    data["centre"].update(timezone=morning_zone(), public_url=f"http://127.0.0.1:{port}")
+    data["centre"]["timezone"] = morning_zone(clock())
     data["queue"]["always_open"] = True
     data["catalogue"]["file"] = ""  # the procedure search is not what is measured here
-    path = tmp / "demo.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    srv = ServerProcess(path, tmp / "qms.sqlite3", "eventlet", port=port).start()
+    srv = live(tmp, data, clock)
     yield srv
-    srv.stop()
+    srv.close()
 
 
 def server_code(server, token=TOKEN) -> tuple[str, str]:
     """The server's code of this minute: (its address, its SVG)."""
-    r = requests.get(f"{server.url}/api/v1/displays/hall-a/remote-qr", headers={"Authorization": f"Bearer {token}"}, timeout=5)
-    r.raise_for_status()
+    r = server.get("/api/v1/displays/hall-a/remote-qr", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
     return r.json()["url"], r.json()["svg"]
 
 
@@ -80,19 +88,19 @@ def fits_both_ways(board) -> None:
         assert m["loaded"] and m["inside"] and m["square"] and m["boxFits"] and m["texts"] and m["page"], (viewport, m)
         assert m["over"] == [], (viewport, m["over"])
         assert m["side"] >= 0.22 * m["vmin"], (viewport, m)  # large enough to scan from a few metres
+        assert board.evaluate(MEASURE)["problems"] == [], viewport  # the whole board: no text cut or outside its panel
 
 
 def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number(chromium, server):
     ctx = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="vi-VN")
     try:
         board = ctx.new_page()
-        first = server_code(server)
         board.goto(f"{server.url}/display/hall-a?token={TOKEN}")
         board.wait_for_selector("#remote-qr[data-state=shown]", timeout=10_000)
         before = board.get_attribute("#remote-qr", "data-url")
         shown = board.evaluate("decodeURIComponent(document.querySelector('#rq-img').src.split(',')[1])")
-        assert (before, shown) in (first, server_code(server))  # the server's code of this minute (or the next, at a boundary)
-        assert before.startswith(f"{server.url}/lay-so/hall-a?m=")
+        assert (before, shown) == server_code(server)  # the server's code of this minute
+        assert before.startswith(f"{PUBLIC}/lay-so/hall-a?m=")
         assert board.text_content("#remote-qr h2") == "Lấy số bằng điện thoại" and "Scan to take a number by phone" in board.inner_text("#remote-qr")
         fits_both_ways(board)
     finally:
@@ -101,7 +109,7 @@ def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number
     phone_ctx = chromium.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN", is_mobile=True, has_touch=True)
     try:
         phone = phone_ctx.new_page()
-        phone.goto(before)
+        phone.goto(before.replace(PUBLIC, server.url))  # this server stands for the public address
         assert phone.inner_text("h1") == "Lấy số thứ tự"
         names = phone.locator(".s-name").all_inner_texts()
         assert len(names) == 3 and all(len(n) >= 40 for n in names[:2]) and "Màn hình khu A — tầng 1" in phone.inner_text("#where")
@@ -120,11 +128,10 @@ def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number
         phone.wait_for_url("**/t/**", timeout=10_000)
         code = phone.inner_text("#code")
         token = phone.url.rsplit("/t/", 1)[1]
-        status = requests.get(f"{server.url}/api/v1/status/{token}", timeout=5).json()
+        status = server.get(f"/api/v1/status/{token}").json()
         assert code == status["code"] and status["status"] == "waiting" and status["service_name"] == names[0]
         assert phone.evaluate(narrow)
-        phone.go_back()  # the same browser again: its number is listed, and a second one of that service refused
-        phone.reload()
+        phone.goto(server_code(server)[0].replace(PUBLIC, server.url))  # the same browser scans again: its number is listed, a second one refused
         assert code in phone.inner_text("#held")
         phone.locator(".service").first.click()
         phone.click("#take-number")
@@ -140,7 +147,8 @@ def test_the_demo_board_fits_the_code(chromium, demo):
         board = ctx.new_page()
         board.goto(f"{demo.url}/display/hall-a?token=demo-display-hall-a-token")
         board.wait_for_selector("#remote-qr[data-state=shown]", timeout=10_000)
-        assert board.get_attribute("#remote-qr", "data-url").startswith(f"{demo.url}/lay-so/hall-a?m=")
+        assert (board.get_attribute("#remote-qr", "data-url"), board.evaluate(
+            "decodeURIComponent(document.querySelector('#rq-img').src.split(',')[1])")) == server_code(demo, "demo-display-hall-a-token")
         assert board.is_visible("#notice-bar")  # the demo's notice takes its row under the board
         fits_both_ways(board)
     finally:
