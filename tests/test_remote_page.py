@@ -136,7 +136,7 @@ def test_the_hall_board_shows_the_code_of_this_minute_and_a_phone_takes_a_number
         phone.locator(".service").first.click()
         phone.click("#take-number")
         phone.wait_for_selector("#error:not([hidden])")
-        assert f"Bạn đã có số {code} cho dịch vụ này." in phone.inner_text("#error")
+        assert f"Công dân đã có số {code} cho dịch vụ này." in phone.inner_text("#error")
     finally:
         phone_ctx.close()
 

@@ -13,7 +13,7 @@
     phone_label: 'Số điện thoại di động (không bắt buộc)',
     phone_hint: 'Để nhận tin nhắn khi sắp đến lượt. Chỉ dùng cho lượt này.',
     none_open: 'Hiện không có dịch vụ nào nhận lấy số bằng điện thoại. Vui lòng lấy số tại máy.',
-    where: 'Bạn đang ở: {name}', waiting: '{n} người đang chờ', held: 'Số của bạn: {code} — {service}',
+    where: 'Khu vực: {name}', waiting: '{n} người đang chờ', held: 'Số của công dân: {code} — {service}',
     see: 'Xem số', pick_one: 'Vui lòng chọn một dịch vụ.', valid_for: 'Trang này dùng được trong {n} phút sau khi quét mã.',
     scan_again: 'Mở camera của điện thoại và quét mã QR trên màn hình tại sảnh.', network: 'Không kết nối được máy chủ. Vui lòng thử lại.',
   }, {
