@@ -185,7 +185,7 @@ def issued_count(srv) -> int:
 def test_a_scan_in_the_hall_takes_a_number_with_its_phone(remote):
     clock = remote.clock
     minute, proof, code = display_code(remote)
-    assert code["url"].startswith("http://127.0.0.1:5000/lay-so/hall-a?m=") and "<svg" in code["svg"]
+    assert code["url"].startswith("http://127.0.0.1:5000/lay-so/hall-a?m=") and "<svg" in code["svg"] and code["open"] is True
     assert code["renew_in_ms"] == P.renews_in_ms(remote.ctx.store.now_ms())
     assert (minute, proof) == (P.minute_of(remote.ctx.store.now_ms()), P.sign("test-secret-key-0123456789", "hall-a", minute))
     import io
@@ -271,8 +271,10 @@ def test_the_kiosks_service_rules_hold_for_phones(remote):
     assert {s["id"] for s in data["services"]} == {"civil", "records"}
     codes = [take(remote.app.test_client(), data, service="records").status_code for _ in range(5)]
     assert codes == [201, 201, 201, 201, 409]  # records' daily_cap is 4, as at the kiosk
+    assert display_code(remote, "hall-b")[2]["open"] is True  # civil still takes numbers
     sup = remote.login("super", "test-super")
     assert remote.post("/api/v1/services/civil", json={"state": "closed"}, headers=sup).status_code == 200
+    assert display_code(remote, "hall-b")[2]["open"] is False  # nothing to take by phone there: the board says so
     closed = take(remote.app.test_client(), data, service="civil")
     assert (closed.status_code, closed.get_json()["error"]) == (409, "service_closed")
     data = page_data(remote.app.test_client().get(f"/lay-so/hall-b?m={minute}&p={proof}"))

@@ -151,5 +151,13 @@ def test_the_demo_board_fits_the_code(chromium, demo):
             "decodeURIComponent(document.querySelector('#rq-img').src.split(',')[1])")) == server_code(demo, "demo-display-hall-a-token")
         assert board.is_visible("#notice-bar")  # the demo's notice takes its row under the board
         fits_both_ways(board)
+        sup = demo.login("supervisor", "demo-supervisor")  # no service open by phone: no code, a word instead
+        for service in ("can_cuoc", "tra_ket_qua"):
+            assert demo.post(f"/api/v1/services/{service}", {"state": "closed"}, sup).status_code == 200
+        board.reload()
+        board.wait_for_selector("#remote-qr[data-state=closed]", timeout=10_000)
+        assert not board.is_visible("#rq-img") and board.is_visible(".rq-closed")
+        assert board.inner_text(".rq-closed").startswith("Hiện chưa nhận số qua điện thoại")
+        assert board.evaluate(MEASURE)["problems"] == []
     finally:
         ctx.close()

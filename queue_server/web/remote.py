@@ -120,7 +120,8 @@ def remote_qr(display_id: str):
     key = (display_id, minute, secret(), ctx().config.centre.public_url)
     if display_id not in cache or cache[display_id][0] != key:
         cache[display_id] = (key, qr_answer(display_id, minute))
-    out = dict(cache[display_id][1], renew_in_ms=presence.renews_in_ms(now))
+    taking = any(s["state"] == "open" for s in offered(display_id))  # outside hours the board says so instead
+    out = dict(cache[display_id][1], renew_in_ms=presence.renews_in_ms(now), open=taking)
     return private(jsonify(out))
 
 

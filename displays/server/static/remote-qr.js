@@ -1,7 +1,8 @@
 /* Remote walk-in numbers (docs/remote-numbers.md): the hall board's QR code. The code of each minute is asked
  * of the server with the display's device token (GET /api/v1/displays/<id>/remote-qr) and drawn as the SVG the
  * server made; it is asked again as the next minute starts. A code the server would no longer accept (the
- * server unreachable for two minutes) is taken off the screen. */
+ * server unreachable for two minutes) is taken off the screen, and so is the code while no service takes numbers by
+ * phone (outside hours, closed or full): the box says so instead. */
 (function () {
   'use strict';
   const Q = window.QMS;
@@ -18,10 +19,10 @@
       const token = localStorage.getItem(TOKEN_KEY) || null;
       const q = await Q.api('GET', '/displays/' + encodeURIComponent(PAGE.display) + '/remote-qr', undefined, { token });
       img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(q.svg);
-      img.hidden = false;
+      img.hidden = !q.open;  // no service open by phone now (outside hours, closed, full): no code to scan
       box.dataset.url = q.url;
       box.dataset.minute = String(q.minute);
-      box.dataset.state = 'shown';
+      box.dataset.state = q.open ? 'shown' : 'closed';
       acceptedUntil = Date.now() + q.renew_in_ms + 60000;  // a code is good for its minute and the next
       next = q.renew_in_ms + 300;
     } catch (err) {
