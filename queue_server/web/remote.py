@@ -60,13 +60,16 @@ def remote_display(display_id: str):
     return next(d for d in cfg.devices.displays if d.id == display_id)
 
 
-def offered(display_id: str) -> list[dict]:
-    """The services a phone may take at this display (remote_walk_in, in the display's departments), with
-    their state now, in config order."""
-    depts = ctx().push.display_departments(display_id) or set()
+def offers(display_id: str, service_id: str) -> bool:
+    """Whether a phone may take this service at this display: remote_walk_in, in the display's departments."""
     cfg = ctx().config
-    return [s for s in ctx().read.services()
-            if s["department"] in depts and cfg.service(s["id"]).remote_walk_in]
+    return (service_id in cfg.services() and cfg.service(service_id).remote_walk_in
+            and cfg.department_of(service_id).id in (ctx().push.display_departments(display_id) or set()))
+
+
+def offered(display_id: str) -> list[dict]:
+    """The services a phone may take at this display, with their state now, in config order."""
+    return [s for s in ctx().read.services() if offers(display_id, s["id"])]
 
 
 def limiter() -> Limiter:
@@ -174,7 +177,7 @@ def take_number():
     presence.check_pass(secret(), req.display, req.minute, req.presence, c.store.now_ms(), cfg.remote.page_minutes)
     if req.service not in cfg.services():
         raise DomainError("service_unknown", service=req.service)
-    if req.service not in {s["id"] for s in offered(req.display)}:
+    if not offers(req.display, req.service):
         raise DomainError("remote_not_offered", service=cfg.service(req.service).name)
     phone = presence.mobile_number(req.phone) if req.phone and req.phone.strip() else None
     held = held_tickets()
