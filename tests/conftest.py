@@ -171,7 +171,7 @@ def browser_page(chromium):
 # no worker is left alone at the end with a long one while the other is idle. Within a file, order is unchanged.
 LONGEST_FIRST = ("test_store_machine.py", "test_terminal_page.py", "test_supervisor_page.py", "test_display_page.py",
                  "test_shared_front_page.py", "test_counter_daily_use.py", "test_kiosk_page.py", "test_rate_page.py",
-                 "test_status_page.py", "test_kiosk_both_centres.py", "test_rate_tablet.py", "test_public_screens.py",
+                 "test_status_page.py", "test_kiosk_both_centres.py", "test_remote_page.py", "test_rate_tablet.py", "test_public_screens.py",
                  "test_print_jobs.py", "test_server.py", "test_scaleout.py", "test_crash.py", "test_led.py",
                  "test_export_injection.py", "test_hostile_values.py", "test_ratings.py", "test_keypad_agent.py",
                  "test_report_admin_pages.py", "test_printer_faults.py", "test_push_faults.py", "test_webhooks.py",

@@ -11,6 +11,7 @@ from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.dossiers import AttachBody
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
+from queue_server.web.remote import TakeRemote
 from queue_server.web.toolkit import Body
 from ticket_printer.server.kiosk import KioskPinBody
 from ticket_printer.server.print_routes import ReprintBody
@@ -38,6 +39,9 @@ ROUTES = {
     "ratings.post_reason": (ReasonBody, "POST", "/api/v1/ratings/abcdefgh01/reason", {"reason": "chờ lâu"}, "none"),
     "kiosk.check_setup_pin": (KioskPinBody, "POST", "/api/v1/kiosks/kiosk-1/setup-pin", {"pin": "2468"}, "none"),
     "dossiers.ticket_dossiers": (AttachBody, "POST", "/api/v1/tickets/1/dossiers", {"counter": "3", "code": "000.00.12.H59-240115-0003"}, "sup"),
+    "remote.take_number": (TakeRemote, "POST", "/api/v1/remote/tickets",
+                           {"display": "hall-a", "minute": 29_000_000, "presence": "0123456789abcdef", "service": "cccd",
+                            "phone": "0912345678", "lang": "vi"}, "none"),
 }
 NO_BODY = {"api.logout", "admin.token_revoke"}  # they read nothing from a body
 

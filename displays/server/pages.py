@@ -65,5 +65,6 @@ def display(display_id: str):
     page = {"display": disp.id, "kind": disp.kind, "counter": disp.counter, "tz": cfg.centre.timezone,
             "voice_engine": cfg.voice.engine, "voice_enabled": disp.voice, "clips_base": "/clips"}
     name = "displays/counter.html" if disp.kind == "counter" else "displays/board.html"
+    remote_qr = disp.kind == "hall" and disp.id in cfg.remote.displays  # remote walk-in numbers' QR code box
     return device_page(render_template(name, centre=cfg.centre, disp=disp, page=page, asset=asset, vendor=vendor,
-                                       start_url=start_url()))
+                                       start_url=start_url(), remote_qr=remote_qr))

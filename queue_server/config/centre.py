@@ -75,6 +75,7 @@ class Service(Model):
     target_wait_minutes: float = Field(30, gt=0, le=1440)
     announce_en: bool = False
     field: str = ""  # lĩnh vực: the field the satisfaction export counts it in (default: the service's name)
+    remote_walk_in: bool = False  # a công dân in the hall may take a number on the phone (config/remote.py)
 
 
 class Department(Model):

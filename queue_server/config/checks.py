@@ -5,6 +5,7 @@ from __future__ import annotations
 from queue_server.config.centre import Numbering
 from queue_server.config.devices import DevicesConfig, Keypad
 from queue_server.config.model import CentreConfig
+from queue_server.config.remote import remote_problems
 
 
 def cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
@@ -133,6 +134,7 @@ def cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
                 problems.append((("devices", "dispensers", i, "buttons", button), f"unknown service {sid!r}"))
         if disp.agent is not None and disp.agent not in agent_ids:
             problems.append((("devices", "dispensers", i, "agent"), f"unknown agent {disp.agent!r}"))
+    problems.extend(remote_problems(cfg))  # remote walk-in numbers: the displays showing the QR code
 
     users: set[str] = set()
     for i, s in enumerate(cfg.staff):

@@ -16,6 +16,7 @@ from queue_server.config.devices import DevicesConfig
 from queue_server.config.notifications import Notifications
 from queue_server.config.dossiers import Dossiers
 from queue_server.config.integrations import Integrations
+from queue_server.config.remote import Remote
 from queue_server.config.settings import LoginThrottle, Queue, Rating, Satisfaction766, Server, Terminal, Voice
 
 
@@ -38,6 +39,7 @@ class CentreConfig(Model):
     catalogue: Catalogue = Catalogue()
     dossiers: Dossiers = Dossiers()
     integrations: Integrations = Integrations()
+    remote: Remote = Remote()
 
     # ---- derived lookups (not config keys) ----
     @property

@@ -37,6 +37,14 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "clip_pack_unknown": ("Không có bộ âm thanh gọi số {pack}.", "There is no clip pack {pack}.", 404),
     "clip_unknown": ("Bộ âm thanh {pack} không có đoạn {clip}.", "Clip pack {pack} has no clip {clip}.", 404),
     "code_ambiguous": ("Có nhiều số {code} hôm nay, hãy chọn theo dịch vụ.", "Several tickets are numbered {code} today; name the service.", 409),
+    # remote walk-in numbers: a number taken on the phone in the hall (core/presence.py, web/remote.py)
+    "presence_invalid": ("Mã QR không hợp lệ. Vui lòng quét mã QR đang hiển thị trên màn hình tại sảnh.", "This QR code is not valid. Please scan the code shown on the screen in the hall.", 403),
+    "presence_stale": ("Mã QR đã hết hạn (mã trên màn hình đổi mỗi phút). Vui lòng quét lại mã đang hiển thị tại sảnh.", "This QR code has expired (the code on the screen changes every minute). Please scan the code shown in the hall again.", 403),
+    "presence_display_off": ("Màn hình {display} không có mã lấy số bằng điện thoại.", "Display {display} does not show a code for taking a number by phone.", 404),
+    "remote_not_offered": ("Dịch vụ {service} không nhận lấy số bằng điện thoại tại khu này; vui lòng lấy số tại máy.", "Service {service} does not take numbers by phone here; please use the kiosk.", 409),
+    "remote_ticket_active": ("Công dân đã có số {code} cho dịch vụ này.", "You already have number {code} for this service.", 409),
+    "too_many_remote_tickets": ("Lấy số quá nhiều lần. Vui lòng thử lại sau {retry_after} giây hoặc lấy số tại máy.", "Too many numbers taken. Try again in {retry_after} seconds or use the kiosk.", 429),
+    "phone_invalid": ("Số điện thoại di động không hợp lệ (10 chữ số, ví dụ 0912345678).", "The mobile number is not valid (10 digits, e.g. 0912345678).", 400),
     # slips and printers (ticket_printer/)
     "no_printer": ("Máy lấy số {kiosk} không có máy in.", "Kiosk {kiosk} has no printer.", 409),
     "reprint_not_allowed": ("Không thể in lại số {code}: {reason}.", "Ticket {code} cannot be reprinted: {reason}.", 409),
