@@ -208,3 +208,15 @@ def test_hostile_requests_get_a_4xx_and_change_nothing(srv):
             wrong.append((method, url, str(data)[:60], r.status_code, r.text[:160]))
     assert wrong == []
     assert fingerprint(srv) == before
+
+
+def test_the_day_keeper_ends_an_unused_booking_as_a_no_show(srv, clock):
+    got = confirm(srv, book(srv))
+    made = book(srv, BOB, BOB_PHONE, service="civil")  # a hold never confirmed
+    clock.set_local(f"{TOMORROW} 08:15")
+    srv.keep_day()
+    assert srv.get(f"/api/v1/bookings/{got['code']}?cccd={ALICE}").json()["booking"]["state"] == "no_show"
+    r = srv.post(f"/api/v1/bookings/{made['booking_id']}/confirm", {"otp": "000000"})
+    assert (r.status_code, r.json()["error"], r.json()["reason"]) == (409, "booking_state", "expired")
+    types = [e["type"] for e in srv.ctx.store.events_since(0, limit=50)]
+    assert types.count("booking.no_show") == 1 and types.count("booking.expired") == 1

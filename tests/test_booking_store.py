@@ -221,3 +221,47 @@ def test_bookings_off_or_a_service_left_out_take_none(tmp_path, config, clock):
     refused("slot_unknown", book, s, start="08:10")
     refused("slot_full", book, s, day="2026-11-25", start="08:30")  # today's slot that has started
     s.close()
+
+
+def test_0015_adds_bookings_to_a_database_in_use_and_leaves_tickets_without_a_booking_row_alone(tmp_path, config, clock):
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from queue_server.store.schema import migrations
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    migrations.apply(Database(conn), stop_before="0015_bookings")
+    conn.execute("""INSERT INTO tickets (day, service_id, seq_key, seq_index, number, code, status, source, issued_ms,
+                                         queued_ms, token, booking_id) VALUES ('2026-11-24', 'cccd', 'police', 0, 1001,
+                                         '1001', 'done', 'online', 1, 1, 'tok', 41)""")
+    conn.commit()
+    conn.close()
+    s = Store(path, config, clock=clock)
+    try:
+        assert s.migrated[:1] == ["0015_bookings"] and s.ticket_by_token("tok")["booking_id"] == 41
+        assert s.issue("cccd", booking_id=42, slot_start_ms=1).ticket["booking_id"] == 42  # no such booking: as before
+        assert s.conn.execute("SELECT COUNT(*) FROM bookings").fetchone()[0] == 0
+    finally:
+        s.close()
+
+
+def test_the_booking_settings_are_checked_against_the_centre(tmp_path):
+    import yaml
+
+    from conftest import FIXTURES
+    from queue_server.config import ConfigError, load_config
+
+    data = yaml.safe_load((FIXTURES / "centre.yaml").read_text(encoding="utf-8"))
+    for booking, words in (({"services": ["cccd", "nope"]}, "booking.services[1]: unknown service"),
+                           ({"capacity": {"nope": 3}}, "booking.capacity.nope"),
+                           ({"capacity": {"cccd": -1}}, "booking.capacity.cccd"),
+                           ({"otp": {"digits": 3}}, "booking.otp.digits"),
+                           ({"identity_retention_days": 30}, "identity_retention_days"),
+                           ({"slot_minutes": 0}, "booking.slot_minutes")):
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({**data, "booking": {"enabled": True, **booking}}, allow_unicode=True), encoding="utf-8")
+        with pytest.raises(ConfigError) as e:
+            load_config(path)
+        assert words in str(e.value), (booking, str(e.value))
