@@ -220,3 +220,15 @@ def test_the_day_keeper_ends_an_unused_booking_as_a_no_show(srv, clock):
     assert (r.status_code, r.json()["error"], r.json()["reason"]) == (409, "booking_state", "expired")
     types = [e["type"] for e in srv.ctx.store.events_since(0, limit=50)]
     assert types.count("booking.no_show") == 1 and types.count("booking.expired") == 1
+
+
+def test_the_first_slot_of_the_morning_checks_in_from_the_opening_not_before(srv, clock):
+    """The arrival window of a 07:30 slot opened at 07:15, when the service takes no ticket: the kiosk answered
+    service_closed. It now opens with the service, and says so."""
+    got = confirm(srv, book(srv, start="07:30"))
+    assert (got["arrive_from"], got["arrive_until"]) == ("07:30", "07:45")
+    clock.set_local(f"{TOMORROW} 07:20")
+    r = srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK)
+    assert (r.status_code, r.json()["error"], r.json()["arrive_from"]) == (409, "outside_window", "07:30")
+    clock.set_local(f"{TOMORROW} 07:30")
+    assert srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK).status_code == 201
