@@ -232,3 +232,20 @@ def test_the_first_slot_of_the_morning_checks_in_from_the_opening_not_before(srv
     assert (r.status_code, r.json()["error"], r.json()["arrive_from"]) == (409, "outside_window", "07:30")
     clock.set_local(f"{TOMORROW} 07:30")
     assert srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK).status_code == 201
+
+
+def test_the_booking_qr_draws_the_code_alone():
+    """The QR's dark squares are exactly the modules of a QR code whose text is the booking code (what a kiosk's
+    scanner types back), drawn on white with a quiet zone."""
+    import qrcode
+
+    from queue_server.web.bookings import qr_data_uri
+
+    svg = base64.b64decode(qr_data_uri("K7MP2QXA").removeprefix("data:image/svg+xml;base64,")).decode()
+    squares = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    qr.add_data("K7MP2QXA")
+    matrix = qr.get_matrix()
+    assert squares == {(x, y) for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark}
+    assert len(matrix) == 25 and 'viewBox="0 0 25 25"' in svg and 'fill="#fff"' in svg
+    assert not {(x, y) for x, y in squares if min(x, y) < 2 or max(x, y) > 22}  # the quiet zone is white
