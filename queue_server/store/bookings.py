@@ -301,7 +301,6 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
     """The booking a kiosk checks in: by its code, or the identity's confirmed booking of today whose arrival
     window is open (several: the earliest; none open: the next one, to be told its window). booking_unknown when
     there is none; outside_window when it is not time (or no longer time); booking_state when it is used."""
-    cfg = _cfg(store)
     now = store.local_now()
     if code is not None:
         row = _by_code(store.conn, code)
@@ -314,15 +313,13 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
                                   (keyed_hash(store, "cccd", id_number or ""), now.date().isoformat())).fetchall()
         if not rows:
             raise DomainError("booking_unknown")
+    B.require_state(rows[0]["state"], "confirmed")  # by code: one booking, in any state
     windows = [(r, _arrival(store, r)) for r in rows]
     for r, arrival in windows:
-        if r["state"] == "confirmed" and r["day"] == now.date().isoformat() and arrival.state(now) == "open":
+        if arrival.state(now) == "open":
             return dict(r)
-    r, arrival = windows[0]
-    B.require_state(r["state"], "confirmed")
-    upcoming = [(r, a) for r, a in windows if a.state(now) == "early"]
-    r, arrival = upcoming[0] if upcoming else windows[-1]
-    raise B.outside_window(arrival, now)
+    upcoming = [a for _, a in windows if a.state(now) == "early"]
+    raise B.outside_window(upcoming[0] if upcoming else windows[-1][1], now)
 
 
 def check_in(store, booking: dict, *, actor: str | None):
