@@ -286,3 +286,19 @@ def test_a_new_code_after_a_wait_replaces_the_old_one_and_renews_the_hold(store,
     assert rows.confirm(store, made["booking_id"], otp_of(store, made["id"]))["state"] == "confirmed"
     refused("booking_state", rows.resend, store, made["booking_id"])
     refused("booking_unknown", rows.resend, store, "no-such-booking")
+
+
+def test_a_booking_of_a_service_the_config_dropped_is_still_confirmed_and_shown(tmp_path, config, clock):
+    s = Store(tmp_path / "qms.sqlite3", config, clock=clock)
+    made = book(s, service="land", start="08:00")
+    departments = [d.model_copy(update={"services": [x for x in d.services if x.id != "land"]}) if d.id == "land"
+                   else d for d in config.departments]
+    departments = [d for d in departments if d.services]
+    smaller = config.model_copy(update={"departments": departments,
+                                        "counters": [k for k in config.counters if k.id != "4"]})
+    s.reload_config(smaller)
+    got = rows.confirm(s, made["booking_id"], otp_of(s, made["id"]))
+    assert (got["service"], got["state"], got["arrive_from"]) == ("land", "confirmed", "07:45")
+    clock.set_local(f"{TOMORROW} 07:50")
+    refused("service_unknown", rows.check_in, s, rows.find_for_check_in(s, code=got["code"]), actor="kiosk-1")
+    s.close()
