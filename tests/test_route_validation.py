@@ -10,6 +10,7 @@ from queue_server.web.broadcasts import BroadcastBody
 from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.dossiers import AttachBody
+from queue_server.web.bookings import CancelBooking, CheckIn, ConfirmBooking, CreateBooking
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
 from queue_server.web.remote import TakeRemote
 from queue_server.web.toolkit import Body
@@ -42,8 +43,16 @@ ROUTES = {
     "remote.take_number": (TakeRemote, "POST", "/api/v1/remote/tickets",
                            {"display": "hall-a", "minute": 29_000_000, "presence": "0123456789abcdef", "service": "cccd",
                             "phone": "0912345678", "lang": "vi"}, "none"),
+    # online bookings (web/bookings.py)
+    "bookings.create_booking": (CreateBooking, "POST", "/api/v1/bookings",
+                                {"service": "cccd", "date": "2026-11-26", "start": "08:00", "cccd": "001090123456",
+                                 "phone": "0912345678", "lang": "vi"}, "none"),
+    "bookings.confirm_booking": (ConfirmBooking, "POST", "/api/v1/bookings/abcdefgh12/confirm", {"otp": "123456"}, "none"),
+    "bookings.cancel_booking": (CancelBooking, "POST", "/api/v1/bookings/ABCDEFGH/cancel", {"cccd": "001090123456"}, "none"),
+    "bookings.booking_lookup": (CancelBooking, "POST", "/api/v1/bookings/ABCDEFGH/lookup", {"cccd": "001090123456"}, "none"),
+    "bookings.check_in": (CheckIn, "POST", "/api/v1/bookings/check-in", {"code": "ABCDEFGH"}, "sup"),
 }
-NO_BODY = {"api.logout", "admin.token_revoke"}  # they read nothing from a body
+NO_BODY = {"api.logout", "admin.token_revoke", "bookings.resend_code"}  # they read nothing from a body
 
 
 def cases():
