@@ -15,7 +15,7 @@
 
   function serviceName(b) {
     const s = state.services[b.service];
-    return s ? pick(s, "name") : (pick(b, "service_name") || b.service || "");
+    return s ? pick(s, "name") : b.service;
   }
 
   function render() {
@@ -31,8 +31,8 @@
     $("b-state").textContent = t("st_" + b.state) === "st_" + b.state ? b.state : t("st_" + b.state);
     $("b-service").textContent = serviceName(b);
     $("b-day").textContent = B.dayText(b.date);
-    $("b-time").textContent = b.start + (b.end ? "–" + b.end : "");
-    $("b-arrive").textContent = (b.arrive_from || "") + (b.arrive_until ? "–" + b.arrive_until : "");
+    $("b-time").textContent = b.start + "–" + b.end;
+    $("b-arrive").textContent = b.arrive_from + "–" + b.arrive_until;
     const open = b.state === "confirmed" || b.state === "pending_otp";
     $("cancel").hidden = !open || state.sure;
     $("sure").hidden = !open || !state.sure;
@@ -42,7 +42,7 @@
   async function show(cccd) {
     state.busy = true; state.error = ""; render();
     try {
-      state.booking = await api("GET", path + "?cccd=" + encodeURIComponent(cccd));
+      state.booking = (await api("GET", path + "?cccd=" + encodeURIComponent(cccd))).booking;
       state.cccd = cccd;
     } catch (err) {
       state.booking = null;
@@ -67,7 +67,7 @@
     state.busy = true; state.error = ""; render();
     try {
       const out = await api("POST", path + "/cancel", { cccd: state.cccd });
-      state.booking = Object.assign({}, state.booking, (out && out.booking) || out || {}, { state: "cancelled" });
+      state.booking = out.booking;
       state.notice = t("cancelled_now");
     } catch (err) {
       state.error = B.errorText(err).text;

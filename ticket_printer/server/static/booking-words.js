@@ -33,9 +33,9 @@
     booking_limit: "Công dân đã đạt số lịch hẹn tối đa cho phép (mỗi ngày, hoặc mỗi dịch vụ trong ngày) với số CCCD hoặc số điện thoại này.",
     otp_attempts: "Nhập sai mã xác nhận quá số lần cho phép. Vui lòng đặt lịch lại từ đầu.",
     otp_expired: "Mã xác nhận đã hết hạn. Vui lòng đặt lịch lại để nhận mã mới.",
-    otp_wrong: "Mã xác nhận chưa đúng. Vui lòng kiểm tra tin nhắn và nhập lại.",
+    otp_wrong: "Mã xác nhận chưa đúng. Vui lòng kiểm tra tin nhắn và nhập lại (còn {left} lần thử).",
     rate: "Có quá nhiều lượt thử. Vui lòng thử lại sau {s} giây.", rate_later: "Có quá nhiều lượt thử. Vui lòng thử lại sau ít phút.",
-    blocked: "Số CCCD này tạm thời không được đặt lịch vì đã nhiều lần không đến theo lịch hẹn.",
+    blocked: "Số CCCD hoặc số điện thoại này tạm thời không được đặt lịch đến hết {until} vì đã nhiều lần không đến theo lịch hẹn.",
     booking_unknown: "Không tìm thấy lịch hẹn với mã này và số CCCD này.",
     network: "Không kết nối được với trung tâm. Vui lòng kiểm tra mạng và thử lại.",
     check: "Xem lịch hẹn", cancel: "Hủy lịch hẹn", cancel_sure: "Công dân chắc chắn muốn hủy lịch hẹn này?",
@@ -71,9 +71,9 @@
     booking_limit: "You have reached the most bookings allowed (per day, or per service a day) for this ID or mobile number.",
     otp_attempts: "Too many wrong codes. Please start the booking again.",
     otp_expired: "The code has expired. Please book again to get a new code.",
-    otp_wrong: "The code is not right. Please check the text message and try again.",
+    otp_wrong: "The code is not right. Please check the text message and try again ({left} tries left).",
     rate: "Too many attempts. Please try again in {s} seconds.", rate_later: "Too many attempts. Please try again in a few minutes.",
-    blocked: "This ID may not book for a while after several missed appointments.",
+    blocked: "This ID or mobile number may not book until the end of {until} after several missed appointments.",
     booking_unknown: "No booking was found with this code and this CCCD number.",
     network: "The centre cannot be reached. Please check your connection and try again.",
     check: "Show my booking", cancel: "Cancel the booking", cancel_sure: "Do you really want to cancel this booking?",
@@ -140,18 +140,23 @@
   /** A refusal of the booking API in plain words: our words for the codes we know, else the server's message
    * (it comes in the page's language). Answers {text, field} with the form field it is about, when one is. */
   B.errorText = function (err) {
-    const code = err && err.code;
-    const data = (err && err.data) || {};
-    const field = data.field || (code === "cccd_invalid" ? "cccd" : /phone/.test(code || "") ? "phone" : null);
     if (!err || !err.status) return { text: Q.t("network"), field: null };
-    if (err.status === 429 && code !== "otp_attempts") {
+    const code = err.code || "";
+    const data = err.data || {};
+    const about = (text) => ["cccd", "phone", "otp"].find((f) => new RegExp("\\b" + f + "\\b").test(text || "")) || null;
+    if (code === "too_many_bookings" || (err.status === 429 && code !== "otp_attempts" && code !== "otp_resend_wait")) {
       return { text: data.retry_after ? Q.t("rate", { s: data.retry_after }) : Q.t("rate_later"), field: null };
     }
-    const known = ["slot_full", "booking_limit", "otp_attempts", "otp_expired", "booking_unknown", "cccd_invalid"];
-    if (known.includes(code)) return { text: Q.t(code), field };
-    if (/otp/.test(code || "") && /wrong|invalid|mismatch/.test(code)) return { text: Q.t("otp_wrong"), field: "otp" };
-    if (/block/.test(code || "")) return { text: Q.t("blocked"), field: null };
-    return { text: (err.message && err.message !== "HTTP " + err.status) ? err.message : Q.t("network"), field };
+    if (code === "otp_wrong") return { text: Q.t("otp_wrong", { left: data.left }), field: "otp" };
+    if (code === "booking_blocked") return { text: Q.t("blocked", { until: B.dayText(data.until) }), field: null };
+    if (code === "cccd_invalid") return { text: Q.t("cccd_invalid"), field: "cccd" };
+    if (code === "phone_invalid") return { text: Q.t("phone_form"), field: "phone" };
+    if (["slot_full", "booking_limit", "otp_attempts", "otp_expired", "booking_unknown"].includes(code)) {
+      return { text: Q.t(code), field: null };
+    }
+    // anything else: the server's own message, in the page's language (Accept-Language)
+    const text = err.message && err.message !== "HTTP " + err.status ? err.message : Q.t("network");
+    return { text, field: code === "bad_request" ? about(data.detail) : null };
   };
 
   /** Show a message under a field (or hide it with ""). */

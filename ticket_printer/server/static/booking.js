@@ -12,19 +12,21 @@
 
   const STEPS = ["dept", "service", "day", "slot", "identity", "otp", "done"];
   const state = {
-    step: PAGE.enabled ? "dept" : "off", departments: [], services: [], dept: null, service: null, day: null,
+    step: "dept", info: null, departments: [], services: [], dept: null, service: null, day: null,
     slots: null, slot: null, bookingId: null, phone: "", done: null, error: "", alternatives: [], busy: false,
   };
 
   const api = (method, path, body) => Q.api(method, path, body, { token: null });
-  const bookable = (s) => !PAGE.services || PAGE.services.includes(s.id);
-
+  /** What can be booked and when (GET /booking), the departments and services as every public page has them. */
   async function load() {
     try {
-      const [d, s] = await Promise.all([api("GET", "/departments"), api("GET", "/services")]);
-      state.services = s.services.filter(bookable);
+      const [info, d, s] = await Promise.all([api("GET", "/booking"), api("GET", "/departments"), api("GET", "/services")]);
+      state.info = info;
+      const bookable = new Set(info.services.map((x) => x.id));
+      state.services = s.services.filter((x) => bookable.has(x.id));
       const withServices = new Set(state.services.map((x) => x.department));
       state.departments = d.departments.filter((x) => withServices.has(x.id));
+      if (!info.enabled || !state.services.length || !info.days.length) state.step = "off";
     } catch (err) {
       state.error = B.errorText(err).text;
     }
@@ -102,7 +104,7 @@
         state.service = s; state.day = null; state.slot = null; go("day");
       }, { id: s.id, chosen: state.service === s })) : [el("p", { class: "hint", text: t("no_services") })]));
     } else if (state.step === "day") {
-      $("days").replaceChildren(...PAGE.days.map((d) => choice(B.dayText(d), d === PAGE.today ? t("today") : null, () => {
+      $("days").replaceChildren(...state.info.days.map((d) => choice(B.dayText(d), d === PAGE.today ? t("today") : null, () => {
         state.day = d; state.slot = null; go("slot");
       }, { id: d, chosen: state.day === d })));
     } else if (state.step === "slot") {
@@ -114,7 +116,7 @@
     } else if (state.step === "otp") {
       $("otp-sent").textContent = t("otp_sent", { phone: state.phone });
       $("confirm").disabled = state.busy;
-      Q.$('label[for="otp"]').textContent = t("otp_label", { n: PAGE.otp_digits });
+      Q.$('label[for="otp"]').textContent = t("otp_label", { n: state.info.otp_digits });
     } else if (state.step === "done") {
       renderDone();
     }
@@ -127,12 +129,12 @@
     $("qr").alt = t("your_code") + " " + d.code;
     $("done-service").textContent = pick(state.service, "name");
     $("done-day").textContent = B.dayText(d.date);
-    $("done-time").textContent = d.start + (state.slot && state.slot.start === d.start ? "–" + state.slot.end : "");
-    const from = B.shift(d.start, -PAGE.arrive_before_minutes), until = B.shift(d.start, PAGE.arrive_after_minutes);
-    $("done-arrive").textContent = from + "–" + until;
-    $("how").textContent = t("how", { code: d.code, from, until });
+    $("done-time").textContent = d.start + "–" + d.end;
+    $("done-arrive").textContent = d.arrive_from + "–" + d.arrive_until;
+    $("how").textContent = t("how", { code: d.code, from: d.arrive_from, until: d.arrive_until });
     const link = $("status-link");
-    link.href = d.status_url + (Q.lang === "en" ? "?lang=en" : "");
+    // the server's address of the status page, opened on this same site
+    link.href = new URL(d.status_url, location.href).pathname + (Q.lang === "en" ? "?lang=en" : "");
   }
 
   // ------------------------------------------------------------------ a refusal and what it offers
@@ -191,8 +193,8 @@
   $("otp-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const otp = String($("otp").value || "").replace(/\s/g, "");
-    const form = new RegExp("^\\d{" + PAGE.otp_digits + "}$");
-    B.fieldError("otp", form.test(otp) ? "" : t("otp_form", { n: PAGE.otp_digits }));
+    const form = new RegExp("^\\d{" + state.info.otp_digits + "}$");
+    B.fieldError("otp", form.test(otp) ? "" : t("otp_form", { n: state.info.otp_digits }));
     if (!form.test(otp) || state.busy) return;
     state.busy = true; state.error = ""; render();
     try {
@@ -217,5 +219,5 @@
   });
 
   B.setupLang(render);
-  if (PAGE.enabled) load();
+  load();
 })();
