@@ -17,6 +17,8 @@
     privacy: "Số CCCD chỉ dùng để kiểm tra giới hạn đặt lịch và được lưu dưới dạng mã hóa; số điện thoại dùng để gửi mã xác nhận và nhắc lượt.",
     send_otp: "Gửi mã xác nhận", otp_label: "Mã xác nhận ({n} chữ số)", confirm: "Xác nhận đặt lịch",
     otp_sent: "Mã xác nhận đã được gửi bằng tin nhắn đến số {phone}. Mã có hiệu lực trong ít phút.",
+    resend: "Chưa nhận được tin nhắn? Gửi lại mã", resent: "Đã gửi lại mã mới đến số {phone}.",
+    resend_wait: "Vui lòng chờ {s} giây rồi gửi lại mã.",
     done_title: "Đặt lịch thành công", your_code: "Mã đặt lịch của công dân",
     f_service: "Dịch vụ", f_day: "Ngày", f_time: "Giờ hẹn", f_arrive: "Đến trung tâm trong khoảng",
     f_state: "Trạng thái", f_code: "Mã đặt lịch",
@@ -55,6 +57,8 @@
     privacy: "Your ID number is only used to check the booking limits and is stored as a keyed hash; your mobile number is used for the code and your turn's notices.",
     send_otp: "Send me a code", otp_label: "Code ({n} digits)", confirm: "Confirm the booking",
     otp_sent: "A code was sent by text message to {phone}. It is valid for a few minutes.",
+    resend: "No text message? Send the code again", resent: "A new code was sent to {phone}.",
+    resend_wait: "Please wait {s} seconds, then ask for a new code.",
     done_title: "Your appointment is booked", your_code: "Your booking code",
     f_service: "Service", f_day: "Day", f_time: "Time", f_arrive: "Arrive between",
     f_state: "Status", f_code: "Booking code",
@@ -147,8 +151,10 @@
     if (code === "too_many_bookings" || (err.status === 429 && code !== "otp_attempts" && code !== "otp_resend_wait")) {
       return { text: data.retry_after ? Q.t("rate", { s: data.retry_after }) : Q.t("rate_later"), field: null };
     }
+    if (code === "otp_resend_wait") return { text: Q.t("resend_wait", { s: data.retry_after }), field: null };
     if (code === "otp_wrong") return { text: Q.t("otp_wrong", { left: data.left }), field: "otp" };
     if (code === "booking_blocked") return { text: Q.t("blocked", { until: B.dayText(data.until) }), field: null };
+    if (code === "booking_state" && data.reason === "expired") return { text: Q.t("otp_expired"), field: null };
     if (code === "cccd_invalid") return { text: Q.t("cccd_invalid"), field: "cccd" };
     if (code === "phone_invalid") return { text: Q.t("phone_form"), field: "phone" };
     if (["slot_full", "booking_limit", "otp_attempts", "otp_expired", "booking_unknown"].includes(code)) {

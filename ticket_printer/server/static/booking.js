@@ -13,7 +13,7 @@
   const STEPS = ["dept", "service", "day", "slot", "identity", "otp", "done"];
   const state = {
     step: "dept", info: null, departments: [], services: [], dept: null, service: null, day: null,
-    slots: null, slot: null, bookingId: null, phone: "", done: null, error: "", alternatives: [], busy: false,
+    slots: null, slot: null, bookingId: null, phone: "", done: null, error: "", alternatives: [], busy: false, resent: false,
   };
 
   const api = (method, path, body) => Q.api(method, path, body, { token: null });
@@ -37,6 +37,7 @@
     state.step = step;
     state.error = "";
     state.alternatives = [];
+    state.resent = false;
     render();
     window.scrollTo(0, 0);
     if (step === "slot" && state.day) loadSlots(state.day);
@@ -116,6 +117,9 @@
     } else if (state.step === "otp") {
       $("otp-sent").textContent = t("otp_sent", { phone: state.phone });
       $("confirm").disabled = state.busy;
+      $("resend").disabled = state.busy;
+      $("resent").textContent = state.resent ? t("resent", { phone: state.phone }) : "";
+      $("resent").hidden = !state.resent;
       Q.$('label[for="otp"]').textContent = t("otp_label", { n: state.info.otp_digits });
     } else if (state.step === "done") {
       renderDone();
@@ -152,7 +156,8 @@
       state.alternatives = (after.length ? after : free).slice(0, 3);
       state.step = "slot";
       state.error = state.alternatives.length ? t("slot_full") : t("slot_full_none");
-    } else if (err.code === "otp_attempts" || err.code === "otp_expired") {
+    } else if (err.code === "otp_attempts" || err.code === "otp_expired" || (err.code === "booking_state" && state.step === "otp")) {
+      // the code is used up: the form again, filled, for a new code
       state.error = said.text;
       state.bookingId = null;
       state.step = "identity";
@@ -206,6 +211,20 @@
       state.busy = false;
       await refused(err, true);
     }
+  });
+
+  $("resend").addEventListener("click", async () => {
+    if (state.busy) return;
+    state.busy = true; state.error = ""; state.resent = false; render();
+    try {
+      await api("POST", "/bookings/" + encodeURIComponent(state.bookingId) + "/resend", {});
+      state.resent = true;
+    } catch (err) {
+      state.busy = false;
+      return refused(err, false);
+    }
+    state.busy = false;
+    render();
   });
 
   $("back").addEventListener("click", () => {
