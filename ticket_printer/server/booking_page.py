@@ -5,8 +5,9 @@ Both are public pages with no rule of their own: the booking page reads the depa
 public API (GET /api/v1/departments, /api/v1/services), what can be booked and on which days from
 GET /api/v1/booking, the slots from GET /api/v1/booking/slots, and books with POST /api/v1/bookings and /confirm;
 the status page asks GET /api/v1/bookings/<code>?cccd= and cancels with POST /api/v1/bookings/<code>/cancel. The
-server hands the page only the centre, today's date (to say "Hôm nay") and the province codes a CCCD may start
-with (the page checks a number's form before sending it; the server checks it again).
+server hands the page only the centre, today's date and time (to say "Hôm nay" and leave out the slots already
+begun) and the province codes a CCCD may start with (the page checks a number's form before sending it; the
+server checks it again).
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ def _centre(cfg) -> dict:
 def booking_page():
     ctx = _ctx()
     cfg = ctx.config
-    page = {"centre": _centre(cfg), "provinces": sorted(PROVINCE_CODES),
-            "today": ctx.store.local_now().date().isoformat()}
+    now = ctx.store.local_now()
+    page = {"centre": _centre(cfg), "provinces": sorted(PROVINCE_CODES), "today": now.date().isoformat(),
+            "now": now.strftime("%H:%M")}
     return _private(make_response(render_template("ticket_printer/booking.html", page=page, centre=cfg.centre)))
 
 

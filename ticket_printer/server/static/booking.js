@@ -76,7 +76,7 @@
     const back = (step, label, value) => rows.push(el("li", {}, el("span", { class: "chosen-label", text: label }),
       el("button", { type: "button", class: "link", text: value, onclick: () => go(step),
                      disabled: state.step === "done" || state.busy })));
-    if (state.dept && STEPS.indexOf(state.step) > 0) back("dept", t("pick_dept").replace(/^\d\.\s*/, ""), pick(state.dept, "name"));
+    if (state.dept && STEPS.indexOf(state.step) > 0) back("dept", t("f_dept"), pick(state.dept, "name"));
     if (state.service && STEPS.indexOf(state.step) > 1) back("service", t("f_service"), pick(state.service, "name"));
     if (state.day && STEPS.indexOf(state.step) > 2) back("day", t("f_day"), B.dayText(state.day));
     if (state.slot && STEPS.indexOf(state.step) > 3) back("slot", t("f_time"), state.slot.start + "–" + state.slot.end);
@@ -109,7 +109,8 @@
         state.day = d; state.slot = null; go("slot");
       }, { id: d, chosen: state.day === d })));
     } else if (state.step === "slot") {
-      const slots = state.slots;
+      // today's slots already begun are gone (the server gives them no place left): not shown
+      const slots = state.slots && state.slots.filter((s) => state.day !== PAGE.today || s.start > PAGE.now);
       $("slots").replaceChildren(...(slots === null ? [el("p", { class: "hint", text: t("loading") })]
         : slots.length ? slots.map(slotButton) : [el("p", { class: "hint", text: t("no_slots") })]));
     } else if (state.step === "identity") {
