@@ -100,7 +100,7 @@ def public(store, row: sqlite3.Row | dict) -> dict:
     """A booking as its holder and the kiosk see it: no identity, no phone."""
     cfg = _cfg(store)
     start = datetime.fromtimestamp(row["slot_start_ms"] / 1000, store.config.tz)
-    arrival = B.arrival_window(start, before_minutes=cfg.arrive_before_minutes, after_minutes=cfg.arrive_after_minutes)
+    arrival = _arrival(store, row)
     end = start + timedelta(minutes=cfg.slot_minutes)
     return {"code": row["code"], "service": row["service_id"], "date": row["day"], "start": row["slot_start"],
             "end": B.hhmm(end.time()), "state": row["state"], "arrive_from": B.hhmm(arrival.opens.time()),
@@ -349,4 +349,10 @@ def get(store, booking_id: int) -> dict:
 def _arrival(store, row) -> B.Arrival:
     cfg = _cfg(store)
     start = datetime.fromtimestamp(row["slot_start_ms"] / 1000, store.config.tz)
-    return B.arrival_window(start, before_minutes=cfg.arrive_before_minutes, after_minutes=cfg.arrive_after_minutes)
+    window = None
+    if row["service_id"] in store.config.services():
+        svc = store.config.service(row["service_id"])
+        windows = svc.windows if svc.windows is not None else store.config.hours.windows
+        window = B.window_of([(w.start, w.end) for w in windows], start.time())
+    return B.arrival_window(start, before_minutes=cfg.arrive_before_minutes, after_minutes=cfg.arrive_after_minutes,
+                            window=window)
