@@ -324,3 +324,7 @@ def test_a_status_address_of_no_booking_code_is_a_404_page(client):
     assert resp.headers["Cache-Control"] == "no-store" and resp.headers["Referrer-Policy"] == "no-referrer"
     page = client.get("/dat-lich")
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    for r in (resp, page):  # the site's policy: every script a file of its own, the page data JSON that never runs
+        assert "script-src 'self';" in r.headers["Content-Security-Policy"] + ";"
+        for tag in re.findall(r"<script\b[^>]*>", r.get_data(as_text=True)):
+            assert "src=" in tag or 'type="application/json"' in tag, tag
