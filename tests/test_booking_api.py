@@ -218,8 +218,11 @@ def test_the_day_keeper_ends_an_unused_booking_as_a_no_show(srv, clock):
     assert srv.get(f"/api/v1/bookings/{got['code']}?cccd={ALICE}").json()["booking"]["state"] == "no_show"
     r = srv.post(f"/api/v1/bookings/{made['booking_id']}/confirm", {"otp": "000000"})
     assert (r.status_code, r.json()["error"], r.json()["reason"]) == (409, "booking_state", "expired")
-    types = [e["type"] for e in srv.ctx.store.events_since(0, limit=50)]
+    events = srv.ctx.store.events_since(0, limit=50)
+    types = [e["type"] for e in events]
     assert types.count("booking.no_show") == 1 and types.count("booking.expired") == 1
+    # every booking event was published by the process that wrote it, so its push never takes it for another's
+    assert {e["seq"] for e in events if e["type"].startswith("booking.")} <= srv.ctx.push.local_set
 
 
 def test_the_first_slot_of_the_morning_checks_in_from_the_opening_not_before(srv, clock):

@@ -69,7 +69,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "slot_full": ("Khung giờ {start} ngày {date} đã hết chỗ.", "The slot at {start} on {date} is full.", 409),
     "booking_limit": ("Đã đạt giới hạn đặt lịch ({reason}).", "The booking limit is reached ({reason}).", 409),
     "booking_blocked": ("Tạm thời không thể đặt lịch đến hết ngày {until} vì nhiều lần đặt mà không đến.", "Booking is suspended until {until} after repeated bookings that were not used.", 409),
-    "phone_invalid": ("Số điện thoại di động không hợp lệ.", "The mobile number is not valid.", 400),
+    "phone_invalid": ("Số điện thoại di động không hợp lệ (10 chữ số, ví dụ 0912345678).", "The mobile number is not valid (10 digits, e.g. 0912345678).", 400),
     "booking_unknown": ("Không tìm thấy lịch hẹn.", "The booking was not found.", 404),
     "booking_state": ("Lịch hẹn không thể thực hiện thao tác này ({reason}).", "The booking cannot do this now (it is {reason}).", 409),
     "otp_wrong": ("Mã xác nhận không đúng. Còn {left} lần thử.", "The confirmation code is wrong. {left} tries left.", 400),

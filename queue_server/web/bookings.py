@@ -18,6 +18,7 @@ from queue_server.core.citizen_card import parse_card_qr
 from queue_server.core.errors import DomainError
 from queue_server.core.rate_limit import Limiter
 from queue_server.store import bookings as rows
+from queue_server.store.rows import OpResult
 from queue_server.web.toolkit import Body, body, ctx, principal, require
 
 bp = Blueprint("bookings", __name__, url_prefix="/api/v1")
@@ -78,6 +79,17 @@ def _code(text: str) -> str:
     if code is None:
         raise DomainError("booking_unknown")
     return code
+
+
+def published(write, *args, **kw):
+    """A booking write, its events pushed after COMMIT (also when it refused after logging, e.g. a hold dropped
+    after too many wrong codes), so this process knows their seqs as its own."""
+    result = OpResult()
+    try:
+        return write(ctx().store, *args, result=result, **kw)
+    finally:
+        if result.events:
+            ctx().push.publish(result)
 
 
 def _identity(cccd: str) -> str:
@@ -148,11 +160,10 @@ def booking_status(code: str):
 def create_booking():
     a = body(CreateBooking)
     admit()  # a body that is not even well formed costs nothing more than its 400
-    store = ctx().store
     id_number = _identity(a.cccd)
     phone = B.normalise_phone(a.phone)
-    made = rows.create(store, service_id=a.service, day_text=a.date, start=a.start, id_number=id_number, phone=phone,
-                       lang=a.lang)
+    made = published(rows.create, service_id=a.service, day_text=a.date, start=a.start, id_number=id_number,
+                     phone=phone, lang=a.lang)
     return jsonify(booking_id=made["booking_id"], otp_sent=True), 202
 
 
@@ -166,7 +177,7 @@ def resend_code(booking_id: str):
 def confirm_booking(booking_id: str):
     a = body(ConfirmBooking)
     admit()  # a body that is not even well formed costs nothing more than its 400
-    got = rows.confirm(ctx().store, _ref(booking_id), a.otp)
+    got = published(rows.confirm, _ref(booking_id), a.otp)
     return jsonify(code=got["code"], qr=qr_data_uri(got["code"]), service=got["service"], date=got["date"],
                    start=got["start"], end=got["end"], arrive_from=got["arrive_from"],
                    arrive_until=got["arrive_until"], status_url=status_url(got["code"])), 201
@@ -176,7 +187,7 @@ def confirm_booking(booking_id: str):
 def cancel_booking(code: str):
     a = body(CancelBooking)
     admit()  # a body that is not even well formed costs nothing more than its 400
-    return jsonify(booking=rows.cancel(ctx().store, _code(code), _identity(a.cccd)))
+    return jsonify(booking=published(rows.cancel, _code(code), _identity(a.cccd)))
 
 
 # ------------------------------------------------------------------ the kiosk
