@@ -79,7 +79,8 @@ def phone(chromium):
     errors: list[str] = []
 
     def make(locale="vi-VN"):
-        context = chromium.new_context(viewport=PHONE, locale=locale, is_mobile=True, has_touch=True, device_scale_factor=2)
+        context = chromium.new_context(viewport=PHONE, locale=locale, is_mobile=True, has_touch=True,
+                                       device_scale_factor=2)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -120,7 +121,8 @@ def bookings_in_db(srv) -> list[tuple]:
 
 
 def api_book(srv, service: str, date: str, start: str, cccd: str, phone_number: str):
-    return srv.post("/api/v1/bookings", {"service": service, "date": date, "start": start, "cccd": cccd, "phone": phone_number})
+    return srv.post("/api/v1/bookings",
+                    {"service": service, "date": date, "start": start, "cccd": cccd, "phone": phone_number})
 
 
 @pytest.mark.browser
@@ -204,7 +206,8 @@ def test_a_whole_booking_on_a_phone_at_the_big_centre_then_its_cancel(big, phone
     for _ in range(4):
         page.fill("#otp", wrong)
         page.click("#confirm")
-    assert shown(page, "#error") == "Nhập sai mã xác nhận quá số lần cho phép. Vui lòng đặt lịch lại từ đầu."
+    assert shown(page, "#error") == ("Nhập sai mã xác nhận quá số lần cho phép. "
+                                     "Vui lòng đặt lịch lại từ đầu.")
     assert page.input_value("#cccd") == CCCD and page.locator("#step-identity").is_visible()
     page.click("#send")
     assert "0912345678" in shown(page, "#otp-sent")
@@ -219,7 +222,8 @@ def test_a_whole_booking_on_a_phone_at_the_big_centre_then_its_cancel(big, phone
     assert shown(page, "#done-time").startswith(start)
     assert re.fullmatch(r"\d\d:\d\d–\d\d:\d\d", shown(page, "#done-arrive"))
     assert booked in shown(page, "#how") and "máy lấy số" in shown(page, "#how")
-    qr = page.evaluate("(() => { const i = document.querySelector('#qr'); return [i.src.slice(0, 18), i.naturalWidth]; })()")
+    qr = page.evaluate("(() => { const i = document.querySelector('#qr'); "
+                       "return [i.src.slice(0, 18), i.naturalWidth]; })()")
     assert qr[0] == "data:image/svg+xml" and qr[1] > 0
     fits(page)
     ARTIFACTS.mkdir(exist_ok=True)
