@@ -186,6 +186,12 @@ def test_a_whole_booking_on_a_phone_at_the_big_centre_then_its_cancel(big, phone
     fits(page)
     page.click("#send")
     assert "0912345678" in shown(page, "#otp-sent")
+    # back to the form and on again unchanged: the place held and the code sent stay good, nothing sent again
+    page.click("#back")
+    assert page.input_value("#cccd") == CCCD
+    page.click("#send")
+    assert "0912345678" in shown(page, "#otp-sent")
+    assert len(bookings_in_db(big)) == 1
 
     # a new code only after otp.resend_after_seconds
     first = otp_sent_to(big, PHONE_1)

@@ -13,7 +13,7 @@
   const STEPS = ["dept", "service", "day", "slot", "identity", "otp", "done"];
   const state = {
     step: "dept", info: null, departments: [], services: [], dept: null, service: null, day: null,
-    slots: null, slot: null, bookingId: null, phone: "", done: null, error: "", alternatives: [], busy: false, resent: false,
+    slots: null, slot: null, bookingId: null, pendingKey: "", phone: "", done: null, error: "", alternatives: [], busy: false, resent: false,
   };
 
   const api = (method, path, body) => Q.api(method, path, body, { token: null });
@@ -177,13 +177,19 @@
     B.fieldError("cccd", cccdProblem ? t(cccdProblem) : "");
     B.fieldError("phone", phoneProblem ? t(phoneProblem) : "");
     if (cccdProblem || phoneProblem || state.busy) return;
+    const asked = { service: state.service.id, date: state.day, start: state.slot.start,
+                    cccd: B.cccd($("cccd").value), phone: B.phone($("phone").value) };
+    const key = JSON.stringify(asked);
+    if (state.bookingId && state.pendingKey === key) {
+      // back from the code's step with nothing changed: the place held and the code sent stay good
+      go("otp");
+      return;
+    }
     state.busy = true; state.error = ""; render();
     try {
-      const out = await api("POST", "/bookings", {
-        service: state.service.id, date: state.day, start: state.slot.start,
-        cccd: B.cccd($("cccd").value), phone: B.phone($("phone").value), lang: Q.lang,
-      });
+      const out = await api("POST", "/bookings", Object.assign({ lang: Q.lang }, asked));
       state.bookingId = out.booking_id;
+      state.pendingKey = key;
       state.phone = B.phone($("phone").value);
       state.busy = false;
       $("otp").value = "";
