@@ -67,6 +67,9 @@ def test_a_booking_from_its_slot_to_its_ticket(srv, clock):
     status = srv.get(f"/api/v1/bookings/{got['code']}?cccd={ALICE}").json()["booking"]
     assert status["state"] == "confirmed" and ALICE not in str(status) and ALICE_PHONE not in str(status)
     assert srv.get(f"/api/v1/bookings/{got['code']}?cccd={BOB}").json()["error"] == "booking_unknown"
+    looked = srv.post(f"/api/v1/bookings/{got['code'].lower()}/lookup", {"cccd": ALICE})
+    assert looked.status_code == 200 and looked.json()["booking"] == status
+    assert srv.post(f"/api/v1/bookings/{got['code']}/lookup", {"cccd": BOB}).status_code == 404
 
     # the kiosk: today is too early, and the answer says when to come
     r = srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK)

@@ -41,6 +41,8 @@ class ConfirmBooking(Body):
 
 
 class CancelBooking(Body):
+    """A cancel, or a look-up, by the holder: the same CCCD."""
+
     cccd: str = Field(min_length=1, max_length=20)
 
 
@@ -147,12 +149,21 @@ def booking_slots():
 
 @bp.get("/bookings/<code>")
 def booking_status(code: str):
-    """A booking for its holder: the code and the same CCCD (?cccd=)."""
+    """A booking for its holder: the code and the same CCCD (?cccd=). A query string ends up in access logs:
+    pages use POST .../lookup, which carries the CCCD in the body."""
     admit()
     cccd = request.args.get("cccd", "")
     if not cccd or len(cccd) > 20:
         raise DomainError("booking_unknown")
     return jsonify(booking=rows.by_code(ctx().store, _code(code), _identity(cccd)))
+
+
+@bp.post("/bookings/<code>/lookup")
+def booking_lookup(code: str):
+    """The same as GET /bookings/<code>?cccd=, with the CCCD in the body (never in a URL, a log or a history)."""
+    a = body(CancelBooking)
+    admit()
+    return jsonify(booking=rows.by_code(ctx().store, _code(code), _identity(a.cccd)))
 
 
 # ------------------------------------------------------------------ the citizen's writes
