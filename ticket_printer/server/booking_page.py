@@ -4,10 +4,10 @@ booking's status, and its cancel with the same CCCD).
 Both are public pages with no rule of their own: the booking page reads the departments and services from the
 public API (GET /api/v1/departments, /api/v1/services), what can be booked and on which days from
 GET /api/v1/booking, the slots from GET /api/v1/booking/slots, and books with POST /api/v1/bookings and /confirm;
-the status page asks GET /api/v1/bookings/<code>?cccd= and cancels with POST /api/v1/bookings/<code>/cancel. The
-server hands the page only the centre, today's date and time (to say "Hôm nay" and leave out the slots already
-begun) and the province codes a CCCD may start with (the page checks a number's form before sending it; the
-server checks it again).
+the status page asks POST /api/v1/bookings/<code>/lookup and cancels with POST /api/v1/bookings/<code>/cancel
+(the CCCD in the body, never in an address). The server hands the page only the centre, today's date and time
+(to say "Hôm nay" and leave out the slots already begun) and the province codes a CCCD may start with (the page
+checks a number's form before sending it; the server checks it again).
 """
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def booking_status_page(code: str):
     if code is None:
         resp = make_response(render_template(
             "ticket_printer/not_found.html", centre=cfg.centre,
-            message_vi="Không tìm thấy lịch hẹn này. Vui lòng kiểm tra lại mã đặt lịch (8 ký tự).",
+            message_vi="Không tìm thấy lịch hẹn này. "
+                       "Vui lòng kiểm tra lại mã đặt lịch (8 ký tự).",
             message_en="This booking was not found. Please check the booking code (8 characters)."), 404)
         return _private(resp)
     page = {"centre": _centre(cfg), "code": code, "provinces": sorted(PROVINCE_CODES)}

@@ -1,5 +1,5 @@
 /* A booking's status page (/dat-lich/<code>): the công dân types the CCCD number booked with; the page shows the
- * booking (GET /api/v1/bookings/<code>?cccd=) and cancels it with the same number (POST .../cancel). The number
+ * booking (POST /api/v1/bookings/<code>/lookup) and cancels it with the same number (POST .../cancel). The number
  * stays in this page's memory only. Words and checks: booking-words.js. */
 (function () {
   "use strict";
@@ -42,7 +42,8 @@
   async function show(cccd) {
     state.busy = true; state.error = ""; render();
     try {
-      state.booking = (await api("GET", path + "?cccd=" + encodeURIComponent(cccd))).booking;
+      // the CCCD goes in the body, never in an address that logs or the history keep
+      state.booking = (await api("POST", path + "/lookup", { cccd })).booking;
       state.cccd = cccd;
     } catch (err) {
       state.booking = null;
