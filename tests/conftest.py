@@ -175,7 +175,7 @@ LONGEST_FIRST = ("test_store_machine.py", "test_terminal_page.py", "test_supervi
                  "test_print_jobs.py", "test_server.py", "test_scaleout.py", "test_crash.py", "test_led.py",
                  "test_export_injection.py", "test_hostile_values.py", "test_ratings.py", "test_keypad_agent.py",
                  "test_report_admin_pages.py", "test_printer_faults.py", "test_push_faults.py", "test_webhooks.py",
-                 "test_webhooks_latency.py")
+                 "test_webhooks_latency.py", "test_booking_pages.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

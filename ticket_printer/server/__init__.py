@@ -1,5 +1,6 @@
-"""The ticket machines' server part: the kiosk page and its procedure search, the ticket status page for
-phones, print jobs (printed by the server or handed to a kiosk's printer agent) and the printer agents' room.
+"""The ticket machines' server part: the kiosk page and its procedure search, the ticket status page and the
+booking pages for phones, print jobs (printed by the server or handed to a kiosk's printer agent) and the printer
+agents' room.
 
 Plugged into the server by `init_app(app, ctx)` (the contract in docs/architecture.md); the agent part
 (`ticket_printer/agent/`) never imports this package.
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 def init_app(app, ctx):
     """Register the kiosk's and printing's routes and events; return what starts the printers' watch."""
+    from ticket_printer.server.booking_page import bp as booking_page_bp
     from ticket_printer.server.kiosk import bp as kiosk_bp
     from ticket_printer.server.print_routes import install
 
     app.register_blueprint(kiosk_bp)
+    app.register_blueprint(booking_page_bp)  # the phone's booking pages, with the kiosk's templates and static files
     return install(app, ctx).start
 
 
