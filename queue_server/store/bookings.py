@@ -330,7 +330,9 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
         raise DomainError("booking_state", reason=r["state"])
     upcoming = [(r, a) for r, a in windows if a.state(now) == "early"]
     r, arrival = upcoming[0] if upcoming else windows[-1]
-    raise B.outside_window(arrival, now)
+    err = B.outside_window(arrival, now)
+    err.params["service"] = r["service_id"]  # the kiosk offers a walk-in number of this service
+    raise err
 
 
 def check_in(store, booking: dict, *, actor: str | None):

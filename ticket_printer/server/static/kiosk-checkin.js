@@ -56,7 +56,7 @@
   Q.kioskCheckin = function (k) {
     const state = k.state;
     const ageGroups = k.page.age_groups || [];
-    const me = { code: "", card: null, cardTimer: null, note: null, busy: false };
+    const me = { code: "", card: null, cardTimer: null, note: null, busy: false, oneTouch: false };
 
     // ---------------------------------------------------------------- the screen and the home button
     const codeBox = el("div", { id: "booking-code", class: "booking-code", "aria-live": "polite" });
@@ -134,7 +134,7 @@
         const text = t(d.reason === "late" ? "window_late" : "window_early", { from: d.arrive_from, until: d.arrive_until });
         showOffer(t(d.reason === "late" ? "window_late_title" : "window_title"), text,
                   svc ? t("walk_in", { s: pick(svc, "name") }) : t("walk_in_choose"),
-                  () => (svc ? walkIn(svc.id) : chooseService()));
+                  () => (svc ? walkIn(svc.id, true) : chooseService()));
       } else if (e.code === "booking_unknown" && what.cccd_qr) {
         chooseService();  // a card with no booking today: a walk-in, a priority one when the card's age says so
       } else if (e.code === "booking_unknown") {
@@ -149,9 +149,12 @@
       }
     }
 
-    function walkIn(serviceId) {
+    // With a card held, kiosk.js asks hooks.issue: a priority number if old enough; `oneTouch`: else a normal one
+    // at once (the press offered a walk-in number, not priority).
+    function walkIn(serviceId, oneTouch) {
       closeOffer();
-      k.issue(serviceId, null);  // with a held card, kiosk.js asks hooks.issue: a priority number if old enough
+      me.oneTouch = !!oneTouch;
+      k.issue(serviceId, null);
     }
 
     function chooseService() {
@@ -184,12 +187,17 @@
     }
 
     k.hooks.issue = (serviceId) => {
+      const oneTouch = me.oneTouch;
+      me.oneTouch = false;  // only the press that set it
       if (!me.card || !ageGroups.length) return null;
       const card = me.card;
       return { body: { cccd_qr: card }, refused: (e) => {
         if (e.code !== "priority_age_not_met" && e.code !== "priority_by_age_off") return false;
         forgetCard();  // the card has said what it could: the normal number needs it no more
-        if (e.code === "priority_by_age_off") { k.issue(serviceId, null); return true; }
+        if (e.code === "priority_by_age_off" || oneTouch) {
+          setTimeout(() => k.issue(serviceId, null), 0);  // once kiosk.js has finished with this refusal
+          return true;
+        }
         const svc = state.services[serviceId] || { name: serviceId };
         showOffer(t("too_young_title"), e.message, t("take_normal", { s: pick(svc, "name") }), () => walkIn(serviceId));
         return true;
