@@ -208,3 +208,23 @@ def test_nothing_of_the_card_is_kept_nor_logged(site, clock, caplog):
     # what is kept: the group, on the ticket and in its ticket.issued event
     t = store.ticket(r.json()["id"])
     assert t["priority_group"] == "elderly" and t["source"] == "priority"
+
+
+def test_a_failing_socket_action_logs_its_op_not_the_card(site, clock, caplog, monkeypatch):
+    """An unexpected error in an action is logged (the ack says internal), naming the op, never its fields."""
+    clock.now = SMALL_HOURS
+    qr = card("001146012345", "25111946")
+
+    def broken(*a, **kw):
+        raise RuntimeError("the store is gone")
+
+    monkeypatch.setattr(site.ctx.commands, "issue", broken)
+    s = site.socket({"room": "kiosk:kiosk-1", "token": "test-kiosk-token-1"})
+    try:
+        with caplog.at_level(logging.DEBUG):
+            ack = s.call("action", {"op": "issue", "service": "cccd", "cccd_qr": qr})
+    finally:
+        s.close()
+    assert ack["ok"] is False and ack["error"] == "internal"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "'issue'" in logged and "001146012345" not in logged and NAME not in logged
