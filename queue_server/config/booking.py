@@ -63,8 +63,10 @@ class Booking(Model):
     def _retention(self):
         if self.booking_retention_days < self.identity_retention_days:
             raise ValueError("booking_retention_days must be at least identity_retention_days")
-        if self.no_show_block.within_days > self.identity_retention_days:
-            raise ValueError("no_show_block.within_days must not exceed identity_retention_days (the hashes it counts)")
+        block = self.no_show_block
+        if block.within_days + block.block_days > self.identity_retention_days:
+            raise ValueError("no_show_block.within_days + block_days must not exceed identity_retention_days "
+                             "(the no-show block reads the hashes kept that long)")
         return self
 
 

@@ -80,8 +80,17 @@ def derived_capacity(counters: int, slot_minutes: int, avg_service_minutes: floa
     return int(counters * slot_minutes / avg_service_minutes * share + 1e-9)
 
 
-def check_capacity(capacity: int, taken: int, *, date_text: str, start: str) -> None:
-    if taken >= capacity:
+def parse_day(text: object) -> date:
+    """A date written YYYY-MM-DD, or DomainError("bad_request")."""
+    try:
+        return date.fromisoformat(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise DomainError("bad_request", detail="date must be YYYY-MM-DD") from None
+
+
+def check_capacity(capacity: int, taken: int, *, start_ms: int, now_ms: int, date_text: str, start: str) -> None:
+    """A place is left in the slot, and the slot has not started; else DomainError("slot_full")."""
+    if taken >= capacity or start_ms <= now_ms:
         raise DomainError("slot_full", date=date_text, start=start)
 
 
@@ -153,6 +162,19 @@ def check_otp(*, matches: bool, now_ms: int, expires_ms: int, attempts: int, max
     if attempts >= max_attempts:
         return OtpVerdict(False, attempts, "otp_attempts")
     return OtpVerdict(False, attempts, "otp_wrong", left=max_attempts - attempts)
+
+
+def require_state(state: str, *allowed: str) -> None:
+    """The booking is in one of the `allowed` states, or DomainError("booking_state", reason=state)."""
+    if state not in allowed:
+        raise DomainError("booking_state", reason=state)
+
+
+def confirm_refused(state: str, *, attempts: int, max_attempts: int) -> DomainError:
+    """Why a booking that no longer waits for its code refuses one: its codes used up, or its state."""
+    if state == "expired" and attempts >= max_attempts:
+        return DomainError("otp_attempts")
+    return DomainError("booking_state", reason=state)
 
 
 def resend_wait(*, now_ms: int, last_sent_ms: int, sends: int, resend_after_seconds: int, max_sends: int) -> int:

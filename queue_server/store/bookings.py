@@ -73,10 +73,7 @@ def slot_start(store, day: date, slot: B.Slot) -> datetime:
 def _bookable(store, service_id: str, day_text: str) -> date:
     if not takes_bookings(store, service_id):
         raise DomainError("booking_off", service=service_id)
-    try:
-        day = date.fromisoformat(day_text)
-    except (TypeError, ValueError):
-        raise DomainError("bad_request", detail="date must be YYYY-MM-DD") from None
+    day = B.parse_day(day_text)
     if day not in open_days(store):
         raise DomainError("booking_day_closed", date=day_text)
     return day
@@ -150,8 +147,6 @@ def create(store, *, service_id: str, day_text: str, start: str, id_number: str,
     svc_name = _service_name(store, service_id, lang)
     with store.writer.transaction() as c:
         now = store.now_ms()
-        if start_ms <= now:
-            raise DomainError("slot_full", date=day_text, start=start)
         today = store.local_now().date()
         _check_block(store, c, id_hash, phone_hash, today)
         # A second try by the same identity for the same service and day replaces its unconfirmed hold.
@@ -167,7 +162,7 @@ def create(store, *, service_id: str, day_text: str, start: str, id_number: str,
         B.check_limits(limits, held)
         taken = c.execute(f"SELECT COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day AND slot_start = :start AND {HOLD}",
                           {**args, "start": slot.label}).fetchone()[0]
-        B.check_capacity(cap, taken, date_text=day_text, start=start)
+        B.check_capacity(cap, taken, start_ms=start_ms, now_ms=now, date_text=day_text, start=start)
         code = _new_code(c)
         expires = now + cfg.otp.ttl_seconds * 1000
         cur = c.execute("""INSERT INTO bookings (ref, code, service_id, day, slot_start, slot_start_ms, id_hash, phone_hash,
@@ -195,8 +190,8 @@ def resend(store, ref: str) -> dict:
         row = c.execute("SELECT * FROM bookings WHERE ref = ?", (ref,)).fetchone()
         if row is None:
             raise DomainError("booking_unknown")
-        if row["state"] != "pending_otp" or row["otp_expires_ms"] <= now:
-            raise DomainError("booking_state", reason="expired" if row["state"] == "pending_otp" else row["state"])
+        B.require_state("expired" if row["state"] == "pending_otp" and row["otp_expires_ms"] <= now else row["state"],
+                        "pending_otp")
         wait = B.resend_wait(now_ms=now, last_sent_ms=row["otp_sent_ms"], sends=row["otp_sends"],
                              resend_after_seconds=cfg.otp.resend_after_seconds, max_sends=cfg.otp.max_sends)
         if wait == 0:
@@ -228,8 +223,7 @@ def confirm(store, ref: str, otp: str) -> dict:
         if row["state"] == "confirmed" and matches:
             return public(store, row)  # the answer was lost on the way: the same answer again
         if row["state"] != "pending_otp":
-            spent = row["state"] == "expired" and row["otp_attempts"] >= cfg.otp.max_attempts
-            raise DomainError("otp_attempts") if spent else DomainError("booking_state", reason=row["state"])
+            raise B.confirm_refused(row["state"], attempts=row["otp_attempts"], max_attempts=cfg.otp.max_attempts)
         v = B.check_otp(matches=matches, now_ms=now, expires_ms=row["otp_expires_ms"], attempts=row["otp_attempts"],
                         max_attempts=cfg.otp.max_attempts)
         if v.ok:
@@ -263,8 +257,7 @@ def cancel(store, code: str, id_number: str) -> dict:
         row = _by_code(c, code)
         if row is None or row["id_hash"] is None or not hmac.compare_digest(row["id_hash"], keyed_hash(store, "cccd", id_number)):
             raise DomainError("booking_unknown")
-        if row["state"] not in ("pending_otp", "confirmed"):
-            raise DomainError("booking_state", reason=row["state"])
+        B.require_state(row["state"], "pending_otp", "confirmed")
         c.execute("UPDATE bookings SET state = 'cancelled', ended_ms = ? WHERE id = ?", (now, row["id"]))
         _log(store, c, "booking.cancelled", row, now)
         row = c.execute("SELECT * FROM bookings WHERE id = ?", (row["id"],)).fetchone()
@@ -326,8 +319,7 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
         if r["state"] == "confirmed" and r["day"] == now.date().isoformat() and arrival.state(now) == "open":
             return dict(r)
     r, arrival = windows[0]
-    if r["state"] != "confirmed":
-        raise DomainError("booking_state", reason=r["state"])
+    B.require_state(r["state"], "confirmed")
     upcoming = [(r, a) for r, a in windows if a.state(now) == "early"]
     r, arrival = upcoming[0] if upcoming else windows[-1]
     err = B.outside_window(arrival, now)
@@ -345,7 +337,7 @@ def check_in(store, booking: dict, *, actor: str | None):
     except sqlite3.IntegrityError as exc:
         if "booking_not_confirmed" in str(exc):
             row = store.conn.execute("SELECT state FROM bookings WHERE id = ?", (booking["id"],)).fetchone()
-            raise DomainError("booking_state", reason=row["state"] if row else "checked_in") from None
+            B.require_state(row["state"] if row else "checked_in", "confirmed")
         raise
 
 

@@ -129,21 +129,21 @@ def booking_slots():
     return jsonify(slots=rows.slots(ctx().store, service, day))
 
 
-@bp.get("/bookings/<ref_or_code>")
-def booking_status(ref_or_code: str):
+@bp.get("/bookings/<code>")
+def booking_status(code: str):
     """A booking for its holder: the code and the same CCCD (?cccd=)."""
     admit()
     cccd = request.args.get("cccd", "")
     if not cccd or len(cccd) > 20:
         raise DomainError("booking_unknown")
-    return jsonify(booking=rows.by_code(ctx().store, _code(ref_or_code), _identity(cccd)))
+    return jsonify(booking=rows.by_code(ctx().store, _code(code), _identity(cccd)))
 
 
 # ------------------------------------------------------------------ the citizen's writes
 @bp.post("/bookings")
 def create_booking():
-    admit()
     a = body(CreateBooking)
+    admit()  # a body that is not even well formed costs nothing more than its 400
     store = ctx().store
     id_number = _identity(a.cccd)
     phone = B.normalise_phone(a.phone)
@@ -152,17 +152,17 @@ def create_booking():
     return jsonify(booking_id=made["booking_id"], otp_sent=True), 202
 
 
-@bp.post("/bookings/<ref>/resend")
-def resend_code(ref: str):
+@bp.post("/bookings/<booking_id>/resend")
+def resend_code(booking_id: str):
     admit()
-    return jsonify(rows.resend(ctx().store, _ref(ref))), 202
+    return jsonify(rows.resend(ctx().store, _ref(booking_id))), 202
 
 
-@bp.post("/bookings/<ref>/confirm")
-def confirm_booking(ref: str):
-    admit()
+@bp.post("/bookings/<booking_id>/confirm")
+def confirm_booking(booking_id: str):
     a = body(ConfirmBooking)
-    got = rows.confirm(ctx().store, _ref(ref), a.otp)
+    admit()  # a body that is not even well formed costs nothing more than its 400
+    got = rows.confirm(ctx().store, _ref(booking_id), a.otp)
     return jsonify(code=got["code"], qr=qr_data_uri(got["code"]), service=got["service"], date=got["date"],
                    start=got["start"], end=got["end"], arrive_from=got["arrive_from"],
                    arrive_until=got["arrive_until"], status_url=status_url(got["code"])), 201
@@ -170,8 +170,8 @@ def confirm_booking(ref: str):
 
 @bp.post("/bookings/<code>/cancel")
 def cancel_booking(code: str):
-    admit()
     a = body(CancelBooking)
+    admit()  # a body that is not even well formed costs nothing more than its 400
     return jsonify(booking=rows.cancel(ctx().store, _code(code), _identity(a.cccd)))
 
 
