@@ -228,3 +228,21 @@ def test_a_failing_socket_action_logs_its_op_not_the_card(site, clock, caplog, m
     assert ack["ok"] is False and ack["error"] == "internal"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "'issue'" in logged and "001146012345" not in logged and NAME not in logged
+
+
+@pytest.mark.parametrize("min_age, ok", [(60, True), (1, True), (130, True), (0, False), (131, False),
+                                         (60.5, False)])
+def test_min_age_is_a_whole_number_of_years(min_age, ok):
+    from pathlib import Path
+
+    from queue_server.config import ConfigError, parse_config
+
+    text = (Path(__file__).parent / "fixtures" / "centre.yaml").read_text(encoding="utf-8")
+    text = text.replace("{id: elderly, name: Người cao tuổi, name_en: Elderly}",
+                        "{id: elderly, name: Người cao tuổi, name_en: Elderly, min_age: %s}" % yaml.safe_dump(min_age).split("\n")[0])
+    if ok:
+        assert parse_config(text).priority.groups[0].min_age == min_age
+    else:
+        with pytest.raises(ConfigError) as err:
+            parse_config(text)
+        assert "priority.groups.0.min_age" in str(err.value) or "priority.groups[0].min_age" in str(err.value)
