@@ -14,6 +14,7 @@ import re
 
 import pytest
 import yaml
+from PIL import Image
 
 from conftest import ARTIFACTS, Clock
 from inproc import InProcessServer
@@ -235,7 +236,16 @@ def test_check_in_three_ways_the_walk_in_offer_and_priority_by_age(chromium, sit
         assert got.value.status == 201 and "cccd_qr" not in got.value.request.post_data_json
         assert ticket_shown(page)["note"] == ""
         assert store.ticket(got.value.json()["id"])["priority"] == 0
-        page.screenshot(path=str(ARTIFACTS / "kiosk-checkin.png"))
+        shot = ARTIFACTS / "kiosk-checkin.png"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(shot))
+        with Image.open(shot) as img:  # what was saved is the kiosk at its size: the red header, the ticket's number
+            assert img.size == (PORTRAIT["width"], PORTRAIT["height"])
+            rgb = img.convert("RGB")
+            assert rgb.getpixel((5, 5)) == (0xa5, 0x0f, 0x15)
+            box = page.locator("#ticket-code").bounding_box()
+            inside = rgb.crop((int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"])))
+            assert (0xa5, 0x0f, 0x15) in {c for _, c in inside.getcolors(1 << 16)}
     finally:
         context.close()
     assert not errors, errors
