@@ -22,6 +22,7 @@ from typing import Callable
 
 from queue_server.store import meta
 from queue_server.store.booking_upkeep import upkeep as booking_upkeep
+from queue_server.store.rows import OpResult
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ def day_keeper_pass(ctx) -> None:
         result = store.close_day(actor="schedule")
         if result.events:
             ctx.push.publish(result)
-    booking_upkeep(store)  # bookings: expired holds, no-shows of the booking, personal data past its retention
+    kept = OpResult()
+    booking_upkeep(store, kept)  # bookings: expired holds, no-shows of the booking, personal data past its retention
+    if kept.events:
+        ctx.push.publish(kept)
     ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
 
 

@@ -67,6 +67,9 @@ def test_a_booking_from_its_slot_to_its_ticket(srv, clock):
     status = srv.get(f"/api/v1/bookings/{got['code']}?cccd={ALICE}").json()["booking"]
     assert status["state"] == "confirmed" and ALICE not in str(status) and ALICE_PHONE not in str(status)
     assert srv.get(f"/api/v1/bookings/{got['code']}?cccd={BOB}").json()["error"] == "booking_unknown"
+    looked = srv.post(f"/api/v1/bookings/{got['code'].lower()}/lookup", {"cccd": ALICE})
+    assert looked.status_code == 200 and looked.json()["booking"] == status
+    assert srv.post(f"/api/v1/bookings/{got['code']}/lookup", {"cccd": BOB}).status_code == 404
 
     # the kiosk: today is too early, and the answer says when to come
     r = srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK)
@@ -218,5 +221,37 @@ def test_the_day_keeper_ends_an_unused_booking_as_a_no_show(srv, clock):
     assert srv.get(f"/api/v1/bookings/{got['code']}?cccd={ALICE}").json()["booking"]["state"] == "no_show"
     r = srv.post(f"/api/v1/bookings/{made['booking_id']}/confirm", {"otp": "000000"})
     assert (r.status_code, r.json()["error"], r.json()["reason"]) == (409, "booking_state", "expired")
-    types = [e["type"] for e in srv.ctx.store.events_since(0, limit=50)]
+    events = srv.ctx.store.events_since(0, limit=50)
+    types = [e["type"] for e in events]
     assert types.count("booking.no_show") == 1 and types.count("booking.expired") == 1
+    # every booking event was published by the process that wrote it, so its push never takes it for another's
+    assert {e["seq"] for e in events if e["type"].startswith("booking.")} <= srv.ctx.push.local_set
+
+
+def test_the_first_slot_of_the_morning_checks_in_from_the_opening_not_before(srv, clock):
+    """The arrival window of a 07:30 slot opened at 07:15, when the service takes no ticket: the kiosk answered
+    service_closed. It now opens with the service, and says so."""
+    got = confirm(srv, book(srv, start="07:30"))
+    assert (got["arrive_from"], got["arrive_until"]) == ("07:30", "07:45")
+    clock.set_local(f"{TOMORROW} 07:20")
+    r = srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK)
+    assert (r.status_code, r.json()["error"], r.json()["arrive_from"]) == (409, "outside_window", "07:30")
+    clock.set_local(f"{TOMORROW} 07:30")
+    assert srv.post("/api/v1/bookings/check-in", {"code": got["code"]}, headers=KIOSK).status_code == 201
+
+
+def test_the_booking_qr_draws_the_code_alone():
+    """The QR's dark squares are exactly the modules of a QR code whose text is the booking code (what a kiosk's
+    scanner types back), drawn on white with a quiet zone."""
+    import qrcode
+
+    from queue_server.web.bookings import qr_data_uri
+
+    svg = base64.b64decode(qr_data_uri("K7MP2QXA").removeprefix("data:image/svg+xml;base64,")).decode()
+    squares = {(int(x), int(y)) for x, y in re.findall(r"M(\d+) (\d+)h1v1h-1z", svg)}
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    qr.add_data("K7MP2QXA")
+    matrix = qr.get_matrix()
+    assert squares == {(x, y) for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark}
+    assert len(matrix) == 25 and 'viewBox="0 0 25 25"' in svg and 'fill="#fff"' in svg
+    assert not {(x, y) for x, y in squares if min(x, y) < 2 or max(x, y) > 22}  # the quiet zone is white

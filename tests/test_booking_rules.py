@@ -103,7 +103,7 @@ def test_the_one_time_code(matches, now, attempts, expected):
                                                         (90_000, 0, 2, 0)])
 def test_a_new_code_waits_and_stops(now, last, sends, expected):
     assert B.resend_wait(now_ms=now, last_sent_ms=last, sends=sends, resend_after_seconds=60, max_sends=3) == expected
-    with pytest.raises(DomainError, match="wrong codes"):
+    with pytest.raises(DomainError, match="No more codes"):
         B.resend_wait(now_ms=now, last_sent_ms=last, sends=3, resend_after_seconds=60, max_sends=3)
 
 
@@ -194,3 +194,21 @@ def test_messages_keep_their_diacritics_and_speak_english_when_asked():
     en = B.otp_message("042137", service="Identity card", date_text="2026-11-26", start="08:00", ttl_minutes=5, lang="en")
     assert "042137" in vi and "Mã xác nhận đặt lịch Cấp đổi căn cước" in vi and "Không chia sẻ" in vi
     assert "042137" in en and "Identity card" in en and "Do not share" in en
+
+
+@pytest.mark.parametrize("start, window, opens, closes", [
+    ("07:30", ("07:30", "11:15"), "07:30", "07:45"),  # the kiosk issues nothing before the window opens
+    ("08:00", ("07:30", "11:15"), "07:45", "08:15"),
+    ("11:00", ("07:30", "11:10"), "10:45", "11:10"),  # nor after it closes
+    ("13:15", None, "13:00", "13:30"),
+])
+def test_the_arrival_window_stays_within_the_opening_window(start, window, opens, closes):
+    at = datetime.combine(date(2026, 11, 26), time.fromisoformat(start), tzinfo=HANOI)
+    w = (time.fromisoformat(window[0]), time.fromisoformat(window[1])) if window else None
+    a = B.arrival_window(at, before_minutes=15, after_minutes=15, window=w)
+    assert (B.hhmm(a.opens.time()), B.hhmm(a.closes.time())) == (opens, closes)
+
+
+def test_the_window_a_slot_lies_in():
+    windows = [(time(7, 30), time(11, 15)), (time(13, 15), time(16, 30))]
+    assert B.window_of(windows, time(13, 15)) == windows[1] and B.window_of(windows, time(11, 15)) is None

@@ -41,6 +41,7 @@ ROUTES = {
                                  "phone": "0912345678", "lang": "vi"}, "none"),
     "bookings.confirm_booking": (ConfirmBooking, "POST", "/api/v1/bookings/abcdefgh12/confirm", {"otp": "123456"}, "none"),
     "bookings.cancel_booking": (CancelBooking, "POST", "/api/v1/bookings/ABCDEFGH/cancel", {"cccd": "001090123456"}, "none"),
+    "bookings.booking_lookup": (CancelBooking, "POST", "/api/v1/bookings/ABCDEFGH/lookup", {"cccd": "001090123456"}, "none"),
     "bookings.check_in": (CheckIn, "POST", "/api/v1/bookings/check-in", {"code": "ABCDEFGH"}, "sup"),
 }
 NO_BODY = {"api.logout", "admin.token_revoke", "bookings.resend_code"}  # they read nothing from a body

@@ -179,9 +179,9 @@ def confirm_refused(state: str, *, attempts: int, max_attempts: int) -> DomainEr
 
 def resend_wait(*, now_ms: int, last_sent_ms: int, sends: int, resend_after_seconds: int, max_sends: int) -> int:
     """Seconds to wait before another code may be sent (0: now). A booking past `max_sends` gets no more codes:
-    DomainError("otp_attempts")."""
+    DomainError("otp_sends")."""
     if sends >= max_sends:
-        raise DomainError("otp_attempts")
+        raise DomainError("otp_sends")
     wait_ms = last_sent_ms + resend_after_seconds * 1000 - now_ms
     return max(0, -(-wait_ms // 1000))
 
@@ -203,10 +203,22 @@ class Arrival:
         return "open" if now < self.closes else "late"
 
 
-def arrival_window(slot_start: datetime, *, before_minutes: int, after_minutes: int) -> Arrival:
+def arrival_window(slot_start: datetime, *, before_minutes: int, after_minutes: int,
+                   window: tuple[time, time] | None = None) -> Arrival:
     """When a booked citizen may check in: from `before_minutes` before the slot's start to `after_minutes`
-    after it. A booking not checked in by then is a no-show of the booking."""
-    return Arrival(slot_start - timedelta(minutes=before_minutes), slot_start + timedelta(minutes=after_minutes))
+    after it, within the opening window the slot lies in (`window`, local times: the kiosk issues no ticket
+    outside it). A booking not checked in by then is a no-show of the booking."""
+    opens = slot_start - timedelta(minutes=before_minutes)
+    closes = slot_start + timedelta(minutes=after_minutes)
+    if window is not None:
+        opens = max(opens, slot_start.replace(hour=window[0].hour, minute=window[0].minute, second=0, microsecond=0))
+        closes = min(closes, slot_start.replace(hour=window[1].hour, minute=window[1].minute, second=0, microsecond=0))
+    return Arrival(opens, closes)
+
+
+def window_of(windows: list[tuple[time, time]], start: time) -> tuple[time, time] | None:
+    """The opening window a slot starting at `start` lies in."""
+    return next(((a, b) for a, b in windows if a <= start < b), None)
 
 
 def outside_window(arrival: Arrival, now: datetime) -> DomainError:

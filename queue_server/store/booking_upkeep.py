@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from queue_server.store.bookings import _log
+from queue_server.store.rows import OpResult
 
 BATCH = 500  # rows changed per transaction at most, so the writer is never held long
 
 
-def upkeep(store) -> dict:
-    """One pass; the counts of what it changed."""
+def upkeep(store, result: OpResult | None = None) -> dict:
+    """One pass; the counts of what it changed. Its events go into `result` when given (to publish after)."""
     cfg = store.config.booking
     out = {"expired": 0, "no_show": 0, "phones_erased": 0, "identities_erased": 0, "deleted": 0}
     grace_ms = cfg.arrive_after_minutes * 60_000
@@ -24,7 +25,7 @@ def upkeep(store) -> dict:
             for r in rows:
                 state = "expired" if r["state"] == "pending_otp" else "no_show"
                 c.execute("UPDATE bookings SET state = ?, ended_ms = ? WHERE id = ?", (state, now, r["id"]))
-                _log(store, c, f"booking.{state}", r, now)
+                _log(store, c, f"booking.{state}", r, now, result)
                 out[state] += 1
         if len(rows) < BATCH:
             break

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from queue_server.core import booking as B
 from queue_server.core.errors import DomainError
 from queue_server.store import notifications
+from queue_server.store.rows import OpResult
 
 _WEEKDAY = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 HOLD = """(state IN ('confirmed', 'checked_in') OR (state = 'pending_otp' AND otp_expires_ms > :now))"""
@@ -100,7 +101,7 @@ def public(store, row: sqlite3.Row | dict) -> dict:
     """A booking as its holder and the kiosk see it: no identity, no phone."""
     cfg = _cfg(store)
     start = datetime.fromtimestamp(row["slot_start_ms"] / 1000, store.config.tz)
-    arrival = B.arrival_window(start, before_minutes=cfg.arrive_before_minutes, after_minutes=cfg.arrive_after_minutes)
+    arrival = _arrival(store, row)
     end = start + timedelta(minutes=cfg.slot_minutes)
     return {"code": row["code"], "service": row["service_id"], "date": row["day"], "start": row["slot_start"],
             "end": B.hhmm(end.time()), "state": row["state"], "arrive_from": B.hhmm(arrival.opens.time()),
@@ -122,14 +123,16 @@ def _by_code(c, code: str | None):
 
 
 # ------------------------------------------------------------------ writes
-def _log(store, c, etype: str, row, now: int, **extra) -> None:
-    """A booking.* event: the booking's id, service, day and slot; never an identity or a phone."""
+def _log(store, c, etype: str, row, now: int, result: OpResult | None = None, **extra) -> None:
+    """A booking.* event: the booking's id, service, day and slot; never an identity or a phone. With `result`,
+    the caller publishes it after COMMIT (so this process knows the seq as its own)."""
     data = {"booking": row["id"], "service": row["service_id"], "date": row["day"], "start": row["slot_start"], **extra}
     store._log(c, etype, now=now, day=store.day_of_ms(now), ticket=None, counter_id=None, staff_id=None, actor=None,
-               data=data, result=None)
+               data=data, result=result)
 
 
-def create(store, *, service_id: str, day_text: str, start: str, id_number: str, phone: str, lang: str = "vi") -> dict:
+def create(store, *, service_id: str, day_text: str, start: str, id_number: str, phone: str, lang: str = "vi",
+           result: OpResult | None = None) -> dict:
     """Hold a place and send a one-time code: {"booking_id" (the ref), "id"}. Refusals: booking_off,
     booking_day_closed, slot_unknown, slot_full, booking_limit, booking_blocked."""
     cfg = _cfg(store)
@@ -153,7 +156,7 @@ def create(store, *, service_id: str, day_text: str, start: str, id_number: str,
         for old in c.execute("""SELECT * FROM bookings WHERE id_hash = ? AND service_id = ? AND day = ?
                                 AND state = 'pending_otp'""", (id_hash, service_id, day.isoformat())).fetchall():
             c.execute("UPDATE bookings SET state = 'expired', ended_ms = ? WHERE id = ?", (now, old["id"]))
-            _log(store, c, "booking.expired", old, now, reason="replaced")
+            _log(store, c, "booking.expired", old, now, result, reason="replaced")
         args = {"now": now, "day": day.isoformat(), "sid": service_id, "idh": id_hash, "ph": phone_hash}
         held = B.Held(*c.execute(f"""SELECT COALESCE(SUM(id_hash = :idh), 0), COALESCE(SUM(id_hash = :idh AND service_id = :sid), 0),
                                         COALESCE(SUM(phone_hash = :ph), 0), COALESCE(SUM(phone_hash = :ph AND service_id = :sid), 0)
@@ -176,7 +179,7 @@ def create(store, *, service_id: str, day_text: str, start: str, id_number: str,
         notifications.enqueue(store, c, kind="otp", to_phone=phone, body=body, lang=lang, booking_id=bid,
                               dedupe=f"otp:{bid}:1", now=now)
         _log(store, c, "booking.created", {"id": bid, "service_id": service_id, "day": day.isoformat(),
-                                           "slot_start": slot.label}, now)
+                                           "slot_start": slot.label}, now, result)
     return {"booking_id": ref, "id": bid}
 
 
@@ -209,7 +212,7 @@ def resend(store, ref: str) -> dict:
     return {"booking_id": ref, "otp_sent": True}
 
 
-def confirm(store, ref: str, otp: str) -> dict:
+def confirm(store, ref: str, otp: str, *, result: OpResult | None = None) -> dict:
     """The code checked: the booking confirmed (a retry with the right code answers the same), or refused with
     otp_wrong, otp_expired or otp_attempts (the hold dropped for the last two)."""
     cfg = _cfg(store)
@@ -237,7 +240,7 @@ def confirm(store, ref: str, otp: str) -> dict:
                                        arrive_until=out["arrive_until"], lang=lang)
             notifications.enqueue(store, c, kind="booking", to_phone=row["phone"], body=body, lang=lang,
                                   booking_id=row["id"], dedupe=f"booking:{row['id']}", now=now)
-            _log(store, c, "booking.confirmed", row, now)
+            _log(store, c, "booking.confirmed", row, now, result)
             return out
         if v.error == "otp_wrong":
             c.execute("UPDATE bookings SET otp_attempts = ? WHERE id = ?", (v.attempts, row["id"]))
@@ -245,12 +248,12 @@ def confirm(store, ref: str, otp: str) -> dict:
         else:
             c.execute("UPDATE bookings SET state = 'expired', otp_attempts = ?, ended_ms = ? WHERE id = ?",
                       (v.attempts, now, row["id"]))
-            _log(store, c, "booking.expired", row, now, reason=v.error)
+            _log(store, c, "booking.expired", row, now, result, reason=v.error)
             error = DomainError(v.error)
     raise error
 
 
-def cancel(store, code: str, id_number: str) -> dict:
+def cancel(store, code: str, id_number: str, *, result: OpResult | None = None) -> dict:
     """Cancelled by the holder (the same identity only; any other is told booking_unknown)."""
     with store.writer.transaction() as c:
         now = store.now_ms()
@@ -259,7 +262,7 @@ def cancel(store, code: str, id_number: str) -> dict:
             raise DomainError("booking_unknown")
         B.require_state(row["state"], "pending_otp", "confirmed")
         c.execute("UPDATE bookings SET state = 'cancelled', ended_ms = ? WHERE id = ?", (now, row["id"]))
-        _log(store, c, "booking.cancelled", row, now)
+        _log(store, c, "booking.cancelled", row, now, result)
         row = c.execute("SELECT * FROM bookings WHERE id = ?", (row["id"],)).fetchone()
     return public(store, row)
 
@@ -288,6 +291,8 @@ def _otp_hash(store, ref: str, otp: str) -> str:
 
 
 def _service_name(store, service_id: str, lang: str) -> str:
+    if service_id not in store.config.services():  # gone from the config since it was booked
+        return service_id
     svc = store.config.service(service_id)
     return (svc.name_en or svc.name) if lang == "en" else svc.name
 
@@ -301,7 +306,6 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
     """The booking a kiosk checks in: by its code, or the identity's confirmed booking of today whose arrival
     window is open (several: the earliest; none open: the next one, to be told its window). booking_unknown when
     there is none; outside_window when it is not time (or no longer time); booking_state when it is used."""
-    cfg = _cfg(store)
     now = store.local_now()
     if code is not None:
         row = _by_code(store.conn, code)
@@ -314,12 +318,11 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
                                   (keyed_hash(store, "cccd", id_number or ""), now.date().isoformat())).fetchall()
         if not rows:
             raise DomainError("booking_unknown")
+    B.require_state(rows[0]["state"], "confirmed")  # by code: one booking, in any state
     windows = [(r, _arrival(store, r)) for r in rows]
     for r, arrival in windows:
-        if r["state"] == "confirmed" and r["day"] == now.date().isoformat() and arrival.state(now) == "open":
+        if arrival.state(now) == "open":
             return dict(r)
-    r, arrival = windows[0]
-    B.require_state(r["state"], "confirmed")
     upcoming = [(r, a) for r, a in windows if a.state(now) == "early"]
     r, arrival = upcoming[0] if upcoming else windows[-1]
     err = B.outside_window(arrival, now)
@@ -351,4 +354,10 @@ def get(store, booking_id: int) -> dict:
 def _arrival(store, row) -> B.Arrival:
     cfg = _cfg(store)
     start = datetime.fromtimestamp(row["slot_start_ms"] / 1000, store.config.tz)
-    return B.arrival_window(start, before_minutes=cfg.arrive_before_minutes, after_minutes=cfg.arrive_after_minutes)
+    window = None
+    if row["service_id"] in store.config.services():
+        svc = store.config.service(row["service_id"])
+        windows = svc.windows if svc.windows is not None else store.config.hours.windows
+        window = B.window_of([(w.start, w.end) for w in windows], start.time())
+    return B.arrival_window(start, before_minutes=cfg.arrive_before_minutes, after_minutes=cfg.arrive_after_minutes,
+                            window=window)

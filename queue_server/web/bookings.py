@@ -18,6 +18,7 @@ from queue_server.core.citizen_card import parse_card_qr
 from queue_server.core.errors import DomainError
 from queue_server.core.rate_limit import Limiter
 from queue_server.store import bookings as rows
+from queue_server.store.rows import OpResult
 from queue_server.web.toolkit import Body, body, ctx, principal, require
 
 bp = Blueprint("bookings", __name__, url_prefix="/api/v1")
@@ -40,6 +41,8 @@ class ConfirmBooking(Body):
 
 
 class CancelBooking(Body):
+    """A cancel, or a look-up, by the holder: the same CCCD."""
+
     cccd: str = Field(min_length=1, max_length=20)
 
 
@@ -80,21 +83,36 @@ def _code(text: str) -> str:
     return code
 
 
+def published(write, *args, **kw):
+    """A booking write, its events pushed after COMMIT (also when it refused after logging, e.g. a hold dropped
+    after too many wrong codes), so this process knows their seqs as its own."""
+    result = OpResult()
+    try:
+        return write(ctx().store, *args, result=result, **kw)
+    finally:
+        if result.events:
+            ctx().push.publish(result)
+
+
 def _identity(cccd: str) -> str:
     return B.check_identity(cccd, ctx().store.local_now().date())
 
 
 def qr_data_uri(text: str) -> str:
-    """The QR code of `text` as an SVG data URI (what the booking page shows and the kiosk's scanner reads)."""
-    import io
-
+    """The QR code of `text` as an SVG data URI (what the booking page shows and the kiosk's scanner reads): one
+    square per dark module, drawn from the qrcode library's matrix (its own SVG writer takes several times longer,
+    and a confirmation is on the rush's path)."""
     import qrcode
-    import qrcode.image.svg
 
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    buf = io.BytesIO()
-    img.save(buf)
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    qr.add_data(text)
+    qr.make(fit=True)
+    matrix = qr.get_matrix()
+    size = len(matrix)
+    path = "".join(f"M{x} {y}h1v1h-1z" for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" shape-rendering="crispEdges">'
+           f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{path}"/></svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
 
 
 def status_url(code: str) -> str:
@@ -131,7 +149,8 @@ def booking_slots():
 
 @bp.get("/bookings/<code>")
 def booking_status(code: str):
-    """A booking for its holder: the code and the same CCCD (?cccd=)."""
+    """A booking for its holder: the code and the same CCCD (?cccd=). A query string ends up in access logs:
+    pages use POST .../lookup, which carries the CCCD in the body."""
     admit()
     cccd = request.args.get("cccd", "")
     if not cccd or len(cccd) > 20:
@@ -139,16 +158,23 @@ def booking_status(code: str):
     return jsonify(booking=rows.by_code(ctx().store, _code(code), _identity(cccd)))
 
 
+@bp.post("/bookings/<code>/lookup")
+def booking_lookup(code: str):
+    """The same as GET /bookings/<code>?cccd=, with the CCCD in the body (never in a URL, a log or a history)."""
+    a = body(CancelBooking)
+    admit()
+    return jsonify(booking=rows.by_code(ctx().store, _code(code), _identity(a.cccd)))
+
+
 # ------------------------------------------------------------------ the citizen's writes
 @bp.post("/bookings")
 def create_booking():
     a = body(CreateBooking)
     admit()  # a body that is not even well formed costs nothing more than its 400
-    store = ctx().store
     id_number = _identity(a.cccd)
     phone = B.normalise_phone(a.phone)
-    made = rows.create(store, service_id=a.service, day_text=a.date, start=a.start, id_number=id_number, phone=phone,
-                       lang=a.lang)
+    made = published(rows.create, service_id=a.service, day_text=a.date, start=a.start, id_number=id_number,
+                     phone=phone, lang=a.lang)
     return jsonify(booking_id=made["booking_id"], otp_sent=True), 202
 
 
@@ -162,7 +188,7 @@ def resend_code(booking_id: str):
 def confirm_booking(booking_id: str):
     a = body(ConfirmBooking)
     admit()  # a body that is not even well formed costs nothing more than its 400
-    got = rows.confirm(ctx().store, _ref(booking_id), a.otp)
+    got = published(rows.confirm, _ref(booking_id), a.otp)
     return jsonify(code=got["code"], qr=qr_data_uri(got["code"]), service=got["service"], date=got["date"],
                    start=got["start"], end=got["end"], arrive_from=got["arrive_from"],
                    arrive_until=got["arrive_until"], status_url=status_url(got["code"])), 201
@@ -172,7 +198,7 @@ def confirm_booking(booking_id: str):
 def cancel_booking(code: str):
     a = body(CancelBooking)
     admit()  # a body that is not even well formed costs nothing more than its 400
-    return jsonify(booking=rows.cancel(ctx().store, _code(code), _identity(a.cccd)))
+    return jsonify(booking=published(rows.cancel, _code(code), _identity(a.cccd)))
 
 
 # ------------------------------------------------------------------ the kiosk
