@@ -71,13 +71,15 @@ class Commands:
             return self.push.publish(result)
         return Built.of(self.read, result)
 
-    def issue(self, p: Principal, service: str, priority: bool = False, priority_group: str | None = None) -> dict:
+    def issue(self, p: Principal, service: str, priority: bool = False, priority_group: str | None = None, *,
+              by_card: bool = False) -> dict:
+        """`by_card`: the priority group was proven by a citizen ID card's date of birth (web/actions.py Issue)."""
         if p.kind == "anonymous":
             raise DomainError("unauthenticated")
         if p.kind == "device" and p.device_kind != "kiosk":
             raise DomainError("forbidden", reason="only kiosks and staff issue tickets")
         wants_priority = priority or priority_group is not None
-        if wants_priority and p.kind != "staff" and not self.store.config.priority.kiosk_self_service:
+        if wants_priority and p.kind != "staff" and not by_card and not self.store.config.priority.kiosk_self_service:
             raise DomainError("forbidden", reason="priority tickets are issued by staff")
         source = "staff" if p.kind == "staff" else "walk_in"
         if wants_priority:

@@ -111,6 +111,9 @@ class PriorityGroup(Model):
     id: str = Field(pattern=ID_PATTERN)
     name: str
     name_en: str = ""
+    # A công dân this old or older (by the date of birth on their CCCD, scanned at the kiosk) takes a priority
+    # ticket of this group without staff (core/age_priority.py); None: the group is chosen by staff only.
+    min_age: int | None = Field(None, ge=1, le=130)
 
 
 class Priority(Model):

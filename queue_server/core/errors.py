@@ -8,6 +8,9 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "service_full": ("Dịch vụ {service} đã hết số trong ngày ({cap} số).", "Service {service} has reached its daily cap of {cap} tickets.", 409),
     "range_exhausted": ("Đã hết dãy số {range} hôm nay.", "Number range {range} is used up for today.", 409),
     "priority_group_unknown": ("Không có nhóm ưu tiên {group}.", "There is no priority group {group}.", 400),
+    # priority by age from the citizen identity card (core/age_priority.py)
+    "priority_by_age_off": ("Không có nhóm ưu tiên theo độ tuổi để cấp số ưu tiên bằng thẻ căn cước.", "No priority group is given by age, so the citizen ID card gives no priority ticket.", 409),
+    "priority_age_not_met": ("Theo thẻ căn cước, công dân chưa đủ tuổi được ưu tiên (từ {min_age} tuổi). Công dân vẫn lấy được số thường.", "By the citizen ID card, you are not yet of the age for priority ({min_age} or over). You can still take a normal number.", 409),
     "ticket_unknown": ("Không tìm thấy số {ticket}.", "Ticket {ticket} was not found.", 404),
     "counter_unknown": ("Không có quầy {counter}.", "There is no counter {counter}.", 404),
     "counter_not_open": ("Quầy {counter} chưa mở ({state}).", "Counter {counter} is not open (it is {state}).", 409),

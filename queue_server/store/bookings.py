@@ -323,8 +323,11 @@ def find_for_check_in(store, *, code: str | None = None, id_number: str | None =
     for r, arrival in windows:
         if arrival.state(now) == "open":
             return dict(r)
-    upcoming = [a for _, a in windows if a.state(now) == "early"]
-    raise B.outside_window(upcoming[0] if upcoming else windows[-1][1], now)
+    upcoming = [(r, a) for r, a in windows if a.state(now) == "early"]
+    r, arrival = upcoming[0] if upcoming else windows[-1]
+    err = B.outside_window(arrival, now)
+    err.params["service"] = r["service_id"]  # the kiosk offers a walk-in number of this service
+    raise err
 
 
 def check_in(store, booking: dict, *, actor: str | None):

@@ -17,6 +17,7 @@ from flask import request
 from pydantic import Field, StringConstraints, model_validator
 
 from queue_server.accounts import Principal
+from queue_server.core import age_priority, citizen_card
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import UNSET
 from queue_server.web.toolkit import Body, json_object, require, validate
@@ -77,9 +78,28 @@ class Issue(Action):
     service: Id
     priority: bool = False
     priority_group: Id | None = None
+    # A citizen ID card's QR text scanned at the kiosk: a priority ticket of the age group the card's date of
+    # birth reaches (core/age_priority.py). Read for this one decision, never stored or logged.
+    cccd_qr: str | None = Field(None, min_length=1, max_length=citizen_card.QR_MAX_CHARS)
 
     def run(self, p, ctx):
-        return ctx.commands.issue(p, self.service, self.priority, self.priority_group)
+        if self.cccd_qr is None:
+            return ctx.commands.issue(p, self.service, self.priority, self.priority_group)
+        require("kiosk", "staff", p=p)  # who may issue at all, before the card is read
+        group = card_priority_group(ctx.store, self.cccd_qr, self.priority_group)
+        out = ctx.commands.issue(p, self.service, True, group, by_card=True)
+        out["priority_group"] = group  # the kiosk that asked names the group to the công dân
+        return out
+
+
+def card_priority_group(store, qr_text: str, wanted: str | None) -> str:
+    """The priority group a card's QR proves on the centre's local day: its age from the date of birth (or the
+    least its year of birth allows), the groups with a `min_age` (a DomainError when none fits)."""
+    today = store.local_now().date()
+    scan = citizen_card.parse_card_qr(qr_text, today)
+    age = age_priority.least_age(scan.birth_date, citizen_card.check_cccd(scan.number, today).birth_year, today)
+    groups = [age_priority.AgeGroup(g.id, g.min_age) for g in store.config.priority.groups if g.min_age is not None]
+    return age_priority.group_for_age(groups, age, wanted)
 
 
 # ------------------------------------------------------------------ counter actions

@@ -227,5 +227,6 @@ class Sockets:
         except DomainError as err:
             return {"ok": False, **err.to_dict(lang)}
         except Exception:  # noqa: BLE001 - an ack must always come back
-            log.exception("socket action failed: %r", data)
+            # the op only: an action may carry what is never kept (a citizen ID card's QR text)
+            log.exception("socket action %r failed", data.get("op") if isinstance(data, dict) else type(data).__name__)
             return {"ok": False, "error": "internal", "message": "internal error"}

@@ -39,7 +39,7 @@ from ticket_printer.server.local_printing import NO_AGENT, PROBE, LocalPrinting,
 from ticket_printer.agent.escpos_job import PrinterState
 from ticket_printer.agent.print_gate import PrinterGate
 from ticket_printer.agent.printers import PrinterSettings
-from ticket_printer.shared.slip import SlipData
+from ticket_printer.shared.slip import SlipData, local_time
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,8 @@ class PrintJobs(LocalPrinting, AgentLink):
             footer=c.slip_footer_en if en else c.slip_footer, timezone=c.timezone, lang="en" if en else "vi",
             waiting_ahead=waiting_ahead, estimated_wait_minutes=(estimated or {}).get("minutes"),
             wait_text=((estimated or {}).get("text") or {}).get("en" if en else "vi", ""), priority=bool(ticket["priority"]),
-            priority_label=label, reprint=reprint, printed_ms=self.store.now_ms() if reprint else None)
+            priority_label=label, reprint=reprint, printed_ms=self.store.now_ms() if reprint else None,
+            booked_slot=local_time(ticket["slot_start_ms"], c.timezone)[0] if ticket.get("slot_start_ms") else "")
 
     # ------------------------------------------------------------ making jobs
     def on_issued(self, p, result, out: dict) -> None:

@@ -72,6 +72,10 @@ def kiosk_page(kiosk_id: str):
         "centre": {"name": cfg.centre.name, "name_en": cfg.centre.name_en, "timezone": cfg.centre.timezone},
         "catalogue": procedures_store().count() > 0, "demo": cfg.centre.demo,
         "footer": cfg.centre.slip_footer, "footer_en": cfg.centre.slip_footer_en,
+        # check-in of online bookings (kiosk-checkin.js), and the groups a citizen ID card's age gives
+        "booking": bool(getattr(getattr(cfg, "booking", None), "enabled", False)),
+        "age_groups": [{"id": g.id, "name": g.name, "name_en": g.name_en, "min_age": g.min_age}
+                       for g in cfg.priority.groups if g.min_age is not None],
     }
     resp = make_response(render_template("ticket_printer/kiosk.html", page=page, centre=cfg.centre))
     resp.headers["Cache-Control"] = "no-store"

@@ -39,6 +39,7 @@ LABELS = {
     "vi": {
         "number": "SỐ THỨ TỰ",
         "priority": "ƯU TIÊN",
+        "booked": "ĐÃ ĐẶT LỊCH · khung giờ {slot}",
         "ahead": "Số người đang chờ phía trước: {n}",
         "wait": "Thời gian chờ dự kiến: khoảng {m} phút",
         "issued": "Lấy số lúc {time} ngày {date}",
@@ -49,6 +50,7 @@ LABELS = {
     "en": {
         "number": "YOUR NUMBER",
         "priority": "PRIORITY",
+        "booked": "BOOKED · slot {slot}",
         "ahead": "People waiting ahead of you: {n}",
         "wait": "Estimated wait: about {m} min",
         "issued": "Issued at {time} on {date}",
@@ -80,6 +82,7 @@ class SlipData:
     priority_label: str = ""  # the priority group's name, e.g. "Người cao tuổi"
     reprint: bool = False
     printed_ms: int | None = None  # when a reprint was made
+    booked_slot: str = ""  # a booked ticket's slot, "HH:MM" local: printed as "ĐÃ ĐẶT LỊCH · khung giờ 09:00"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -303,6 +306,8 @@ def layout(slip: SlipData) -> Layout:
     if slip.priority:
         b.band(f"{labels['priority']}: {slip.priority_label}" if slip.priority_label else labels["priority"], 30)
         b.gap(10)
+    if slip.booked_slot:
+        b.text(labels["booked"].format(slot=slip.booked_slot), 28, BOLD, spacing=10)
     if slip.waiting_ahead is not None:
         b.text(labels["ahead"].format(n=slip.waiting_ahead), 26, SEMIBOLD)
     if slip.wait_text:

@@ -20,6 +20,7 @@
     procedure: null, busy: false, live: null, lastTouch: Date.now(), searchSeq: 0, results: [],
     prints: new Map(), refreshTimer: null, refreshedAt: 0, catalogue: !!PAGE.catalogue, modalTimer: null, query: "",
   };
+  const hooks = { ticket: [], home: [] };  // the plug-ins' own lines on the ticket, their reset at "home"
 
   // ------------------------------------------------------------------ screens and language
   function show(screen) {
@@ -110,19 +111,24 @@
                                  explain: (title, text) => showMessage(title, text) });
   const setup = Q.kioskSetup({ kiosk: K, demo: !!PAGE.demo, useToken: (token) => useToken(token), touch: () => touch() });
   if (Q.kioskDossier) Q.kioskDossier({ kiosk: K, state, issue: (id, p) => issue(id, p), touch: () => touch() });  // kiosk-dossier.js
+  if (Q.kioskCheckin) Q.kioskCheckin({ kiosk: K, page: PAGE, state, hooks, issue: (id, p, o) => issue(id, p, o), touch: () => touch(),
+                                       show: (s) => show(s), showTicket: (tk) => { state.ticket = tk; state.procedure = null; show("ticket"); },
+                                       goHome: () => goHome(), showError: (text) => showError(text) });  // kiosk-checkin.js
 
   // ------------------------------------------------------------------ issuing and the ticket
-  async function issue(serviceId, procedure) {
+  // opts: {body: more fields (a card's cccd_qr), refused(err): true when the caller explains the refusal itself}
+  async function issue(serviceId, procedure, opts) {
     if (state.busy) return;
+    opts = opts || (hooks.issue && hooks.issue(serviceId));  // a citizen ID card held for this choice (kiosk-checkin.js)
     state.busy = true;
     $("busy").hidden = false;
     try {
-      state.ticket = await Q.api("POST", "/tickets", { service: serviceId }, { token: state.token });
+      state.ticket = await Q.api("POST", "/tickets", Object.assign({ service: serviceId }, (opts || {}).body), { token: state.token });
       state.procedure = procedure;
       show("ticket");
     } catch (e) {
       if (e.status === 401) forgetToken(t("setup_bad"));
-      else showError(failure(e));
+      else if (!(opts && opts.refused && opts.refused(e))) showError(failure(e));
       if (e.status && e.status !== 401) refreshServices();
     } finally {
       state.busy = false;
@@ -144,6 +150,7 @@
     const qr = "/t/" + encodeURIComponent(tk.token) + "/qr.svg";
     if ($("ticket-qr").getAttribute("src") !== qr) $("ticket-qr").setAttribute("src", qr);
     $("ticket-footer").textContent = Q.lang === "en" ? PAGE.footer_en : PAGE.footer;
+    for (const f of hooks.ticket) f(tk);
     renderPrint();
   }
 
@@ -218,6 +225,7 @@
     state.procedure = null;
     state.dept = null;
     $("modal").hidden = true;
+    for (const f of hooks.home) f();
     if (Q.lang !== "vi") setLang("vi");  // the next citizen starts in Vietnamese
     show("home");
   }
