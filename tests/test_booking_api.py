@@ -255,3 +255,17 @@ def test_the_booking_qr_draws_the_code_alone():
     assert squares == {(x, y) for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark}
     assert len(matrix) == 25 and 'viewBox="0 0 25 25"' in svg and 'fill="#fff"' in svg
     assert not {(x, y) for x, y in squares if min(x, y) < 2 or max(x, y) > 22}  # the quiet zone is white
+
+
+def test_the_start_page_links_the_booking_page_only_when_bookings_are_on(srv, tmp_path, clock):
+    assert 'href="/dat-lich"' in srv.get("/").text
+    assert srv.get("/dat-lich").status_code == 200
+    text = (FIXTURES / "centre.yaml").read_text(encoding="utf-8").replace("booking:\n  enabled: true", "booking:\n  enabled: false")
+    assert "enabled: false" in text
+    (tmp_path / "off.yaml").write_text(text, encoding="utf-8")
+    off = InProcessServer(tmp_path / "off.yaml", tmp_path / "off.sqlite3", clock)
+    try:
+        page = off.get("/").text
+        assert 'href="/dat-lich"' not in page and 'href="/thoi-gian-cho"' in page
+    finally:
+        off.close()

@@ -194,3 +194,18 @@ def test_the_documented_presets_load_and_make_the_request_they_document(monkeypa
     assert sent["template_data"] == {"ticket": "A001", "counter": "3", "message": "Mời công dân số A001 đến quầy 3"}
     assert re.fullmatch(r"\d+", str(sent["template_id"])) and sent["tracking_id"] == "7"
     assert zalo.channel == "zalo" and zalo.gateway.success_field == "error" and zalo.gateway.success_value == 0
+
+
+def test_a_one_time_code_that_expires_before_the_gateway_takes_it_is_never_sent(tmp_path, config, clock, gateway):
+    store = Store(tmp_path / "q.sqlite3", http_config(config, gateway.url), clock=clock)
+    sender = MessageSender(store)
+    (otp,), (near,) = queue(store, 1, "otp"), queue(store, 1, "near")
+    gateway.mode = "fail"
+    assert sender.send_all_due() == 2
+    clock.advance(config.booking.otp.ttl_seconds)  # the code's lifetime is over while the gateway was down
+    gateway.mode = "ok"
+    assert sender.send_all_due() == 2
+    assert (row(store, otp)["state"], row(store, otp)["attempts"]) == ("dead", 2)
+    assert "expired" in row(store, otp)["last_error"]
+    assert row(store, near)["state"] == "sent"
+    assert [a["body"]["ref"] for a in gateway.accepted] == [str(near)]

@@ -5,7 +5,8 @@ another pass, leaves a leased row alone, and `sent`/`failed` change a row only w
 so two server processes on one database never send one message twice. Each message is one request with the
 gateway's timeout; its answer is recorded in its own short transaction: taken (sent), or tried again after a
 capped, jittered back-off, and after `retry.max_attempts` dead (an admin may retry it). Messages do not wait for
-one another: a failing one holds up only itself. With the `outbox` backend a message is marked sent with
+one another: a failing one holds up only itself. A one-time code still unsent when it expires
+(`booking.otp.ttl_seconds`) is dead without a further attempt. With the `outbox` backend a message is marked sent with
 via 'outbox' and goes nowhere: admins read it (the demo).
 """
 from __future__ import annotations
@@ -40,7 +41,13 @@ class MessageSender:
         gw = cfg.gateway if cfg.backend == "http" else None
         per_message = int((gw.timeout if gw else 0) * 1000) + LEASE_MARGIN_MS
         rows = outbox.claim(self.store, now=self.store.now_ms(), lease_ms=per_message * self.batch, limit=self.batch)
+        otp_ms = self.store.config.booking.otp.ttl_seconds * 1000
         for row in rows:
+            if row["kind"] == "otp" and self.store.now_ms() - row["created_ms"] >= otp_ms:
+                # A one-time code that could not go out in its lifetime is useless: the công dân asks again.
+                outbox.failed(self.store, row["id"], row["lease_ms"], now=self.store.now_ms(), status=None,
+                              error="the one-time code expired before it was sent", next_ms=None)
+                continue
             if gw is None:
                 outbox.sent(self.store, row["id"], row["lease_ms"], now=self.store.now_ms(), via="outbox", status=None)
                 continue

@@ -13,4 +13,4 @@ def index():
     ctx = current_app.extensions["qms"]
     cfg = ctx.config
     return render_template("index.html", centre=cfg.centre, links=device_links(cfg), titles=KIND_TITLES,
-                           counters=cfg.counters, demo=cfg.centre.demo)
+                           counters=cfg.counters, demo=cfg.centre.demo, booking=cfg.booking.enabled)
