@@ -207,6 +207,7 @@ class Push(CatchUp):
 
     def tick(self) -> None:
         self._catch_up_foreign()
+        self.read.refresh_board()  # the wait estimates, when the queue changed: here, never in a write's request
         self._queue_tick()
         now = time.monotonic()
         if now - self.beat_at >= BEAT_SECONDS:
