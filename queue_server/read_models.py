@@ -136,14 +136,19 @@ class ReadModels:
                                  self.config.priority.max_consecutive, markers=plain + priority)
         statuses = self.store.service_statuses()
 
+        serving: dict[tuple, tuple[int, int]] = {}  # (service, counter sent to) -> counters open, on a break
+
         def judge(ticket, place):
-            mine = [c for c in counters if estimate.serves(c, ticket)]
+            key = (ticket.service_id, ticket.target_counter_id)
+            if key not in serving:
+                mine = [c.state for c in counters if estimate.serves(c, ticket)]
+                serving[key] = (mine.count("open"), mine.count("break"))
+            open_serving, on_break = serving[key]
             st = statuses.get(ticket.service_id)
             opens_at = st.opens_at if st is not None and not st.open else None
             day_over = st is not None and not st.open and (opens_at is None or len(opens_at) > 5)
             sigma = times[ticket.service_id].sigma if ticket.service_id in times else estimate.PRIOR_SIGMA
-            e = estimate.judge(place, open_serving=sum(c.state == "open" for c in mine),
-                               on_break=sum(c.state == "break" for c in mine), sigma=sigma,
+            e = estimate.judge(place, open_serving=open_serving, on_break=on_break, sigma=sigma,
                                opens_at=opens_at, day_over=day_over)
             return {**e.as_dict(), "text": {"vi": estimate.wait_text(e, "vi"), "en": estimate.wait_text(e, "en")},
                     "short": {"vi": estimate.wait_short(e, "vi"), "en": estimate.wait_short(e, "en")}}
