@@ -207,7 +207,10 @@ class Push(CatchUp):
 
     def tick(self) -> None:
         self._catch_up_foreign()
-        self.read.refresh_board()  # the wait estimates, when the queue changed: here, never in a write's request
+        try:
+            self.read.refresh_board()  # the wait estimates, when the queue changed: here, never in a write's request
+        except Exception:  # noqa: BLE001 - the counts and calls still go out; the next tick tries again
+            log.exception("making the wait estimates failed")
         self._queue_tick()
         now = time.monotonic()
         if now - self.beat_at >= BEAT_SECONDS:
