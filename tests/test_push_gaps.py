@@ -155,7 +155,7 @@ def test_a_display_that_lost_a_call_sees_the_gap_in_prev_and_mends_it_itself(sit
     strip = lambda pairs: [(n, {k: v for k, v in m.items() if k not in ("prev", "replayed")}) for n, m in pairs]
     assert sorted(strip(a.applied), key=lambda p: p[1]["seq"]) == sorted(strip(b.applied), key=lambda p: p[1]["seq"])
     replayed_call = next(m for n, m in a.applied if n == "ticket.called" and m["replayed"])
-    assert replayed_call["call"]["voice"] and replayed_call["prev"] is None  # shown, never announced; no live link
+    assert replayed_call["call"]["voice"] and replayed_call["prev"] is None  # marked replayed: shown, not said aloud
 
 
 def test_a_lost_last_message_shows_on_the_beat_and_the_beat_goes_only_to_rooms_with_sockets(site, sio, of_all):
