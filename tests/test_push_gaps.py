@@ -7,8 +7,9 @@ In process: the message is lost on purpose by dropping it on its way to one sock
 rule is `Follower` here and QMS.live in common.js (checked in a browser in test_shared_front_page.py)."""
 from __future__ import annotations
 
-import pytest
+import time
 
+import pytest
 from socketio import packet
 
 from inproc import InProcessServer
@@ -212,6 +213,10 @@ def test_a_bad_catch_up_is_refused_and_sends_nothing_and_the_credentials_are_che
     ack = counter.call("catch_up", {"last_seq": 0})
     assert ack["ok"] is False and ack["error"] == "unauthenticated"
     assert not any(d.get("replayed") for _, d in counter.events if isinstance(d, dict))
+    deadline = time.monotonic() + 5
+    while counter.client.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the socket is let go right after the answer
+    assert not counter.client.is_connected()
 
 
 def test_another_process_links_its_own_messages_and_those_it_delivers_from_the_log(site, sio, tmp_path):
