@@ -20,6 +20,7 @@ from typing import Callable
 from . import catalogue, engine, server
 from . import year
 from . import estimates
+from . import issue_path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -28,6 +29,7 @@ WORK = ROOT / "var" / "bench"  # git-ignored scratch space on the repository's o
 # name -> function(seconds) -> figures. Sections run in this order.
 SECTIONS: dict[str, Callable[..., dict]] = {
     "engine": engine.run,
+    "issue_path": issue_path.run,  # one issued ticket in process with 300 waiting: CPU per request and per tick
     "server": server.run,  # a real server process under load, both async modes (a few minutes)
     "catalogue": catalogue.run,  # procedure search over 2,000 procedures: the index and GET /api/v1/procedures
     "year": year.run,  # a busy year (300,000 tickets) generated, then every report over it (< 1 s each)

@@ -84,10 +84,13 @@ class Commands:
         source = "staff" if p.kind == "staff" else "walk_in"
         if wants_priority:
             source = "priority"
+        # The new ticket's estimate is the "one ticket more" of its service on the board made before the write
+        # (the push tick makes it again afterwards): the write's request never replays the queue.
+        wait = self.read.wait_for_new(service, wants_priority)
         result = self.store.issue(service, priority=wants_priority, priority_group=priority_group, source=source,
                                   staff_id=p.staff_id, actor=p.name)
         self._done(result)
-        out = self.read.issued(result)
+        out = self.read.issued(result, wait)
         out["issued_by"] = p.device_id if p.kind == "device" else p.username
         for hook in self.after_issue:
             try:

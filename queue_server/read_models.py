@@ -9,7 +9,7 @@ from queue_server.core import estimate
 from queue_server.core.rules import UNSET
 from queue_server.store import Store, queue_reads
 
-BOARD_SECONDS = 10  # the estimates of an unchanged queue are made again at most this often
+BOARD_SECONDS = 10  # the estimates of an unchanged queue are made again this often (on the push tick)
 
 
 def iso_local(ms: int | None, config: CentreConfig) -> str | None:
@@ -22,6 +22,8 @@ class ReadModels:
     def __init__(self, store: Store):
         self.store = store
         self._board: tuple[tuple, dict] | None = None
+        self._issued: dict[int, dict] = {}  # tickets issued since the board was made: the estimate they were told
+        self.board_builds = 0
 
     @property
     def config(self) -> CentreConfig:
@@ -76,11 +78,16 @@ class ReadModels:
             return [self.counter_label(cid) for cid in self.store.open_counters_serving(service_id) if cid in known]
         return [self.counter_label(c["id"]) for c in counters if service_id in c["services"] and c["state"] == "open"]
 
-    def issued(self, result) -> dict:
-        """The answer to issuing a ticket (kiosk or staff): includes the status link with its secret token."""
+    def issued(self, result, wait: dict | None) -> dict:
+        """The answer to issuing a ticket (kiosk or staff): includes the status link with its secret token.
+        `wait`: the new ticket's estimate, the "one ticket more" of its service on the board made before the
+        write (wait_for_new); the board is not made again inside the write's request."""
         t = result.ticket
         out = self.ticket_public(t, with_position=False)
-        wait = self.wait_of(t)
+        if wait is None:
+            wait = self._not_waiting()
+        else:
+            self._issued[t["id"]] = wait  # its status shows the same until the next board counts it
         ahead = wait["ahead"] if wait["ahead"] is not None else result.waiting_ahead
         out.update({"waiting_ahead": ahead, "status_url": self.status_url(t), "token": t["token"],
                     "estimated_wait_minutes": wait["minutes"], "wait": wait})
@@ -88,15 +95,30 @@ class ReadModels:
 
     # ------------------------------------------------------------ the wait estimate (core/estimate.py)
     def wait_board(self) -> dict:
-        """The estimate of every waiting ticket ("t", by id) and of one ticket more of each service ("s", by
-        id), from one replay of the calling order. Made again when the queue changed or BOARD_SECONDS passed."""
+        """The estimate of every waiting ticket ("t", by id) and of one ticket more of each service, plain ("s")
+        and priority ("p"), from one replay of the calling order: as the push tick last made it
+        (refresh_board). Made here only when there is none yet or the config was reloaded, so a write's request
+        never replays the queue."""
+        if self._board is None or self._board[0][0] != id(self.config):
+            self.refresh_board()
+        return self._board[1]
+
+    def refresh_board(self) -> bool:
+        """Make the board again when the queue changed or BOARD_SECONDS passed. Called by the push tick (off any
+        request, at most once a tick). Returns whether it was made."""
         now = self.store.now_ms()
         key = (id(self.config), self.store.last_seq(), now // (BOARD_SECONDS * 1000))
         if self._board is not None and self._board[0] == key:
-            return self._board[1]
+            return False
         board = self._make_board(now)
-        self._board = (key, board)
-        return board
+        self._board, self._issued = (key, board), {}
+        self.board_builds += 1
+        return True
+
+    def wait_for_new(self, service_id: str, priority: bool = False) -> dict | None:
+        """What a ticket of the service issued now is told: the board's "one ticket more" (its marker stands at
+        the end of the service's line, exactly where the new ticket goes). None for an unknown service."""
+        return self.wait_board()["p" if priority else "s"].get(service_id)
 
     def _make_board(self, now: int) -> dict:
         services = self.config.services()
@@ -108,38 +130,51 @@ class ReadModels:
         for c in counters:
             cur = at_counter.get(c.id)
             busy[c.id] = estimate.busy_until(cur, times.get(cur.service_id) if cur else None, now)
-        markers = [estimate.marker(sid, now, i) for i, sid in enumerate(services)]
+        plain = [estimate.marker(sid, now, i) for i, sid in enumerate(services)]
+        priority = [estimate.marker(sid, now, len(plain) + i, priority=True) for i, sid in enumerate(services)]
         places = estimate.replay(waiting, counters, busy, {sid: t.mean for sid, t in times.items()}, now,
-                                 self.config.priority.max_consecutive, markers=markers)
+                                 self.config.priority.max_consecutive, markers=plain + priority)
         statuses = self.store.service_statuses()
 
+        serving: dict[tuple, tuple[int, int]] = {}  # (service, counter sent to) -> counters open, on a break
+
         def judge(ticket, place):
-            mine = [c for c in counters if estimate.serves(c, ticket)]
+            key = (ticket.service_id, ticket.target_counter_id)
+            if key not in serving:
+                mine = [c.state for c in counters if estimate.serves(c, ticket)]
+                serving[key] = (mine.count("open"), mine.count("break"))
+            open_serving, on_break = serving[key]
             st = statuses.get(ticket.service_id)
             opens_at = st.opens_at if st is not None and not st.open else None
             day_over = st is not None and not st.open and (opens_at is None or len(opens_at) > 5)
             sigma = times[ticket.service_id].sigma if ticket.service_id in times else estimate.PRIOR_SIGMA
-            e = estimate.judge(place, open_serving=sum(c.state == "open" for c in mine),
-                               on_break=sum(c.state == "break" for c in mine), sigma=sigma,
+            e = estimate.judge(place, open_serving=open_serving, on_break=on_break, sigma=sigma,
                                opens_at=opens_at, day_over=day_over)
             return {**e.as_dict(), "text": {"vi": estimate.wait_text(e, "vi"), "en": estimate.wait_text(e, "en")},
                     "short": {"vi": estimate.wait_short(e, "vi"), "en": estimate.wait_short(e, "en")}}
 
         return {"t": {t.id: judge(t, places.get(t.id)) for t in waiting},
-                "s": {m.service_id: judge(m, places.get(m.id)) for m in markers}}
+                "s": {m.service_id: judge(m, places.get(m.id)) for m in plain},
+                "p": {m.service_id: judge(m, places.get(m.id)) for m in priority}}
 
     def wait_of(self, ticket: dict) -> dict:
         """The estimate of one ticket (state, people ahead, median and range, the sentence in vi and en)."""
-        found = self.wait_board()["t"].get(ticket["id"]) if ticket["status"] == "waiting" else None
-        if found is None:
-            e = estimate.Estimate("not_waiting")
-            return {**e.as_dict(), "text": {"vi": "", "en": ""}, "short": {"vi": "", "en": ""}}
-        return found
+        found = None
+        if ticket["status"] == "waiting":
+            found = self.wait_board()["t"].get(ticket["id"]) or self._issued.get(ticket["id"])
+        return self._not_waiting() if found is None else found
+
+    @staticmethod
+    def _not_waiting() -> dict:
+        e = estimate.Estimate("not_waiting")
+        return {**e.as_dict(), "text": {"vi": "", "en": ""}, "short": {"vi": "", "en": ""}}
 
     def position_of(self, ticket_id: int, status: str, in_service: int | None) -> dict:
         """A phone's live place: the people ahead and the wait from the estimate (`in_service`, the place in
         its own service's line, when the estimate has none)."""
-        found = self.wait_board()["t"].get(ticket_id) if status == "waiting" else None
+        found = None
+        if status == "waiting":
+            found = self.wait_board()["t"].get(ticket_id) or self._issued.get(ticket_id)
         if found is None:
             return {"waiting_ahead": in_service, "wait": None}
         return {"waiting_ahead": found["ahead"] if found["ahead"] is not None else in_service, "wait": found}

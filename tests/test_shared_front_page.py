@@ -134,3 +134,42 @@ def test_live_catches_up_with_last_seq_and_resyncs(server, staff, browser_page):
     page.wait_for_function("window.seen.snapshots.length === 2")
     assert page.evaluate("window.seen.snapshots[1]") >= replay["seq"]
     page.evaluate("window.probe.close()")
+
+
+def test_live_mends_a_lost_call_by_itself_and_applies_each_message_once(server, staff, browser_page):
+    """A call lost on its way to the page: the next message's `prev` names it, QMS.live asks catch_up, and the
+    call comes replayed, once; the live ones are applied once each (issue 16, item 2)."""
+    page = browser_page
+    page.goto(server.url + "/display/hall")
+    page.wait_for_selector("body[data-conn=online]")
+    page.evaluate("""() => {
+      window.seen = { calls: [], updates: [], lost: [] };
+      window.probe = window.QMS.live({ room: 'display:hall', catchUp: true,
+        on: { 'ticket.called': (m) => window.seen.calls.push({ seq: m.seq, code: m.call.code, replayed: !!m.replayed }),
+              'ticket.updated': (m) => window.seen.updates.push(m.seq) } });
+      const s = window.probe.socket, deliver = s.onevent.bind(s);
+      s.onevent = (p) => {  // the next call is lost on its way in
+        if (p.data && p.data[0] === 'ticket.called' && window.dropNext) { window.dropNext = false; window.seen.lost.push(p.data[1].seq); return; }
+        deliver(p);
+      };
+    }""")
+    page.wait_for_function("window.probe.lastSeq !== null")
+    issue(server)
+    issue(server)
+    at_counter = requests.get(server.url + "/api/v1/counters/1", headers=staff, timeout=10).json()
+    first = call_next(server, staff, current=at_counter["counter"]["current_ticket_id"])
+    page.wait_for_function(f"window.seen.calls.some(c => c.code === '{first['code']}')")
+    page.evaluate("window.dropNext = true")
+    second = call_next(server, staff, current=first["id"])
+    page.wait_for_function("window.seen.lost.length === 1")
+    assert page.evaluate("window.probe.gaps") == 0, "nothing shows the loss yet"
+    r = requests.post(f"{server.url}/api/v1/tickets/{second['id']}/finish", headers=staff, timeout=10)
+    assert r.status_code == 200
+    page.wait_for_function(f"window.seen.calls.some(c => c.code === '{second['code']}')")
+    got = page.evaluate("window.seen")
+    lost = got["lost"][0]
+    assert [c for c in got["calls"] if c["code"] == second["code"]] == [{"seq": lost, "code": second["code"], "replayed": True}]
+    assert [c["replayed"] for c in got["calls"] if c["code"] == first["code"]] == [False]
+    assert len(got["updates"]) == len(set(got["updates"])), "the finish, live and replayed, is applied once"
+    assert page.evaluate("window.probe.gaps") == 1
+    page.evaluate("window.probe.close()")

@@ -42,6 +42,8 @@ class NoticePass:
 
     def scan(self) -> int:
         """One pass: the near and call notices now due. Returns how many messages were queued."""
+        # The estimate's board as of now (made again only if the queue moved): this pass runs off any request.
+        self.read.refresh_board()
         return self.near() + (self.calls() if self.settings.send_on_call else self._skip_calls())
 
     def near(self) -> int:

@@ -1,4 +1,5 @@
-"""Connect: hello, then the events missed since last_seq, or a fresh snapshot of the room.
+"""Connect: hello, then the events missed since last_seq, or a fresh snapshot of the room; and the same
+catch-up when a connected client saw a gap in the `prev` of its messages (the socket event catch_up).
 
 A reconnecting client gets, marked `replayed`, what the live path would have sent to its rooms: the same
 `rooms_of` and `payload_for` (push.audiences) decide both. Displays' payloads depend only on the event log
@@ -19,20 +20,33 @@ class CatchUp:
     """Mixed into push.live.Push: needs self.read, self.rooms, self.config, self.send_to, self._emit."""
 
     def greet(self, sid: str, room: str, last_seq: int | None, ticket: dict | None = None) -> None:
-        self.send_to(sid, Hello(**self.read.hello(room)))
+        """hello (with the rooms joined and the seq it covers), then the missed events or a snapshot."""
+        as_of = self.read.store.last_seq()
+        self.send_to(sid, Hello(**self.read.hello(room), rooms=self.rooms_for(room), as_of=as_of))
+        self.catch_up(sid, room, last_seq, ticket, as_of)
+
+    def catch_up(self, sid: str, room: str, last_seq: int | None, ticket: dict | None = None,
+                 as_of: int | None = None) -> int:
+        """What the live path sent to `room` after `last_seq`, up to `as_of` (now when None), to `sid` alone,
+        marked `replayed`; a snapshot instead when there is no last_seq or more than CATCH_UP_LIMIT were missed.
+        A reconnect (greet) and a client that saw a gap in `prev` (the socket event catch_up) both come here.
+        Returns the last seq covered: later changes reach the client live."""
         store = self.read.store
+        as_of = store.last_seq() if as_of is None else as_of
         audience = self.rooms.audience_of(room)
-        if last_seq is not None and 0 <= store.last_seq() - last_seq <= CATCH_UP_LIMIT:
+        if last_seq is not None and 0 <= as_of - last_seq <= CATCH_UP_LIMIT:
             if audience is None:  # a room kind added by a device package: nothing of the queue to replay
-                return
-            missed = store.events_since(last_seq, limit=CATCH_UP_LIMIT)
+                return as_of
+            missed = [e for e in store.events_since(last_seq, limit=CATCH_UP_LIMIT) if e["seq"] <= as_of]
             joined = set(self.rooms_for(room))
             built = Built(self.read, store.tickets_by_ids({e["ticket_id"] for e in missed if e["ticket_id"]}))
             for e in missed:
                 for payload in self.replay_of(e, audience, joined, built):
                     self._emit(replayed(payload), to=sid)
-            return
-        self.send_to(sid, Snapshot(store.last_seq(), room, self.snapshot(room, ticket)))
+            return as_of
+        snap = Snapshot(store.last_seq(), room, self.snapshot(room, ticket))
+        self.send_to(sid, snap)
+        return snap.seq
 
     def replay_of(self, e: dict, audience: Audience, joined: set[str], built: Built) -> list:
         out = []

@@ -3,6 +3,11 @@
 After a write commits, `publish(result)` builds each payload once per audience from what the write
 returned (push.views.Built) and sends it to that audience's rooms (push.audiences). Calls go out at once;
 queue counts and phones' positions are coalesced per room on a short tick.
+
+Each queue message sent live carries `prev`: for each room it goes to, the seq of the message this process
+sent to that room before it (`room_seq`). A client that has not applied that seq lost a message and asks for
+the catch-up (push.catch_up); `live.beat`, every BEAT_SECONDS on the tick to the rooms with sockets here,
+carries each room's last seq, so a lost last message is noticed too.
 """
 from __future__ import annotations
 
@@ -12,11 +17,12 @@ from collections import deque
 
 from queue_server.push.audiences import PHONE, STAFF, SUPERVISORS, Rooms, dept_room, payload_for, ticket_room
 from queue_server.push.catch_up import CatchUp
-from queue_server.push.payloads import CounterUpdated, QueueUpdated, as_dict
+from queue_server.push.payloads import CounterUpdated, LiveBeat, QueueUpdated, as_dict
 from queue_server.push.views import Built
 
 log = logging.getLogger(__name__)
 PHONE_POSITION_SECONDS = 1.0  # a phone's place in line: at most once a second
+BEAT_SECONDS = 5.0  # live.beat: each room with sockets here hears its last seq this often
 
 
 class Push(CatchUp):
@@ -37,6 +43,8 @@ class Push(CatchUp):
         self._ticker = None
         self.phone_dirty: set[str] = set()  # services whose phones are owed a position
         self.phones_at = 0.0
+        self.room_seq: dict[str, int] = {}  # room -> the seq of the last queue message this process sent there
+        self.beat_at = 0.0
         self._stop = False
 
     @property
@@ -126,6 +134,7 @@ class Push(CatchUp):
             payload = payload_for(e, audience, built)
             if payload is None:
                 continue
+            payload.prev = self._link(rooms, e["seq"])
             self._emit(payload, room=rooms[0] if len(rooms) == 1 else rooms)  # a client in two rooms: once
 
     def _send_counter(self, built: Built, counter_id: str, seq: int) -> None:
@@ -135,9 +144,33 @@ class Push(CatchUp):
         except Exception:  # noqa: BLE001
             log.warning("counter %s vanished from config", counter_id)
             return
-        self._emit(CounterUpdated(seq, state), room=[f"counter:{counter_id}", "supervisors"])
+        rooms = [f"counter:{counter_id}", "supervisors"]
+        self._emit(CounterUpdated(seq, state, prev=self._link(rooms, seq)), room=rooms)
         for sid in state["services"]:
             self.dirty.add(sid)
+
+    def _link(self, rooms: list[str], seq: int) -> dict:
+        """`prev` of a message with `seq` to `rooms`: each room's previous seq here (None: none since start)."""
+        prev = {r: self.room_seq.get(r) for r in rooms}
+        for r in rooms:
+            self.room_seq[r] = seq
+        return prev
+
+    def beat(self) -> int:
+        """live.beat to each room with sockets of this process: the seq of the last queue message sent there.
+        Rooms left without sockets are forgotten (their next message has no prev, as after a restart).
+        Returns how many rooms heard it."""
+        present = self.socketio.server.manager.rooms.get("/", {})
+        sent = 0
+        for room, seq in list(self.room_seq.items()):
+            if not present.get(room):
+                self.room_seq.pop(room, None)
+                continue
+            self._emit(LiveBeat({room: seq}), room=room)
+            sent += 1
+            if sent % 100 == 0:
+                self.socketio.sleep(0)
+        return sent
 
     def _remember(self, seq: int) -> None:
         if len(self.local_seqs) == self.local_seqs.maxlen:
@@ -174,8 +207,15 @@ class Push(CatchUp):
 
     def tick(self) -> None:
         self._catch_up_foreign()
+        try:
+            self.read.refresh_board()  # the wait estimates, when the queue changed: here, never in a write's request
+        except Exception:  # noqa: BLE001 - the counts and calls still go out; the next tick tries again
+            log.exception("making the wait estimates failed")
         self._queue_tick()
         now = time.monotonic()
+        if now - self.beat_at >= BEAT_SECONDS:
+            self.beat_at = now
+            self.beat()
         if self.phone_dirty and now - self.phones_at >= PHONE_POSITION_SECONDS:
             self.phones_at = now
             dirty, self.phone_dirty = self.phone_dirty, set()

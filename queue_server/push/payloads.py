@@ -3,7 +3,10 @@
 Every payload that reflects a change carries `seq`, the id of that change in the append-only event log
 (several messages may carry one seq; seqs a room does not need are skipped, so gaps are normal). A client
 keeps the highest seq it has applied and sends it back on reconnect to get what it missed; what it gets
-then is what it would have got live, marked `replayed`.
+then is what it would have got live, marked `replayed`. Sent live, a queue message also carries `prev`: for
+each room it went to, the seq of the message this process sent to that room before it (None: the first since
+the process started), so a client sees a lost message as a `prev` it never applied, and asks for the catch-up
+(`catch_up`); `live.beat` carries each room's last seq now and then, so a lost last message shows too.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ class Hello:
     centre: str
     server_time: str
     room: str
+    rooms: list = field(default_factory=list)  # the Socket.IO rooms the socket joined (the keys of `prev`)
+    as_of: int | None = None  # the last seq this greeting covers: what follows comes live
     event = "hello"
 
 
@@ -33,6 +38,7 @@ class TicketIssued:
     seq: int
     ticket: dict
     replayed: bool = False
+    prev: dict | None = None  # live only: room -> the seq of the message sent to that room before
     event = "ticket.issued"
 
 
@@ -43,6 +49,7 @@ class TicketCalled:
     ticket: dict
     recall: bool
     replayed: bool = False
+    prev: dict | None = None  # live only: room -> the seq of the message sent to that room before
     event = "ticket.called"
 
 
@@ -53,6 +60,7 @@ class TicketUpdated:
     ticket: dict
     data: dict = field(default_factory=dict)
     replayed: bool = False
+    prev: dict | None = None  # live only: room -> the seq of the message sent to that room before
     event = "ticket.updated"
 
 
@@ -61,6 +69,7 @@ class CounterUpdated:
     seq: int
     counter: dict
     replayed: bool = False
+    prev: dict | None = None  # live only: room -> the seq of the message sent to that room before
     event = "counter.updated"
 
 
@@ -86,9 +95,15 @@ class ForecastUpdated:
     event = "forecast.updated"
 
 
+@dataclass
+class LiveBeat:
+    prev: dict  # room -> the seq of the last message sent to that room: a client that has not applied it asks
+    event = "live.beat"
+
+
 EVENT_NAMES = ("hello", "snapshot", "ticket.issued", "ticket.called", "ticket.updated", "counter.updated",
                "queue.updated", "device.updated", "rating.recorded", "alerts.updated", "notice.updated", "config.reloaded",
-               "print.status", "print.job", "forecast.updated", "service.notice")
+               "print.status", "print.job", "forecast.updated", "service.notice", "live.beat")
 
 # event log type -> the `change` of a ticket.updated
 CHANGE_OF = {

@@ -241,18 +241,56 @@
   };
 
   // ------------------------------------------------------------------ the live connection
+  const KEPT = 5000; // applied messages remembered, to apply none twice
+  // the queue messages sent live with `prev` and replayed by a catch-up: each is applied once
+  const CHAINED = ['ticket.issued', 'ticket.called', 'ticket.updated', 'counter.updated'];
   /**
    * Join one Socket.IO room. opts: room; token and lang (values or functions, read at every connect);
    * catchUp: on reconnect send last_seq, so the server replays what was missed (flagged `replayed`) instead of
    * a snapshot; on: {event: handler}; onState('connecting'|'online'|'offline'); onRefused(code, data) for a
    * refused connection; io: more socket.io-client options.
+   * A lost message is mended: a live message's `prev` (and `live.beat`'s) names, per room, the seq sent there
+   * before it; one above what the greeting covered that was never applied is a gap, and the client asks
+   * `catch_up` with its last seq in that room. Each message is applied once (a replay of one already applied
+   * is dropped), so no call is announced twice.
    * Returns {socket, lastSeq, serverOffset, configHash, resync(), close()}.
    */
   Q.live = function (opts) {
     const value = (v) => (typeof v === 'function' ? v() : v);
-    const live = { socket: null, lastSeq: null, serverOffset: 0, configHash: null };
+    const live = { socket: null, lastSeq: null, serverOffset: 0, configHash: null, gaps: 0 };
     live.seen = function (seq) {
       if (typeof seq === 'number' && (live.lastSeq === null || seq > live.lastSeq)) live.lastSeq = seq;
+    };
+    // the gap rule: rooms joined, the seq the greeting covered, the last seq per room, what was applied
+    let rooms = null, floor = null, roomLast = {}, asking = false, pending = null;
+    const appliedSeqs = new Set(), appliedKeys = new Set();
+    const remember = (set, item) => {
+      set.add(item);
+      if (set.size > KEPT) set.delete(set.values().next().value);
+    };
+    const keyOf = (name, m) => [name, m.seq, (m.counter && m.counter.id) || '', (m.ticket && m.ticket.id) || ''].join('|');
+    const gapIn = (prev) => {
+      let since = null;
+      if (!prev || typeof prev !== 'object' || floor === null) return null;
+      for (const [room, p] of Object.entries(prev)) {
+        if (typeof p !== 'number' || (rooms && !rooms.includes(room)) || p <= floor || appliedSeqs.has(p)) continue;
+        const mine = Math.min(room in roomLast ? roomLast[room] : floor, p - 1);
+        since = since === null ? mine : Math.min(since, mine);
+      }
+      return since;
+    };
+    const askCatchUp = (since) => {
+      if (since === null) return;
+      if (asking) { pending = pending === null ? since : Math.min(pending, since); return; }
+      asking = true;
+      live.gaps += 1;
+      socket.timeout(10000).emit('catch_up', { last_seq: since }, (err, ack) => {
+        asking = false;
+        if (!err && ack && ack.ok && typeof ack.as_of === 'number') floor = Math.max(floor || 0, ack.as_of);
+        const again = pending;
+        pending = null;
+        if (again !== null) askCatchUp(again > (floor || 0) ? again : null);
+      });
     };
     const auth = (cb) => {
       const a = { room: value(opts.room), lang: value(opts.lang) || Q.lang };
@@ -275,15 +313,43 @@
       const server = Date.parse(h && h.server_time);
       if (!Number.isNaN(server)) live.serverOffset = server - Date.now();
       live.configHash = h && h.config_hash;
+      rooms = h && Array.isArray(h.rooms) ? h.rooms : null;
+      floor = h && typeof h.as_of === 'number' ? h.as_of : null;
+      roomLast = {};
+      asking = false;
+      pending = null;
     });
+    socket.on('live.beat', (m) => askCatchUp(gapIn(m && m.prev)));
     // A snapshot starts the count again (it may come from a new database); the page's handler still sees the
-    // highest seq before it in live.lastSeq. Any other event with a seq moves the count on.
+    // highest seq before it in live.lastSeq. Any other event with a seq moves the count on, once.
     const handlers = Object.assign({ snapshot: () => {} }, opts.on || {});
+    for (const name of CHAINED) if (!handlers[name]) handlers[name] = () => {}; // their seqs count, shown or not
     for (const [name, handler] of Object.entries(handlers)) {
       socket.on(name, (m, ...rest) => {
-        if (m && name !== 'snapshot') live.seen(m.seq);
+        let gap = null;
+        if (m && name !== 'snapshot' && typeof m.seq === 'number' && !CHAINED.includes(name)) live.seen(m.seq);
+        if (m && CHAINED.includes(name) && typeof m.seq === 'number') {
+          const key = keyOf(name, m);
+          if (appliedKeys.has(key)) return undefined; // live and replayed: applied once
+          if (!m.replayed) {
+            gap = gapIn(m.prev);
+            for (const room of Object.keys(m.prev || {})) {
+              if (!rooms || rooms.includes(room)) roomLast[room] = Math.max(room in roomLast ? roomLast[room] : (floor || 0), m.seq);
+            }
+          }
+          remember(appliedKeys, key);
+          remember(appliedSeqs, m.seq);
+          live.seen(m.seq);
+        }
         const out = handler(m, ...rest);
-        if (name === 'snapshot' && m && typeof m.seq === 'number') live.lastSeq = m.seq;
+        if (name === 'snapshot' && m && typeof m.seq === 'number') {
+          live.lastSeq = m.seq;
+          floor = m.seq;
+          roomLast = {};
+          appliedSeqs.clear(); // a fresh state (perhaps of a new database): what counts comes after it
+          appliedKeys.clear();
+        }
+        askCatchUp(gap);
         return out;
       });
     }

@@ -184,10 +184,11 @@ def take_number():
     same = next((t for t in held if t["service_id"] == req.service), None)
     if same is not None:
         raise DomainError("remote_ticket_active", code=same["code"], status_url=f"/t/{same['token']}")
+    wait = c.read.wait_for_new(req.service)  # from the board made before the write, as for the kiosk
     result = c.store.issue(req.service, source="remote", phone=phone, lang=req.lang,
                            actor=f"remote@{req.display}")
     c.push.publish(result)
-    out = c.read.issued(result)
+    out = c.read.issued(result, wait)
     out["issued_by"] = f"remote@{req.display}"
     for hook in c.commands.after_issue:  # the wait estimate's record; a slip is printed for kiosks only
         try:

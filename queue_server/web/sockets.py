@@ -13,14 +13,20 @@ import logging
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, join_room
+from pydantic import Field
 
 from queue_server.accounts import ANONYMOUS, Principal
 from queue_server.core.errors import DomainError
 from queue_server.web.actions import from_socket
-from queue_server.web.toolkit import LARGEST_ID, require, unicode_text
+from queue_server.web.toolkit import LARGEST_ID, Body, require, unicode_text, validate
 
 log = logging.getLogger(__name__)
 RECHECK_SECONDS = 30  # an idle socket's token is checked again this often (a change made by another process)
+
+
+class CatchUpRequest(Body):
+    """catch_up: a client saw a `prev` it never applied and asks for what its room was sent after last_seq."""
+    last_seq: int = Field(ge=0, le=LARGEST_ID)
 
 
 class Sockets:
@@ -35,6 +41,7 @@ class Sockets:
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("action", self.on_action)
         socketio.on_event("resync", self.on_resync)
+        socketio.on_event("catch_up", self.on_catch_up)
         ctx.accounts.listeners.append(self.recheck_all)
 
     # ------------------------------------------------------------ connect
@@ -216,6 +223,22 @@ class Sockets:
         room = client["room"] if ticket is None else f"ticket:{ticket['id']}"
         self.ctx.push.greet(request.sid, room, None, ticket)
         return {"ok": True}
+
+    def on_catch_up(self, data=None):
+        """A client that saw a gap in `prev` asks for what its room was sent after `last_seq` (push.catch_up)."""
+        client = self.clients.get(request.sid)
+        if client is None:
+            return {"ok": False, "error": "unauthenticated"}
+        try:
+            self.current(request.sid)
+            if not isinstance(data, dict):
+                raise DomainError("bad_request", detail="send {\"last_seq\": <the last seq applied>}")
+            ask = validate(CatchUpRequest, data)
+        except DomainError as err:
+            return {"ok": False, **err.to_dict(client["lang"])}
+        ticket = self.ctx.store.ticket(client["ticket_id"]) if client["ticket_id"] else None
+        room = client["room"] if ticket is None else f"ticket:{ticket['id']}"
+        return {"ok": True, "as_of": self.ctx.push.catch_up(request.sid, room, ask.last_seq, ticket)}
 
     def on_action(self, data=None):
         """An action, validated by the same model as its REST route (web/actions.py), then done by Commands."""
