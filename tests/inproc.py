@@ -113,6 +113,7 @@ class InProcessServer:
 
     def close(self) -> None:
         self.settle()
+        self.ctx.sockets.drain()  # a delayed disconnect would report through the store closed next
         self.ctx.store.close()
 
 

@@ -37,6 +37,7 @@ class Sockets:
         # More room kinds, added by other parts (ticket_printer.server.jobs adds printer:<kiosk id> for printer agents):
         # kind -> handler with authorize(principal, ident) (raises DomainError) and joined(sid, ident).
         self.room_kinds: dict[str, object] = {}
+        self.dropping: list = []  # the delayed disconnects still to run (`_drop` after an answer); see `drain`
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("action", self.on_action)
@@ -205,9 +206,18 @@ class Sockets:
             def later():
                 self.socketio.sleep(0.05)
                 self.socketio.server.disconnect(sid, namespace="/")
-            self.socketio.start_background_task(later)
+            self.dropping = [t for t in self.dropping if _alive(t)]
+            self.dropping.append(self.socketio.start_background_task(later))
         else:
             self.socketio.server.disconnect(sid, namespace="/")
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """Wait for the delayed disconnects still running: a server that closes its store first must not have one
+        of them report a device offline through a closed database connection."""
+        for task in self.dropping:
+            if hasattr(task, "join"):
+                task.join(timeout)
+        self.dropping = []
 
     # ------------------------------------------------------------ actions
     def on_resync(self, data=None):
@@ -253,3 +263,10 @@ class Sockets:
             # the op only: an action may carry what is never kept (a citizen ID card's QR text)
             log.exception("socket action %r failed", data.get("op") if isinstance(data, dict) else type(data).__name__)
             return {"ok": False, "error": "internal", "message": "internal error"}
+
+
+def _alive(task) -> bool:
+    """Whether a background task (a thread or a green thread, by async mode) has still to finish."""
+    if hasattr(task, "is_alive"):
+        return task.is_alive()
+    return not getattr(task, "dead", True)
