@@ -110,7 +110,8 @@ class ReadModels:
             busy[c.id] = estimate.busy_until(cur, times.get(cur.service_id) if cur else None, now)
         markers = [estimate.marker(sid, now, i) for i, sid in enumerate(services)]
         places = estimate.replay(waiting, counters, busy, {sid: t.mean for sid, t in times.items()}, now,
-                                 self.config.priority.max_consecutive, markers=markers)
+                                 self.config.priority.max_consecutive, markers=markers,
+                                 walk_ins_per_booked=self.config.queue.walk_ins_per_booked)
         statuses = self.store.service_statuses()
 
         def judge(ticket, place):
