@@ -6,7 +6,10 @@ The rule (docs/rules.md, section 10 "The day keeper"):
 - at `hours.close_day_at`, once a day, the day is closed, but only a day that was open before that time: a
   ticket was issued, or a counter opened, earlier that day. A server first used after `close_day_at` (someone
   trying the demo in the evening) keeps what is done then until the day's end;
-- with `queue.always_open` (demo mode) the day is never closed at `close_day_at`: it ends at midnight.
+- with `queue.always_open` (demo mode) the day is never closed at `close_day_at`: it ends at midnight;
+- every pass, bookings are kept up (store/booking_upkeep.py, docs/booking.md): unconfirmed holds past their code's
+  expiry end as expired, confirmed bookings not checked in by the end of their arrival window as no_show (their
+  place returns), and personal data past its retention is erased.
 
 The keeper reads the time from the store's clock, the one clock of the app (`create_app(clock=...)`), so a
 test drives it with its own clock, one `day_keeper_pass` at a time.
@@ -18,6 +21,8 @@ from datetime import datetime, time
 from typing import Callable
 
 from queue_server.store import meta
+from queue_server.store.booking_upkeep import upkeep as booking_upkeep
+from queue_server.store.rows import OpResult
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,10 @@ def day_keeper_pass(ctx) -> None:
         result = store.close_day(actor="schedule")
         if result.events:
             ctx.push.publish(result)
+    kept = OpResult()
+    booking_upkeep(store, kept)  # bookings: expired holds, no-shows of the booking, personal data past its retention
+    if kept.events:
+        ctx.push.publish(kept)
     ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
 
 

@@ -35,6 +35,10 @@ ISSUING = "queue_server/store/issuing.py"
 TICKET_READS = "queue_server/store/ticket_reads.py"
 REPORT_MATH = "queue_server/core/report_math.py"
 KEEPER = "queue_server/day_keeper.py"
+BOOKINGS = "queue_server/store/bookings.py"
+BOOKING_RULES = "queue_server/core/booking.py"
+BOOKING_UPKEEP = "queue_server/store/booking_upkeep.py"
+SCHEMA_MORE = "queue_server/store/schema_more.py"
 
 # The tests a mutant of each area runs, quickest first (the run stops at the first failure).
 GAPS = ("tests/test_rule_gaps.py", "tests/test_rule_gaps_more.py")
@@ -43,6 +47,7 @@ RATING_TESTS = (*GAPS, "tests/test_ratings.py")
 STORE_TESTS = (*GAPS, "tests/test_store.py", "tests/test_store_machine.py")
 REPORT_TESTS = ("tests/test_rule_gaps.py", "tests/test_reports.py")
 KEEPER_TESTS = ("tests/test_day_keeper.py", "tests/test_day_close_rule.py")
+BOOKING_TESTS = ("tests/test_booking_rules.py", "tests/test_booking_store.py", "tests/test_booking_api.py")
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,33 @@ MUTANTS = [
            "return now.time() >= close_at and open_before_close()", "return now.time() >= close_at", KEEPER_TESTS),
     Mutant("keeper: closes a demo day at the hour", KEEPER,
            "if always_open or closed_today:", "if closed_today:", KEEPER_TESTS),
+    # ---------------------------------------------------------------- online bookings (docs/booking.md)
+    Mutant("booking: a pending hold takes no place", BOOKINGS,
+           "(state = 'pending_otp' AND otp_expires_ms > :now)", "(state = 'pending_otp' AND 0)", BOOKING_TESTS),
+    Mutant("booking: one place too many", BOOKING_RULES,
+           "if taken >= capacity or start_ms <= now_ms:", "if taken > capacity or start_ms <= now_ms:", BOOKING_TESTS),
+    Mutant("booking: a code accepted at its expiry", BOOKING_RULES,
+           "if now_ms >= expires_ms:", "if now_ms > expires_ms:", BOOKING_TESTS),
+    Mutant("booking: wrong codes never drop the booking", BOOKING_RULES,
+           "    attempts += 1\n    if attempts >= max_attempts:\n        return OtpVerdict(False, attempts, \"otp_attempts\")\n",
+           "    attempts += 1\n", BOOKING_TESTS),
+    Mutant("booking: cancelled by another identity", BOOKINGS,
+           "        row = _by_code(c, code)\n        if row is None or row[\"id_hash\"] is None or not hmac.compare_digest(",
+           "        row = _by_code(c, code)\n        if row is None or row[\"id_hash\"] is None or hmac.compare_digest(",
+           BOOKING_TESTS),
+    Mutant("booking: two tickets for one booking", SCHEMA_MORE,
+           "AND EXISTS (SELECT 1 FROM bookings WHERE id = NEW.booking_id AND state <> 'confirmed')", "AND 0",
+           BOOKING_TESTS),
+    Mutant("booking: the no-show block counts a day too many", BOOKING_RULES,
+           "first = day - timedelta(days=within_days - 1)", "first = day - timedelta(days=within_days)", BOOKING_TESTS),
+    Mutant("booking: check-in open at the window's end", BOOKING_RULES,
+           "return \"open\" if now < self.closes else \"late\"", "return \"open\" if now <= self.closes else \"late\"",
+           BOOKING_TESTS),
+    Mutant("booking: the keeper ends a booking at its slot's start", BOOKING_UPKEEP,
+           "grace_ms = cfg.arrive_after_minutes * 60_000", "grace_ms = 0", BOOKING_TESTS),
+    Mutant("booking: the phone's limits ignored", BOOKING_RULES,
+           "(\"phone_service_day\", held.phone_service_day, limits.per_phone_per_service_per_day),",
+           "(\"phone_service_day\", 0, limits.per_phone_per_service_per_day),", BOOKING_TESTS),
 ]
 
 

@@ -153,7 +153,7 @@ def test_0014_adds_to_a_database_of_0013_without_touching_its_rows(tmp_path, con
     conn.close()
     store = Store(path, config, clock=clock)
     try:
-        assert store.migrated == ["0014_bookings_base"]
+        assert store.migrated[:1] == ["0014_bookings_base"]  # later migrations (0015_bookings, ...) follow it
         old = store.ticket_by_token("tok")
         assert (old["code"], old["booking_id"], old["slot_start_ms"]) == ("1001", None, None)
         assert {c["walk_in_streak"] for c in store.counters()} == {0}

@@ -9,6 +9,7 @@ from test_action_validation import MISSING, VALID, bad_values, fingerprint, modu
 from feedback_buttons.server.routes import RatingBody, ReasonBody
 from queue_server.web import actions as A
 from queue_server.web.dossiers import AttachBody
+from queue_server.web.bookings import CancelBooking, CheckIn, ConfirmBooking, CreateBooking
 from queue_server.web.admin import NoticeBody, PasswordBody, StaffChange, StaffCreate, TokenCreate
 from queue_server.web.toolkit import Body
 from ticket_printer.server.kiosk import KioskPinBody
@@ -34,8 +35,16 @@ ROUTES = {
     "ratings.post_reason": (ReasonBody, "POST", "/api/v1/ratings/abcdefgh01/reason", {"reason": "chờ lâu"}, "none"),
     "kiosk.check_setup_pin": (KioskPinBody, "POST", "/api/v1/kiosks/kiosk-1/setup-pin", {"pin": "2468"}, "none"),
     "dossiers.ticket_dossiers": (AttachBody, "POST", "/api/v1/tickets/1/dossiers", {"counter": "3", "code": "000.00.12.H59-240115-0003"}, "sup"),
+    # online bookings (web/bookings.py)
+    "bookings.create_booking": (CreateBooking, "POST", "/api/v1/bookings",
+                                {"service": "cccd", "date": "2026-11-26", "start": "08:00", "cccd": "001090123456",
+                                 "phone": "0912345678", "lang": "vi"}, "none"),
+    "bookings.confirm_booking": (ConfirmBooking, "POST", "/api/v1/bookings/abcdefgh12/confirm", {"otp": "123456"}, "none"),
+    "bookings.cancel_booking": (CancelBooking, "POST", "/api/v1/bookings/ABCDEFGH/cancel", {"cccd": "001090123456"}, "none"),
+    "bookings.booking_lookup": (CancelBooking, "POST", "/api/v1/bookings/ABCDEFGH/lookup", {"cccd": "001090123456"}, "none"),
+    "bookings.check_in": (CheckIn, "POST", "/api/v1/bookings/check-in", {"code": "ABCDEFGH"}, "sup"),
 }
-NO_BODY = {"api.logout", "admin.token_revoke"}  # they read nothing from a body
+NO_BODY = {"api.logout", "admin.token_revoke", "bookings.resend_code"}  # they read nothing from a body
 
 
 def cases():

@@ -2,6 +2,7 @@
 departments, services, counters, printers, kiosks and agents, and devices sharing one bus."""
 from __future__ import annotations
 
+from queue_server.config.booking import booking_problems
 from queue_server.config.centre import Numbering
 from queue_server.config.devices import DevicesConfig, Keypad
 from queue_server.config.model import CentreConfig
@@ -142,6 +143,7 @@ def cross_check(cfg: CentreConfig) -> list[tuple[tuple, str]]:
         for j, c in enumerate(s.counters):
             if c not in counter_ids:
                 problems.append((("staff", i, "counters", j), f"unknown counter {c!r}"))
+    problems.extend(booking_problems(cfg))
     return problems
 
 

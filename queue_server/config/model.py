@@ -11,6 +11,7 @@ from typing import KeysView, Mapping
 from pydantic import Field
 
 from queue_server.config.base import Model
+from queue_server.config.booking import Booking
 from queue_server.config.centre import Catalogue, Centre, CounterConfig, Department, Hours, Numbering, Priority, Service, StaffAccount
 from queue_server.config.devices import DevicesConfig
 from queue_server.config.dossiers import Dossiers
@@ -36,6 +37,7 @@ class CentreConfig(Model):
     catalogue: Catalogue = Catalogue()
     dossiers: Dossiers = Dossiers()
     integrations: Integrations = Integrations()
+    booking: Booking = Booking()  # online bookings (config/booking.py, docs/booking.md)
 
     # ---- derived lookups (not config keys) ----
     @property

@@ -62,6 +62,22 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "dossier_unknown": ("Không tìm thấy hồ sơ {code}. Vui lòng kiểm tra mã trên phiếu hẹn.", "Dossier {code} was not found. Please check the code on your receipt.", 404),
     "too_many_lookups": ("Tra cứu quá nhiều lần. Vui lòng thử lại sau {retry_after} giây.", "Too many look-ups. Try again in {retry_after} seconds.", 429),
     "dossier_source_down": ("Hệ thống tra cứu hồ sơ đang không trả lời ({reason}). Vui lòng thử lại sau.", "The dossier system is not answering ({reason}). Please try again later.", 503),
+    # online bookings (core/booking.py, docs/booking.md)
+    "booking_off": ("Dịch vụ {service} không nhận đặt lịch trực tuyến.", "Service {service} does not take online bookings.", 404),
+    "booking_day_closed": ("Ngày {date} không nhận đặt lịch.", "Bookings are not taken for {date}.", 409),
+    "slot_unknown": ("Không có khung giờ {start} ngày {date}.", "There is no slot at {start} on {date}.", 404),
+    "slot_full": ("Khung giờ {start} ngày {date} đã hết chỗ.", "The slot at {start} on {date} is full.", 409),
+    "booking_limit": ("Đã đạt giới hạn đặt lịch ({reason}).", "The booking limit is reached ({reason}).", 409),
+    "booking_blocked": ("Tạm thời không thể đặt lịch đến hết ngày {until} vì nhiều lần đặt mà không đến.", "Booking is suspended until {until} after repeated bookings that were not used.", 409),
+    "phone_invalid": ("Số điện thoại di động không hợp lệ (10 chữ số, ví dụ 0912345678).", "The mobile number is not valid (10 digits, e.g. 0912345678).", 400),
+    "booking_unknown": ("Không tìm thấy lịch hẹn.", "The booking was not found.", 404),
+    "booking_state": ("Lịch hẹn không thể thực hiện thao tác này ({reason}).", "The booking cannot do this now (it is {reason}).", 409),
+    "otp_wrong": ("Mã xác nhận không đúng. Còn {left} lần thử.", "The confirmation code is wrong. {left} tries left.", 400),
+    "otp_expired": ("Mã xác nhận đã hết hạn. Vui lòng đặt lại.", "The confirmation code has expired. Please book again.", 410),
+    "otp_attempts": ("Nhập sai mã quá nhiều lần. Vui lòng đặt lại.", "Too many wrong codes. Please book again.", 429),
+    "otp_resend_wait": ("Vui lòng chờ {retry_after} giây trước khi gửi lại mã.", "Wait {retry_after} seconds before asking for a new code.", 429),
+    "outside_window": ("Ngoài giờ đến của lịch hẹn: từ {arrive_from} đến {arrive_until}.", "Outside the booking's arrival time: from {arrive_from} to {arrive_until}.", 409),
+    "too_many_bookings": ("Quá nhiều yêu cầu đặt lịch. Vui lòng thử lại sau {retry_after} giây.", "Too many booking requests. Try again in {retry_after} seconds.", 429),
     # the citizen identity card (core/citizen_card.py)
     "cccd_invalid": ("Số căn cước công dân không hợp lệ ({reason}).", "The citizen ID number is not valid ({reason}).", 400),
     "cccd_qr_unreadable": ("Không đọc được mã QR trên thẻ căn cước. Vui lòng quét lại hoặc nhập số.", "The QR code of the citizen ID card could not be read. Please scan it again or type the number.", 400),
@@ -82,7 +98,15 @@ PARAM_WORDS: dict[str, dict[str, tuple[str, str]]] = {
                "source_error": ("máy chủ báo lỗi", "server error"), "bad_answer": ("trả lời không đọc được", "unreadable answer"),
                # why a citizen ID number is refused (core/citizen_card.py)
                "format": ("không phải 12 chữ số", "not 12 digits"), "province": ("mã tỉnh không đúng", "unknown province code"),
-               "birth_year": ("năm sinh không hợp lệ", "impossible year of birth")},
+               "birth_year": ("năm sinh không hợp lệ", "impossible year of birth"),
+               # which booking limit was reached, a booking's state (core/booking.py)
+               "id_day": ("mỗi số căn cước trong một ngày", "per citizen ID and day"),
+               "id_service_day": ("mỗi số căn cước cho một dịch vụ trong một ngày", "per citizen ID, service and day"),
+               "phone_day": ("mỗi số điện thoại trong một ngày", "per phone number and day"),
+               "phone_service_day": ("mỗi số điện thoại cho một dịch vụ trong một ngày", "per phone number, service and day"),
+               "pending_otp": ("chưa xác nhận", "not confirmed"), "confirmed": ("đã xác nhận", "confirmed"),
+               "checked_in": ("đã lấy số", "checked in"), "cancelled": ("đã hủy", "cancelled"),
+               "no_show": ("không đến", "not used"), "expired": ("đã hết hạn", "expired")},
 }
 
 

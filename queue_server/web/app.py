@@ -83,6 +83,9 @@ def create_app(config: CentreConfig | str | Path, *, db_path: str | None = None,
     from queue_server.web import estimate_log  # each ticket's estimate at issue, and how far they held
 
     app.register_blueprint(estimate_log.bp)
+    from queue_server.web import bookings  # online bookings (docs/booking.md)
+
+    app.register_blueprint(bookings.bp)
     commands.after_issue.append(estimate_log.recorder(store))
     part_starts = plug_in(app, ctx, config.server.device_parts)  # kiosk and printing, displays, ratings
 
