@@ -256,6 +256,9 @@ def rush(dir_: Path, *, servers: int = 1, attempts: int = ATTEMPTS, processes: i
            "places": capacity * sum(len(v) for v in slots.values()), "last_confirmation_s": filled,
            "bookings_per_s": len(seen) / filled if filled > 0 else 0.0,
            **latency_figures("create", created), **latency_figures("confirm", confirmed),
+           # while places were still being taken (writes, each a commit) and after (refusals only, no commit)
+           "create_while_filling_p99_ms": latency_figures("x", [r[2] for r in records if r[-1] - start_at <= filled])["x_p99_ms"],
+           "create_after_filled_p99_ms": latency_figures("x", [r[2] for r in records if r[-1] - start_at > filled])["x_p99_ms"],
            "server_cpu_pct": 100 * sum(c["server_cpu_s"] for c in cpu) / cpu[0]["wall_s"],
            # the steadier figure on a shared machine: the servers' CPU per attempt (its confirmation included)
            "server_cpu_ms_per_attempt": 1000 * sum(c["server_cpu_s"] for c in cpu) / max(1, len(records)),
