@@ -103,7 +103,7 @@ def test_the_one_time_code(matches, now, attempts, expected):
                                                         (90_000, 0, 2, 0)])
 def test_a_new_code_waits_and_stops(now, last, sends, expected):
     assert B.resend_wait(now_ms=now, last_sent_ms=last, sends=sends, resend_after_seconds=60, max_sends=3) == expected
-    with pytest.raises(DomainError, match="wrong codes"):
+    with pytest.raises(DomainError, match="No more codes"):
         B.resend_wait(now_ms=now, last_sent_ms=last, sends=3, resend_after_seconds=60, max_sends=3)
 
 

@@ -265,3 +265,40 @@ def test_the_booking_settings_are_checked_against_the_centre(tmp_path):
         with pytest.raises(ConfigError) as e:
             load_config(path)
         assert words in str(e.value), (booking, str(e.value))
+
+
+def test_a_new_code_after_a_wait_replaces_the_old_one_and_renews_the_hold(store, clock):
+    made = book(store)
+    first = otp_of(store, made["id"])
+    clock.advance(30)
+    assert refused("otp_resend_wait", rows.resend, store, made["booking_id"]).params["retry_after"] == 30
+    clock.advance(30)
+    assert rows.resend(store, made["booking_id"]) == {"booking_id": made["booking_id"], "otp_sent": True}
+    assert len(notifications.outbox(store, kind="otp")) == 2
+    second = otp_of(store, made["id"])  # the newest message
+    clock.advance(280)  # 340 s after the first code, 280 s after the second: still held
+    assert left(store) == 2
+    if second != first:  # (one chance in a million that they are equal)
+        assert refused("otp_wrong", rows.confirm, store, made["booking_id"], first).params["left"] == 4
+    rows.resend(store, made["booking_id"])  # the third code
+    clock.advance(60)
+    assert refused("otp_sends", rows.resend, store, made["booking_id"]).http_status == 429  # three codes at most
+    assert rows.confirm(store, made["booking_id"], otp_of(store, made["id"]))["state"] == "confirmed"
+    refused("booking_state", rows.resend, store, made["booking_id"])
+    refused("booking_unknown", rows.resend, store, "no-such-booking")
+
+
+def test_a_booking_of_a_service_the_config_dropped_is_still_confirmed_and_shown(tmp_path, config, clock):
+    s = Store(tmp_path / "qms.sqlite3", config, clock=clock)
+    made = book(s, service="land", start="08:00")
+    departments = [d.model_copy(update={"services": [x for x in d.services if x.id != "land"]}) if d.id == "land"
+                   else d for d in config.departments]
+    departments = [d for d in departments if d.services]
+    smaller = config.model_copy(update={"departments": departments,
+                                        "counters": [k for k in config.counters if k.id != "4"]})
+    s.reload_config(smaller)
+    got = rows.confirm(s, made["booking_id"], otp_of(s, made["id"]))
+    assert (got["service"], got["state"], got["arrive_from"]) == ("land", "confirmed", "07:45")
+    clock.set_local(f"{TOMORROW} 07:50")
+    refused("service_unknown", rows.check_in, s, rows.find_for_check_in(s, code=got["code"]), actor="kiosk-1")
+    s.close()

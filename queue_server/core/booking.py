@@ -179,9 +179,9 @@ def confirm_refused(state: str, *, attempts: int, max_attempts: int) -> DomainEr
 
 def resend_wait(*, now_ms: int, last_sent_ms: int, sends: int, resend_after_seconds: int, max_sends: int) -> int:
     """Seconds to wait before another code may be sent (0: now). A booking past `max_sends` gets no more codes:
-    DomainError("otp_attempts")."""
+    DomainError("otp_sends")."""
     if sends >= max_sends:
-        raise DomainError("otp_attempts")
+        raise DomainError("otp_sends")
     wait_ms = last_sent_ms + resend_after_seconds * 1000 - now_ms
     return max(0, -(-wait_ms // 1000))
 

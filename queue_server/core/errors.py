@@ -75,6 +75,7 @@ MESSAGES: dict[str, tuple[str, str, int]] = {
     "otp_wrong": ("Mã xác nhận không đúng. Còn {left} lần thử.", "The confirmation code is wrong. {left} tries left.", 400),
     "otp_expired": ("Mã xác nhận đã hết hạn. Vui lòng đặt lại.", "The confirmation code has expired. Please book again.", 410),
     "otp_attempts": ("Nhập sai mã quá nhiều lần. Vui lòng đặt lại.", "Too many wrong codes. Please book again.", 429),
+    "otp_sends": ("Đã gửi mã xác nhận đủ số lần cho phép. Vui lòng đặt lại.", "No more codes can be sent for this booking. Please book again.", 429),
     "otp_resend_wait": ("Vui lòng chờ {retry_after} giây trước khi gửi lại mã.", "Wait {retry_after} seconds before asking for a new code.", 429),
     "outside_window": ("Ngoài giờ đến của lịch hẹn: từ {arrive_from} đến {arrive_until}.", "Outside the booking's arrival time: from {arrive_from} to {arrive_until}.", 409),
     "too_many_bookings": ("Quá nhiều yêu cầu đặt lịch. Vui lòng thử lại sau {retry_after} giây.", "Too many booking requests. Try again in {retry_after} seconds.", 429),

@@ -291,6 +291,8 @@ def _otp_hash(store, ref: str, otp: str) -> str:
 
 
 def _service_name(store, service_id: str, lang: str) -> str:
+    if service_id not in store.config.services():  # gone from the config since it was booked
+        return service_id
     svc = store.config.service(service_id)
     return (svc.name_en or svc.name) if lang == "en" else svc.name
 
