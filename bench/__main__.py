@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import catalogue, engine, server
+from . import booking, catalogue, engine, server
 from . import year
 from . import estimates
 from . import issue_path
@@ -35,6 +35,7 @@ SECTIONS: dict[str, Callable[..., dict]] = {
     "year": year.run,  # a busy year (300,000 tickets) generated, then every report over it (< 1 s each)
     "estimates": estimates.run,  # the wait estimate against simulated waits and two baselines; a simulated year
     "faults": lambda seconds: _faults(seconds),  # the scripted bad day: a simulated hour with faults (~5 minutes)
+    "booking": booking.run,  # the booking rush: 10,000 attempts, one server then two over Redis (~3 minutes)
 }
 
 

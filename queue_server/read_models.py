@@ -133,7 +133,8 @@ class ReadModels:
         plain = [estimate.marker(sid, now, i) for i, sid in enumerate(services)]
         priority = [estimate.marker(sid, now, len(plain) + i, priority=True) for i, sid in enumerate(services)]
         places = estimate.replay(waiting, counters, busy, {sid: t.mean for sid, t in times.items()}, now,
-                                 self.config.priority.max_consecutive, markers=plain + priority)
+                                 self.config.priority.max_consecutive, markers=plain + priority,
+                                 walk_ins_per_booked=self.config.queue.walk_ins_per_booked)
         statuses = self.store.service_statuses()
 
         serving: dict[tuple, tuple[int, int]] = {}  # (service, counter sent to) -> counters open, on a break

@@ -127,6 +127,33 @@ MUTANTS = [
     Mutant("wrapped number held by an active ticket", RULES,
            "if number in set(active_numbers):", "if number in set(active_numbers[:1]):", ENGINE_TESTS),
 
+    # ---------------------------------------------------------------- booked tickets in the calling order
+    *[Mutant(f"booked: {name}", path, original, mutated,
+             ("tests/test_booked_calling.py", "tests/test_booked_machine.py", "tests/test_booked_calling_api.py"))
+      for name, path, original, mutated in [
+          ("walk-in streak bound off by one", "queue_server/core/booked_order.py",
+           "counter.walk_in_streak >= walk_ins_per_booked", "counter.walk_in_streak > walk_ins_per_booked"),
+          ("an early check-in counted as due", "queue_server/core/booked_order.py",
+           "return ticket.slot_start_ms is not None and ticket.slot_start_ms <= now_ms",
+           "return ticket.slot_start_ms is not None"),
+          ("a walk-in call leaves the streak", "queue_server/core/booked_order.py",
+           "return 0 if is_booked(ticket) else counter.walk_in_streak + 1",
+           "return 0 if is_booked(ticket) else counter.walk_in_streak"),
+          ("a booked call keeps the streak", "queue_server/core/booked_order.py",
+           "return 0 if is_booked(ticket) else", "return counter.walk_in_streak if is_booked(ticket) else"),
+          ("a due ticket waits though no walk-in does", "queue_server/core/booked_order.py",
+           "if due and (not walk_ins or ", "if due and ("),
+          ("early check-ins in the walk-ins' line", "queue_server/core/booked_order.py",
+           "return walk_ins or list(normal)", "return list(normal)"),
+          ("a ticket sent by name moves the streak", "queue_server/core/booked_order.py",
+           "if ticket.priority or ticket.target_counter_id == counter.id:", "if ticket.priority:"),
+          ("closing keeps the walk-in streak", RULES,
+           "walk_in_streak=0 if state == CounterState.CLOSED else counter.walk_in_streak",
+           "walk_in_streak=counter.walk_in_streak"),
+          ("the store misses the early check-ins' head", COUNTER_OPS,
+           ', ("priority = 0 AND slot_start_ms > ?", (now,)))', ")"),
+      ]],
+
     # ---------------------------------------------------------------- rating rules (core/rating.py)
     Mutant("near-finish limit excluded", RATING,
            "abs(pressed_ms - c.finished_ms) <= t.near_finish_ms", "abs(pressed_ms - c.finished_ms) < t.near_finish_ms",
@@ -156,8 +183,8 @@ MUTANTS = [
 
     # ---------------------------------------------------------------- the store (store/tickets.py and its mixins)
     Mutant("store: queue heads by id", COUNTER_OPS,
-           "AND target_counter_id IS NULL AND priority = ? ORDER BY queued_ms, id LIMIT 1",
-           "AND target_counter_id IS NULL AND priority = ? ORDER BY id LIMIT 1", STORE_TESTS),
+           "AND target_counter_id IS NULL AND {kind} ORDER BY queued_ms, id LIMIT 1",
+           "AND target_counter_id IS NULL AND {kind} ORDER BY id LIMIT 1", STORE_TESTS),
     Mutant("store: cap counts tickets now in the service", TICKETS,
            "SELECT COUNT(*) FROM events WHERE day = ? AND type = 'ticket.issued' AND service_id = ?",
            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service_id = ?", STORE_TESTS),

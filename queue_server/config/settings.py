@@ -75,6 +75,7 @@ class Queue(Model):
     on_range_exhausted: Literal["refuse", "wrap"] = "refuse"
     always_open: bool = False  # demo only: services open at any hour and any day
     repeat_press_seconds: float = Field(2, ge=0, le=30)  # a second "next" this soon is the same press
+    walk_ins_per_booked: int = Field(2, ge=0, le=20)  # walk-ins a counter calls between two due booked tickets; 0: plain order
 
 
 class Terminal(Model):

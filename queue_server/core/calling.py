@@ -12,7 +12,7 @@ from queue_server.core.errors import DomainError
 
 def call_next(counter: R.Counter, current: R.Ticket | None, waiting: Iterable[R.Ticket], now_ms: int, *,
               mode: str, max_consecutive_priority: int, repeat_window_ms: int, expect_current=R.UNSET,
-              staff_id: int | None = None) -> R.Outcome | None:
+              staff_id: int | None = None, walk_ins_per_booked: int = 0) -> R.Outcome | None:
     """What "next" does: None when the press repeats one already served (the current ticket stands), else
     the call (finishing the open ticket first in mode finish). Refusals, in this order: counter_not_open,
     counter_busy (mode refuse, a ticket still at the counter), nothing_waiting."""
@@ -22,7 +22,7 @@ def call_next(counter: R.Counter, current: R.Ticket | None, waiting: Iterable[R.
         return None
     if current is not None and mode == "refuse" and current.status in R.AT_COUNTER:
         raise DomainError("counter_busy", counter=counter.number, code=current.code)
-    chosen = R.choose_next(counter, waiting, now_ms, max_consecutive_priority)
+    chosen = R.choose_next(counter, waiting, now_ms, max_consecutive_priority, walk_ins_per_booked)
     if chosen is None:
         raise DomainError("nothing_waiting", counter=counter.number)
     return R.call(counter, chosen, current, now_ms, mode, staff_id if staff_id is not None else counter.staff_id)

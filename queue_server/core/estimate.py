@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from queue_server.core.booked_order import after_call
 from queue_server.core.rules import Counter, CounterState, Ticket, choose_next
 
 RECENT_TICKETS = 20  # how many of the service's last served tickets the figures are taken over
@@ -116,10 +117,12 @@ def marker(service_id: str, now_ms: int, index: int = 0, priority: bool = False)
 
 def replay(waiting: Sequence[Ticket], counters: Sequence[Counter], busy_until: Mapping[str, int],
            minutes: Mapping[str, float], now_ms: int, max_consecutive_priority: int,
-           targets: Iterable[int] | None = None, markers: Sequence[Ticket] = ()) -> dict[int, Place]:
+           targets: Iterable[int] | None = None, markers: Sequence[Ticket] = (),
+           walk_ins_per_booked: int = 0) -> dict[int, Place]:
     """Play the calling order forward from now. Open counters start when their current ticket is done
     (`busy_until`, ms; else now), counters on a break after BREAK_RETURN_MINUTES, closed counters not at all.
-    Each call is `rules.choose_next`; a real ticket keeps its counter busy for `minutes[service]` (the mean),
+    Each call is `rules.choose_next` (booked tickets interleaved by `walk_ins_per_booked`, due at their slot's
+    start in the replay's own time); a real ticket keeps its counter busy for `minutes[service]` (the mean),
     a marker for no time (it stands for one ticket more, so it delays nobody). Returns the place of every
     ticket in `targets` (None: every waiting ticket) and of every marker reached."""
     pool = list(waiting) + list(markers)
@@ -145,7 +148,7 @@ def replay(waiting: Sequence[Ticket], counters: Sequence[Counter], busy_until: M
         at, number, cid = heapq.heappop(heap)
         counter = live[cid]
         mine = [t for key in (f"@{cid}", *counter.services) for t in lines.get(key, ())]
-        choice = choose_next(counter, mine, at, max_consecutive_priority)
+        choice = choose_next(counter, mine, at, max_consecutive_priority, walk_ins_per_booked)
         if choice is None:
             continue  # nothing more for this counter: it calls no one else in the replay
         lines[f"@{choice.target_counter_id}" if choice.target_counter_id else choice.service_id].remove(choice)
@@ -158,7 +161,7 @@ def replay(waiting: Sequence[Ticket], counters: Sequence[Counter], busy_until: M
             continue
         calls[cid] += 1
         depth[cid] += 1
-        live[cid] = replace(counter, priority_streak=counter.priority_streak + 1 if choice.priority else 0)
+        live[cid] = after_call(counter, choice)  # the streaks, as a real call moves them
         took = minutes.get(choice.service_id, 10.0)
         heapq.heappush(heap, (at + int(took * 60_000), number, cid))
     return out

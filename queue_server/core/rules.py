@@ -11,6 +11,7 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Iterable, Sequence
 
+from queue_server.core.booked_order import normal_pool, walk_in_streak_after
 from queue_server.core.errors import DomainError
 
 
@@ -232,11 +233,13 @@ def is_repeat_press(current: Ticket | None, expect_current, now_ms: int, window_
     return current.status == Status.CALLED and current.called_ms is not None and now_ms - current.called_ms < window_ms
 
 
-def choose_next(counter: Counter, waiting: Iterable[Ticket], now_ms: int, max_consecutive_priority: int) -> Ticket | None:
+def choose_next(counter: Counter, waiting: Iterable[Ticket], now_ms: int, max_consecutive_priority: int,
+                walk_ins_per_booked: int = 0) -> Ticket | None:
     """The ticket `counter` calls on "next", or None when nothing waits for it.
 
     Priority tickets go ahead of normal ones, but after `max_consecutive_priority` priority calls in a row
-    at this counter a waiting normal ticket is called, so normal tickets never starve.
+    at this counter a waiting normal ticket is called, so normal tickets never starve. Among normal tickets,
+    due booked ones go ahead of walk-ins, `walk_ins_per_booked` walk-ins between two (core/booked_order.py).
     """
     candidates = [t for t in waiting if eligible(t, counter)]
     if not candidates:
@@ -245,7 +248,7 @@ def choose_next(counter: Counter, waiting: Iterable[Ticket], now_ms: int, max_co
     normal = [t for t in candidates if not t.priority]
     if prio and (not normal or counter.priority_streak < max_consecutive_priority):
         return _by_policy(counter, prio, now_ms)
-    return _by_policy(counter, normal, now_ms)
+    return _by_policy(counter, normal_pool(counter, normal, now_ms, walk_ins_per_booked), now_ms)
 
 
 # ---------------------------------------------------------------- operations
@@ -298,7 +301,8 @@ def call(counter: Counter, ticket: Ticket, current: Ticket | None, now_ms: int, 
     streak = counter.priority_streak + 1 if ticket.priority else 0
     if resuming:
         streak = counter.priority_streak
-    new_counter = replace(counter, current_ticket_id=ticket.id, priority_streak=streak)
+    walk_ins = counter.walk_in_streak if resuming else walk_in_streak_after(counter, ticket)
+    new_counter = replace(counter, current_ticket_id=ticket.id, priority_streak=streak, walk_in_streak=walk_ins)
     events.append((event, {"ticket": called.id, "counter": counter.id, "recall": False}))
     return Outcome(tickets=(*closed, called), counters=(new_counter,), events=tuple(events))
 
@@ -398,7 +402,8 @@ def set_counter_state(counter: Counter, state: CounterState, current: Ticket | N
         tickets, events = _close_current(counter, current, now_ms, mode)
     new = replace(counter, state=state, current_ticket_id=None if tickets else counter.current_ticket_id,
                   staff_id=staff_id if state == CounterState.OPEN else (None if state == CounterState.CLOSED else counter.staff_id),
-                  priority_streak=0 if state == CounterState.CLOSED else counter.priority_streak)
+                  priority_streak=0 if state == CounterState.CLOSED else counter.priority_streak,
+                  walk_in_streak=0 if state == CounterState.CLOSED else counter.walk_in_streak)
     events.append(("counter.state", {"counter": counter.id, "from": counter.state.value, "to": state.value}))
     return Outcome(tickets=tuple(tickets), counters=(new,), events=tuple(events))
 
@@ -406,7 +411,8 @@ def set_counter_state(counter: Counter, state: CounterState, current: Ticket | N
 def close_day(active: Iterable[Ticket], counters: Iterable[Counter], now_ms: int) -> Outcome:
     """End of the day: every ticket still active becomes unserved; counters close. History stays."""
     tickets = tuple(replace(t, status=Status.UNSERVED, finished_ms=now_ms) for t in active if t.status in ACTIVE)
-    cs = tuple(replace(c, state=CounterState.CLOSED, current_ticket_id=None, staff_id=None, priority_streak=0)
+    cs = tuple(replace(c, state=CounterState.CLOSED, current_ticket_id=None, walk_in_streak=0,
+                       staff_id=None, priority_streak=0)
                for c in counters)
     events = [("ticket.unserved", {"ticket": t.id}) for t in tickets]
     events += [("counter.state", {"counter": c.id, "to": "closed", "reason": "close_day"}) for c in cs]

@@ -19,16 +19,20 @@ class CounterOps:
     """Mixed into store.Store."""
 
     # ------------------------------------------------------------ calling
-    def _waiting_for(self, c: sqlite3.Connection, counter: Counter, day: str) -> list[Ticket]:
+    def _waiting_for(self, c: sqlite3.Connection, counter: Counter, day: str, now: int) -> list[Ticket]:
         """The candidates for "next": tickets sent to this counter by name, and the head of each of its
-        services' queues, priority and normal (the engine never picks a ticket behind a head of its kind)."""
+        services' queues of each kind: priority, and among normal tickets the walk-ins, the booked tickets
+        whose slot has begun and those whose slot has not (the engine never picks a ticket behind a head of
+        its kind)."""
         rows = c.execute("SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND target_counter_id = ?",
                          (day, counter.id)).fetchall()
+        kinds = (("priority = 1", ()), ("priority = 0 AND slot_start_ms IS NULL", ()),
+                 ("priority = 0 AND slot_start_ms <= ?", (now,)), ("priority = 0 AND slot_start_ms > ?", (now,)))
         for service_id in counter.services:
-            for priority in (1, 0):
-                row = c.execute("""SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service_id = ?
-                                   AND target_counter_id IS NULL AND priority = ? ORDER BY queued_ms, id LIMIT 1""",
-                                (day, service_id, priority)).fetchone()
+            for kind, args in kinds:
+                row = c.execute(f"""SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service_id = ?
+                                    AND target_counter_id IS NULL AND {kind} ORDER BY queued_ms, id LIMIT 1""",
+                                (day, service_id, *args)).fetchone()
                 if row is not None:
                     rows.append(row)
         return [ticket_from_row(r) for r in rows]
@@ -43,9 +47,10 @@ class CounterOps:
             now = self.now_ms()
             counter = self._counter(c, counter_id)
             current = self._current(c, counter)
-            waiting = self._waiting_for(c, counter, self.today())
+            waiting = self._waiting_for(c, counter, self.today(), now)
             out = call_next(counter, current, waiting, now, mode=q.next_with_open_ticket, expect_current=expect_current,
                             max_consecutive_priority=self.config.priority.max_consecutive,
+                            walk_ins_per_booked=q.walk_ins_per_booked,
                             repeat_window_ms=int(q.repeat_press_seconds * 1000), staff_id=staff_id)
             if out is None:  # a repeated press: the ticket it called stands
                 result.tickets.append(ticket_to_dict(current))
