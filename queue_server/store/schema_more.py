@@ -126,3 +126,18 @@ def _m0016(db: Database) -> None:
             staff_id INTEGER,
             updated_ms INTEGER NOT NULL
         )""")
+
+
+@migrations(name="0017_client_addresses")
+def _m0017(db: Database) -> None:
+    # A client's raw address beside the keyed hash ("ip:3fa9...", core/addresses.py) that the event log and the
+    # sign-in throttle keep instead: for an admin to see who is attacking, and only for
+    # server.address_retention_days after it was last seen (the day keeper purges it; 0: never written).
+    db.execute("""
+        CREATE TABLE client_addresses (
+            tag TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL
+        )""")
+    db.execute("CREATE INDEX client_addresses_last ON client_addresses (last_ms)")
