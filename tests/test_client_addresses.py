@@ -222,6 +222,17 @@ def test_a_failed_sign_in_keeps_only_the_hash_in_the_log_and_the_address_until_t
         assert raw not in events_text and tag in events_text
         assert client_addresses.addresses_of(store, [tag]) == {tag: raw}  # kept for an admin, for 30 days
         assert raw in dump()
+        for n in range(4):  # the address's 5th failure locks it: the admin's audit log shows who, while kept
+            srv.app.test_client().post("/api/v1/login", json={"username": f"khách-{n}", "password": "sai"},
+                                       environ_base={"REMOTE_ADDR": raw})
+
+        def lock_shown(lang) -> dict:
+            admin = srv.login("admin", "test-admin")
+            (shown,) = [e for e in srv.get(f"/api/v1/admin/audit?lang={lang}", admin).json()["events"]
+                        if e["type"] == "login.locked"]
+            return shown
+        assert lock_shown("vi")["label"] == "Khóa đăng nhập do sai mật khẩu"
+        assert lock_shown("vi")["detail"] == f"địa chỉ {raw} ({tag}): 30 giây (lần khóa thứ 1)"
         clock.advance(29 * 86_400)
         srv.keep_day()
         assert client_addresses.addresses_of(store, [tag]) == {tag: raw}
@@ -229,6 +240,10 @@ def test_a_failed_sign_in_keeps_only_the_hash_in_the_log_and_the_address_until_t
         srv.keep_day()
         assert client_addresses.addresses_of(store, [tag]) == {}
         assert raw not in dump() and tag in dump()
+        assert lock_shown("en")["detail"] == f"address {tag}: 30 s (lock 1)"  # forgotten: the hash alone
+        plan = " ".join(r[3] for r in store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM events WHERE type = 'login.locked' ORDER BY id DESC LIMIT 5"))
+        assert "events_sign_in_locks" in plan  # the locks are read by their index (migration 0017)
     finally:
         srv.close()
 

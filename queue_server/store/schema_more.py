@@ -141,3 +141,6 @@ def _m0017(db: Database) -> None:
             last_ms INTEGER NOT NULL
         )""")
     db.execute("CREATE INDEX client_addresses_last ON client_addresses (last_ms)")
+    # The admin's audit log also lists each sign-in lock (event_log.audit_log reads them by this index, beside
+    # events_audit).
+    db.execute("CREATE INDEX events_sign_in_locks ON events (id) WHERE type = 'login.locked'")
