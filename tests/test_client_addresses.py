@@ -306,3 +306,25 @@ def test_the_retention_purge_by_table(store, clock, retention_days, seen_days_ag
     forget_addresses(store, retention_days)
     left = client_addresses.addresses_of(store, [f"ip:{age:016x}" for age in seen_days_ago])
     assert sorted(int(t[3:], 16) for t in left) == kept
+
+
+def test_0017_adds_the_table_to_a_database_in_use(tmp_path, config, clock):
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from queue_server.store import Store
+    from queue_server.store.schema import migrations
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    migrations.apply(Database(conn), stop_before="0017_client_addresses")
+    conn.close()
+    store = Store(path, config, clock=clock)
+    try:
+        assert store.migrated[:1] == ["0017_client_addresses"]
+        client_addresses.remember(store, "ip:0123456789abcdef", "192.0.2.1", store.now_ms())
+        assert client_addresses.addresses_of(store, ["ip:0123456789abcdef", "ip:ffffffffffffffff"]) == {
+            "ip:0123456789abcdef": "192.0.2.1"}
+    finally:
+        store.close()
