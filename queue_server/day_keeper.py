@@ -65,7 +65,7 @@ def day_keeper_pass(ctx) -> None:
 
 
 def forget_addresses(store, retention_days: int) -> int:
-    """Forget the raw client addresses last seen more than `retention_days` ago (every one when 0)."""
+    """Forget the raw client addresses last seen `retention_days` days ago or earlier (every one when 0)."""
     return client_addresses.purge(store, store.now_ms() + 1 - retention_days * 86_400_000)
 
 

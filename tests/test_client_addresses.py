@@ -158,15 +158,17 @@ def _sender(srv, kind):
     """(one request of this limit kind from an address, (its answer, how many are allowed), the refusal)."""
     if kind == "login":  # wrong passwords for accounts of no one (so no account is locked), then a right one
         def send(n, **via):
-            who = {"username": "canbo3", "password": "test-staff"} if n == 6 else {"username": f"khách-{n}", "password": "sai"}
+            who = ({"username": "canbo3", "password": "test-staff"} if n == 6
+                   else {"username": f"khách-{n}", "password": "sai"})
             return srv.app.test_client().post("/api/v1/login", json=who, **via)
         return send, (401, 5), "login_locked"
     if kind == "rating":
         ticket = finished_ticket(srv)["id"]
 
         def send(n, **via):
-            return srv.app.test_client().post("/api/v1/ratings", json={"id": f"addr-{re.sub(r'[^0-9]', '', via['headers']['X-Forwarded-For'])}-{n}",
-                                                                      "counter": "3", "ticket": ticket, "level": 2}, **via)
+            rating_id = f"addr-{re.sub(r'[^0-9]', '', via['headers']['X-Forwarded-For'])}-{n}"
+            return srv.app.test_client().post("/api/v1/ratings", json={"id": rating_id, "counter": "3",
+                                                                      "ticket": ticket, "level": 2}, **via)
         return send, (201, 3), "too_many_ratings"
     if kind == "booking":
         def send(n, **via):
