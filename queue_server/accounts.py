@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from queue_server.config import CentreConfig
+from queue_server.core.addresses import address_tag
 from queue_server.core.errors import DomainError
 from queue_server.core.sign_in import ThrottleRule, retry_after_seconds
 from queue_server.store import accounts as rows
+from queue_server.store import client_addresses
 from queue_server.store.accounts import AccountError  # noqa: F401 - raised by the account changes
 from queue_server.store.event_log import Audit
 
@@ -172,8 +174,9 @@ class Accounts:
         account or the client `address` is locked by failed logins, every attempt raises `login_locked`
         (429, `retry_after` seconds) before the password is looked at (core/sign_in.py)."""
         keys = {"account": f"account:{username}"}
-        if address:
-            keys["address"] = f"address:{address}"
+        tag = self.address_tag(address) if address else None  # the throttle and the log keep only the hash
+        if tag:
+            keys["address"] = f"address:{tag}"
         wait_ms = rows.login_locked_ms(self.store, list(keys.values()), self.now_ms())
         if wait_ms:
             raise DomainError("login_locked", retry_after=retry_after_seconds(wait_ms))
@@ -181,13 +184,28 @@ class Accounts:
         # Check a hash even for an unknown user, so timing does not tell which usernames exist.
         stored = row["password_hash"] if row else _not_a_user_hash()
         if not check_password_hash(stored, password) or row is None:
-            rows.record_failed_login(self.store, keys, self.throttle_rule(), username=username, address=address)
+            rows.record_failed_login(self.store, keys, self.throttle_rule(), username=username, address=tag,
+                                     raw=address if self.keeps_addresses() else None)
             return None
         rows.forget_login_strikes(self.store, keys["account"])
         token = secrets.token_urlsafe(32)
         hours = self.config.server.token_hours
         rows.add_auth_token(self.store, _digest(token), row["id"], self.now_ms() + int(hours * 3600_000))
         return token, self.staff_principal(row)
+
+    def address_tag(self, address: str) -> str:
+        """A client's address as the event log keeps it: its keyed hash under the secret key (core/addresses.py)."""
+        return address_tag(self.config.server.secret_key, address)
+
+    def keeps_addresses(self) -> bool:
+        return self.config.server.address_retention_days > 0
+
+    def client_tag(self, address: str) -> str:
+        """The hash of a client's address, its raw address kept beside it while the retention allows."""
+        tag = self.address_tag(address)
+        if self.keeps_addresses():
+            client_addresses.remember(self.store, tag, address, self.now_ms())
+        return tag
 
     def logout(self, token: str) -> None:
         rows.revoke_auth_token(self.store, _digest(token))

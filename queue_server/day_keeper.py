@@ -9,7 +9,9 @@ The rule (docs/rules.md, section 10 "The day keeper"):
 - with `queue.always_open` (demo mode) the day is never closed at `close_day_at`: it ends at midnight;
 - every pass, bookings are kept up (store/booking_upkeep.py, docs/booking.md): unconfirmed holds past their code's
   expiry end as expired, confirmed bookings not checked in by the end of their arrival window as no_show (their
-  place returns), and personal data past its retention is erased.
+  place returns), and personal data past its retention is erased;
+- every pass, client addresses kept beside their hash longer than `server.address_retention_days` after they
+  were last seen are forgotten (all of them when it is 0; store/client_addresses.py, docs/security.md).
 
 The keeper reads the time from the store's clock, the one clock of the app (`create_app(clock=...)`), so a
 test drives it with its own clock, one `day_keeper_pass` at a time.
@@ -20,7 +22,7 @@ import logging
 from datetime import datetime, time
 from typing import Callable
 
-from queue_server.store import meta
+from queue_server.store import client_addresses, meta
 from queue_server.store.booking_upkeep import upkeep as booking_upkeep
 from queue_server.store.rows import OpResult
 
@@ -58,7 +60,13 @@ def day_keeper_pass(ctx) -> None:
     booking_upkeep(store, kept)  # bookings: expired holds, no-shows of the booking, personal data past its retention
     if kept.events:
         ctx.push.publish(kept)
+    forget_addresses(store, ctx.config.server.address_retention_days)
     ctx.devices.sweep(ctx.sockets.connected_devices() if ctx.sockets else set())
+
+
+def forget_addresses(store, retention_days: int) -> int:
+    """Forget the raw client addresses last seen `retention_days` days ago or earlier (every one when 0)."""
+    return client_addresses.purge(store, store.now_ms() + 1 - retention_days * 86_400_000)
 
 
 def run_day_keeper(ctx) -> None:

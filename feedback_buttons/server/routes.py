@@ -19,7 +19,7 @@ import re
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from pydantic import Field
 
-from queue_server.web.toolkit import Body, body, ctx, lang, principal, require
+from queue_server.web.toolkit import Body, body, client_address, client_tag, ctx, lang, principal, require
 from queue_server.core.errors import DomainError
 from queue_server.core.rate_limit import Limiter
 
@@ -70,7 +70,7 @@ def _limit_stranger() -> None:
     limit = ctx().config.rating.anonymous_per_minute
     if limiter.limit != limit:  # a config reload changed it
         limiter.limit = limit
-    wait_ms = limiter.admit(request.remote_addr or "?", ctx().store.now_ms())
+    wait_ms = limiter.admit(client_address(), ctx().store.now_ms())
     if wait_ms:
         raise DomainError("too_many_ratings", retry_after=max(1, -(-wait_ms // 1000)))
 
@@ -84,7 +84,7 @@ def _page_caller(counter_id: str) -> tuple[bool, str]:
         if cfg.rating_token_required():
             raise DomainError("unauthenticated")
         _limit_stranger()
-        return True, f"anonymous@{request.remote_addr}"
+        return True, f"anonymous@{client_tag()}"
     if p.kind == "staff":
         raise DomainError("forbidden", reason="staff accounts do not give ratings")
     if p.device_kind == "agent":
@@ -117,7 +117,7 @@ def post_rating():
             if b.ticket is not None and b.ticket != ticket:
                 raise DomainError("bad_request", detail="ticket and ticket_token name different tickets")
             _limit_stranger()
-            anonymous, actor = True, f"slip@{request.remote_addr}"
+            anonymous, actor = True, f"slip@{client_tag()}"
         else:
             anonymous, actor = _page_caller(b.counter)
         if anonymous and ticket is None:
@@ -139,7 +139,7 @@ def post_reason(rating_id: str):
         if ctx().config.rating_token_required() and not _slip_may_give_reason(rating_id, b.ticket_token):
             raise DomainError("unauthenticated")
         _limit_stranger()
-    actor = f"anonymous@{request.remote_addr}" if anonymous else p.name
+    actor = f"anonymous@{client_tag()}" if anonymous else p.name
     return jsonify(rating=recorder().set_reason(rating_id, b.reason, anonymous=anonymous, actor=actor))
 
 

@@ -5,12 +5,27 @@ import importlib.util
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from typing import Annotated
+from ipaddress import ip_network
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from queue_server.config.base import Model
 
 
 DEFAULT_DEVICE_PARTS = ("ticket_printer", "displays", "feedback_buttons")
+
+
+def _proxy(entry: str) -> str:
+    """One of server.trusted_proxies: an address (10.0.0.5, ::1) or a network (10.0.0.0/8, fd00::/8)."""
+    try:
+        ip_network(entry, strict=True)
+    except ValueError as e:
+        raise ValueError(f"{entry!r} is not an IP address or network like 10.0.0.0/8 ({e})") from None
+    return entry
+
+
+ProxyAddress = Annotated[str, AfterValidator(_proxy)]
 
 
 class LoginThrottle(Model):
@@ -44,6 +59,11 @@ class Server(Model):
     # Web origins besides the server's own that may open a live connection (e.g. https://hcc.example.gov.vn when
     # a proxy serves the pages under another name). Empty: the server's own origin only.
     allowed_origins: list[str] = []
+    # The reverse proxies in front of the server (addresses or networks): only a request from one of them has
+    # its X-Forwarded-For read, for the client's address (core/addresses.py). Empty: trust nobody.
+    trusted_proxies: list[ProxyAddress] = []
+    # Days a client's raw address is kept (table client_addresses) beside the hash the event log holds; 0: never.
+    address_retention_days: int = Field(30, ge=0, le=3650)
 
     @field_validator("allowed_origins")
     @classmethod

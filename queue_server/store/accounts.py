@@ -9,6 +9,7 @@ import json
 from typing import Callable
 
 from queue_server.core.sign_in import Strikes, ThrottleRule, after_failure, locked_for_ms
+from queue_server.store.client_addresses import remember as remember_address
 from queue_server.store.event_log import Audit, log, log_audit
 
 
@@ -168,7 +169,7 @@ def _strikes(row) -> Strikes | None:
 
 
 def login_locked_ms(store, keys: list[str], now_ms: int) -> int:
-    """How long the longest lock among `keys` ('account:<username>', 'address:<ip>') still holds (0: none)."""
+    """How long the longest lock among `keys` ('account:<username>', 'address:ip:<hash>') still holds (0: none)."""
     marks = ", ".join("?" for _ in keys)
     found = store.conn.execute(f"SELECT * FROM login_strikes WHERE key IN ({marks}) AND locked_until_ms > ?",
                                (*keys, now_ms)).fetchall()
@@ -176,13 +177,17 @@ def login_locked_ms(store, keys: list[str], now_ms: int) -> int:
 
 
 def record_failed_login(store, keys: dict[str, str], rule: ThrottleRule, *, username: str,
-                        address: str | None) -> list[dict]:
+                        address: str | None, raw: str | None = None) -> list[dict]:
     """One failed login: a `login.failed` event, each key's strikes after it (`keys`: "account" or "address" ->
-    its key) and a `login.locked` event for each key it locks. Returns the locks it started. Never the password."""
+    its key) and a `login.locked` event for each key it locks. Returns the locks it started. Never the password.
+    `address` is the client's address as its hash ("ip:3fa9...", core/addresses.py); `raw`, when the retention
+    allows, the address itself, kept only in client_addresses."""
     now = store.now_ms()
     started = []
     with store.writer.transaction() as c:
         c.execute("DELETE FROM login_strikes WHERE forget_ms <= ?", (now,))
+        if raw and address:
+            remember_address(store, address, raw, now, c)
         log(store, c, "login.failed", data={"username": username, "address": address}, now=now)
         for by, key in keys.items():
             before = _strikes(c.execute("SELECT * FROM login_strikes WHERE key = ?", (key,)).fetchone())

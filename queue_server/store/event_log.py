@@ -42,11 +42,16 @@ def record(store, etype: str, *, data: dict, actor: str | None = None, staff_id:
 
 
 def audit_log(store, limit: int) -> list[dict]:
-    """The latest admin and supervision changes, newest first (the partial index events_audit)."""
+    """The latest admin and supervision changes and sign-in locks, newest first (the partial indexes
+    events_audit and events_sign_in_locks)."""
     rows = store.conn.execute(
         """SELECT id, ts_ms, type, actor, staff_id, counter_id, service_id, data FROM events
            WHERE type GLOB 'admin.*' OR type IN ('service.updated', 'counter.services', 'service.broadcast')
            ORDER BY id DESC LIMIT ?""", (limit,)).fetchall()
+    rows += store.conn.execute(
+        """SELECT id, ts_ms, type, actor, staff_id, counter_id, service_id, data FROM events
+           WHERE type = 'login.locked' ORDER BY id DESC LIMIT ?""", (limit,)).fetchall()
+    rows = sorted(rows, key=lambda r: r["id"], reverse=True)[:limit]
     return [{"seq": r["id"], "ts_ms": r["ts_ms"], "type": r["type"], "actor": r["actor"], "staff_id": r["staff_id"],
              "counter_id": r["counter_id"], "service_id": r["service_id"], "data": json.loads(r["data"])} for r in rows]
 

@@ -126,3 +126,21 @@ def _m0016(db: Database) -> None:
             staff_id INTEGER,
             updated_ms INTEGER NOT NULL
         )""")
+
+
+@migrations(name="0017_client_addresses")
+def _m0017(db: Database) -> None:
+    # A client's raw address beside the keyed hash ("ip:3fa9...", core/addresses.py) that the event log and the
+    # sign-in throttle keep instead: for an admin to see who is attacking, and only for
+    # server.address_retention_days after it was last seen (the day keeper purges it; 0: never written).
+    db.execute("""
+        CREATE TABLE client_addresses (
+            tag TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL
+        )""")
+    db.execute("CREATE INDEX client_addresses_last ON client_addresses (last_ms)")
+    # The admin's audit log also lists each sign-in lock (event_log.audit_log reads them by this index, beside
+    # events_audit).
+    db.execute("CREATE INDEX events_sign_in_locks ON events (id) WHERE type = 'login.locked'")

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from flask import request
 from pydantic import Field, StringConstraints, model_validator
 
 from queue_server.accounts import Principal
 from queue_server.core import age_priority, citizen_card
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import UNSET
-from queue_server.web.toolkit import Body, json_object, require, validate
+from queue_server.web.toolkit import Body, client_address, json_object, require, validate
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 TicketId = Annotated[int, Field(ge=1, le=2**53)]
@@ -46,7 +45,7 @@ class Login(Action):
     password: str = Field(min_length=1, max_length=200)
 
     def run(self, p, ctx):
-        got = ctx.accounts.login(self.username, self.password, address=request.remote_addr)
+        got = ctx.accounts.login(self.username, self.password, address=client_address())
         if got is None:
             raise DomainError("invalid_credentials")
         token, staff = got

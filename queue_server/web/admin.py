@@ -21,10 +21,10 @@ from pydantic import Field
 
 from queue_server.accounts import ROLES, AccountError, Principal, token_digest
 from queue_server.store import event_log as events
-from queue_server.store import queue_reads
+from queue_server.store import client_addresses, queue_reads
 from queue_server.store import display_notices as notice_rows
 from queue_server.store.event_log import Audit
-from queue_server.web.audit_words import describe
+from queue_server.web.audit_words import describe, logged_addresses
 from queue_server.web.toolkit import Body, body, lang, require
 from queue_server.config import CentreConfig, ConfigError, load_config
 from queue_server.core.errors import DomainError
@@ -336,4 +336,6 @@ def audit_log():
     except ValueError:
         raise DomainError("bad_request", detail="limit must be a whole number") from None
     c = ctx()
-    return jsonify(events=[describe(e, c.config, lang()) for e in events.audit_log(c.store, limit)])
+    rows = events.audit_log(c.store, limit)
+    kept = client_addresses.addresses_of(c.store, [a for e in rows for a in logged_addresses(e)])
+    return jsonify(events=[describe(e, c.config, lang(), kept) for e in rows])

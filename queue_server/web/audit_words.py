@@ -1,8 +1,10 @@
 """The administration page's words: roles, device kinds, and each audit-log event as a readable line (what
 changed, and the details in a sentence, not codes or JSON), in Vietnamese or English.
 
-`describe(event, config, lang)` adds `label` (the change), `detail` and `who` to an audit row of
-`store.event_log.audit_log`; the codes stay in the row for scripts.
+`describe(event, config, lang, addresses)` adds `label` (the change), `detail` and `who` to an audit row of
+`store.event_log.audit_log`; the codes stay in the row for scripts. A client address is logged as its hash
+("ip:3fa9...", core/addresses.py): shown as the address while `addresses` (hash -> address, the ones still
+kept, store/client_addresses.py) has it, else as the hash.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ EVENTS = {
     "counter.services": ("Đổi dịch vụ của quầy", "Counter's services changed"),
     "service.broadcast": ("Thông báo cho người đang chờ", "Message to those waiting"),
     "admin.message_retried": ("Gửi lại tin nhắn", "Message sent again"),
+    "login.locked": ("Khóa đăng nhập do sai mật khẩu", "Sign-in locked after failed attempts"),
 }
 MANUAL = {"open": ("mở thủ công", "opened by hand"), "closed": ("đóng thủ công", "closed by hand"),
           "auto": ("theo giờ làm việc", "by the opening hours")}
@@ -40,13 +43,40 @@ def word(table: dict, code, lang: str) -> str:
     return (pair[1] if lang == "en" else pair[0]) if pair else str(code)
 
 
-def describe(event: dict, config, lang: str = "vi") -> dict:
+def logged_addresses(event: dict) -> list[str]:
+    """The client addresses' hashes an audit row names (its data's `address`, an actor `anonymous@ip:...`)."""
+    found = [(event.get("data") or {}).get("address"), (event.get("actor") or "").rpartition("@")[2]]
+    return [a for a in found if isinstance(a, str) and a.startswith("ip:")]
+
+
+def _address(tag: str, addresses: dict[str, str]) -> str:
+    return f"{addresses[tag]} ({tag})" if tag in addresses else tag
+
+
+def describe(event: dict, config, lang: str = "vi", addresses: dict[str, str] | None = None) -> dict:
     en = lang == "en"
+    addresses = addresses or {}
     data = event.get("data") or {}
     actor = event.get("actor") or ""
     who = actor.split(":", 1)[1] if actor.startswith("staff:") else actor
+    by, _, tag = who.rpartition("@")
+    if by and tag in addresses:
+        who = f"{by}@{addresses[tag]}"
+    if event["type"] == "login.locked":
+        return {**event, "label": word(EVENTS, event["type"], lang), "detail": _lock(data, addresses, en), "who": who}
     return {**event, "label": word(EVENTS, event["type"], lang), "detail": _detail(event["type"], data, config, en),
             "who": who}
+
+
+def _lock(d: dict, addresses: dict[str, str], en: bool) -> str:
+    """A sign-in lock: the account or the client address, for how long, the how-many-th lock."""
+    seconds = d.get("lock_seconds", 0)
+    if d.get("by") == "address":
+        what = ("address " if en else "địa chỉ ") + _address(str(d.get("address")), addresses)
+    else:
+        what = ("account " if en else "tài khoản ") + str(d.get("username"))
+    return (f"{what}: {seconds} s (lock {d.get('locks', 1)})" if en
+            else f"{what}: {seconds} giây (lần khóa thứ {d.get('locks', 1)})")
 
 
 def _service(config, service_id: str, en: bool) -> str:

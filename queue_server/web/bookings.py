@@ -19,7 +19,7 @@ from queue_server.core.errors import DomainError
 from queue_server.core.rate_limit import Limiter
 from queue_server.store import bookings as rows
 from queue_server.store.rows import OpResult
-from queue_server.web.toolkit import Body, body, ctx, principal, require
+from queue_server.web.toolkit import Body, body, client_address, ctx, principal, require
 
 bp = Blueprint("bookings", __name__, url_prefix="/api/v1")
 
@@ -65,7 +65,7 @@ def admit() -> None:
     p = principal()
     if p.kind == "staff" or (p.kind == "device" and p.device_kind == "kiosk"):
         return
-    wait_ms = limiter().admit(request.remote_addr or "?", ctx().store.now_ms())
+    wait_ms = limiter().admit(client_address(), ctx().store.now_ms())
     if wait_ms:
         raise DomainError("too_many_bookings", retry_after=max(1, -(-wait_ms // 1000)))
 

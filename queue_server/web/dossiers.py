@@ -23,7 +23,7 @@ from queue_server.core.errors import DomainError
 from queue_server.core.rate_limit import Limiter
 from queue_server.dossiers.sources import DossierLookup, SourceDown
 from queue_server.store import dossiers as dossier_rows
-from queue_server.web.toolkit import Body, body, ctx, principal, require
+from queue_server.web.toolkit import Body, body, client_address, ctx, principal, require
 
 log = logging.getLogger(__name__)
 bp = Blueprint("dossiers", __name__, url_prefix="/api/v1")
@@ -47,7 +47,7 @@ def admit(found: DossierLookup) -> None:
     p = principal()
     if p.kind == "staff" or (p.kind == "device" and p.device_kind == "kiosk"):
         return
-    wait_ms = found.limiter.admit(request.remote_addr or "?", ctx().store.now_ms())
+    wait_ms = found.limiter.admit(client_address(), ctx().store.now_ms())
     if wait_ms:
         raise DomainError("too_many_lookups", retry_after=max(1, -(-wait_ms // 1000)))
 

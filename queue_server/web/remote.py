@@ -27,7 +27,7 @@ from queue_server.core.errors import DomainError
 from queue_server.core.rate_limit import Limiter
 from queue_server.core.rules import ACTIVE
 from queue_server.config import ID_PATTERN
-from queue_server.web.toolkit import Body, body, ctx, require
+from queue_server.web.toolkit import Body, body, client_address, ctx, require
 
 log = logging.getLogger(__name__)
 bp = Blueprint("remote", __name__)
@@ -171,7 +171,7 @@ def take_number():
     c = ctx()
     cfg = c.config
     remote_display(req.display)
-    wait_ms = limiter().admit(request.remote_addr or "?", c.store.now_ms())
+    wait_ms = limiter().admit(client_address(), c.store.now_ms())
     if wait_ms:
         raise DomainError("too_many_remote_tickets", retry_after=max(1, -(-wait_ms // 1000)))
     presence.check_pass(secret(), req.display, req.minute, req.presence, c.store.now_ms(), cfg.remote.page_minutes)

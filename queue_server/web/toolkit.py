@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from queue_server.accounts import ANONYMOUS, Principal
+from queue_server.core.addresses import client_of
 from queue_server.core.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,19 @@ def lang() -> str:
     if request.args.get("lang") in ("vi", "en"):
         return request.args["lang"]
     return request.accept_languages.best_match(["vi", "en"], default="vi")
+
+
+def client_address() -> str:
+    """The client's address, for every limit counted per address and for the sign-in throttle: the peer's, or,
+    when the peer is one of `server.trusted_proxies`, the first untrusted hop of X-Forwarded-For from the right
+    (core/addresses.py). The one place that reads the request's remote address (tests/test_client_addresses.py)."""
+    return client_of(request.remote_addr, request.headers.getlist("X-Forwarded-For"),
+                     tuple(ctx().config.server.trusted_proxies))
+
+
+def client_tag() -> str:
+    """The client's address as the event log may keep it: its keyed hash, "ip:3fa9..." (Accounts.client_tag)."""
+    return ctx().accounts.client_tag(client_address())
 
 
 def bearer() -> str | None:
