@@ -169,13 +169,22 @@ def browser_page(chromium):
 # ------------------------------------------------------------------ order
 # `make test` gives whole files to its workers in collection order; the files that take longest go first, so that
 # no worker is left alone at the end with a long one while the other is idle. Within a file, order is unchanged.
-LONGEST_FIRST = ("test_store_machine.py", "test_terminal_page.py", "test_supervisor_page.py", "test_display_page.py",
-                 "test_shared_front_page.py", "test_counter_daily_use.py", "test_kiosk_page.py", "test_rate_page.py",
-                 "test_status_page.py", "test_kiosk_both_centres.py", "test_remote_page.py", "test_rate_tablet.py", "test_public_screens.py",
-                 "test_print_jobs.py", "test_server.py", "test_scaleout.py", "test_crash.py", "test_led.py",
-                 "test_export_injection.py", "test_hostile_values.py", "test_ratings.py", "test_keypad_agent.py",
-                 "test_report_admin_pages.py", "test_printer_faults.py", "test_push_faults.py", "test_webhooks.py",
-                 "test_webhooks_latency.py", "test_booking_pages.py")
+LONGEST_FIRST = ("test_store_machine.py", "test_display_page.py", "test_terminal_page.py", "test_server.py",
+                 "test_shared_front_page.py", "test_supervisor_page.py", "test_hostile_values.py",
+                 "test_print_jobs.py", "test_kiosk_page.py", "test_status_page.py", "test_public_screens.py",
+                 "test_counter_daily_use.py", "test_cli.py", "test_store.py", "test_scaleout.py",
+                 "test_printer_faults.py", "test_led.py", "test_kiosk_checkin_page.py", "test_dossier_kiosk_page.py",
+                 "test_ratings.py", "test_crash.py", "test_rate_tablet.py", "test_supervisor_forecast_page.py",
+                 "test_catalogue.py", "test_booking_pages.py", "test_concurrency.py", "test_admin.py",
+                 "test_keypad_agent.py", "test_remote_page.py", "test_config.py", "test_rate_page.py",
+                 "test_config_package.py", "test_demo_secrets.py", "test_reports.py", "test_page_tokens.py",
+                 "test_action_validation.py", "test_export_injection.py", "test_dispenser.py",
+                 "test_notices_pages.py", "test_booking_bench.py", "test_report_admin_pages.py", "test_printers.py",
+                 "test_push_faults.py", "test_decoders.py", "test_kiosk_both_centres.py", "test_no_500.py",
+                 "test_simulator.py", "test_webhooks_latency.py", "test_login_throttle.py", "test_voice.py",
+                 "test_webhooks.py", "test_simulator_report.py", "test_booked_machine.py",
+                 "test_socket_credentials.py", "test_dossiers.py", "test_booking_api.py",
+                 "test_hour_independence.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
