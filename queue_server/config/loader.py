@@ -54,7 +54,7 @@ def _loc_str(loc: tuple) -> str:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser when present
     """SafeLoader without YAML 1.1's base-60 numbers, so an unquoted 13:15 stays the text "13:15"."""
 
 
@@ -66,8 +66,14 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:int",
 
 
 def parse_config(text: str, source: str = "config.yaml") -> CentreConfig:
+    nodes: list = []
+
+    def root() -> yaml.Node:  # the file's nodes, for the line of each problem: read again only when there is one
+        if not nodes:
+            nodes.append(yaml.compose(text, Loader=_Loader))
+        return nodes[0]
+
     try:
-        root = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -85,11 +91,11 @@ def parse_config(text: str, source: str = "config.yaml") -> CentreConfig:
                 msg = "unknown key"
             elif err["type"] == "missing":
                 msg = "required key is missing"
-            problems.append((_loc_str(loc), _line_of(root, loc), msg))
+            problems.append((_loc_str(loc), _line_of(root(), loc), msg))
         raise ConfigError(source, problems) from None
     cross = cross_check(cfg)
     if cross:
-        raise ConfigError(source, [(_loc_str(loc), _line_of(root, loc), msg) for loc, msg in cross])
+        raise ConfigError(source, [(_loc_str(loc), _line_of(root(), loc), msg) for loc, msg in cross])
     return cfg
 
 
