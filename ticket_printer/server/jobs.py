@@ -288,8 +288,9 @@ class PrintJobs(LocalPrinting, AgentLink):
 
     # ------------------------------------------------------------ start-up
     def start(self) -> None:
-        """Recover, then watch the printers."""
+        """Recover, draw a slip once for each printer profile (see warm_up), then watch the printers."""
         self.recover()
+        self.warm_up()
         self.socketio.start_background_task(self.watch)
 
     def recover(self) -> None:

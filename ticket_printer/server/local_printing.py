@@ -166,6 +166,19 @@ class LocalPrinting:
                                   detail=outcome.detail)
         return self.set_state(job_id, "failed", reason=outcome.state.value, detail=outcome.detail)
 
+    def warm_up(self) -> None:
+        """Draw and build one slip per printer profile here, before serving: the libraries' first use imports
+        modules (python-escpos' capabilities, Pillow's PNG writer). Done first on `offload`'s native thread under
+        eventlet, an import racing one on the hub waits on a green lock from the wrong thread and the hub dies
+        ("Cannot switch to a different thread"): seen on a fresh machine, where the first import is slow."""
+        sample = SlipData(centre="", department="", service="", code="A001", issued_ms=0, status_url="http://127.0.0.1/t/x",
+                         footer="")
+        for profile in sorted({self.settings(p).profile for p in self.config.devices.printers}):
+            try:
+                prepare(sample, profile, True)
+            except Exception:  # noqa: BLE001 - an unknown profile fails its own jobs, with its own message
+                log.warning("cannot build a slip for printer profile %r", profile)
+
     def offload(self, fn, *args):
         """Run CPU work (drawing a slip, ~30 ms) on a native thread so the server's hub keeps serving."""
         mode = self.socketio.async_mode
