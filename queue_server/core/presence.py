@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 
+from queue_server.core.booking import normalise_phone
 from queue_server.core.errors import DomainError
 
 MINUTE_MS = 60_000
@@ -61,14 +62,7 @@ def check_pass(secret: str, display_id: str, minute: object, pass_: object, now_
     _check(secret, display_id, minute, pass_, "page", now_ms, page_minutes)
 
 
-_MOBILE = re.compile(r"^(?:\+?84|0)(3|5|7|8|9)(\d{8})$")
-
-
 def mobile_number(text: str) -> str:
     """A Vietnamese mobile number written as 0xxxxxxxxx (10 digits); "+84 912 345 678", "0912.345.678" and
-    "84912345678" are read too. Anything else: phone_invalid."""
-    compact = re.sub(r"[\s.\-()]", "", text or "")
-    m = _MOBILE.match(compact)
-    if m is None:
-        raise DomainError("phone_invalid")
-    return "0" + m.group(1) + m.group(2)
+    "84912345678" are read too. Anything else: phone_invalid. The one rule, the booking's (core/booking.py)."""
+    return normalise_phone(text)
