@@ -242,3 +242,33 @@ def test_many_connections_switch_a_new_file_to_wal_at_once(tmp_path):
         for t in threads:
             t.join(timeout=60)
     assert errors == []
+
+
+def test_a_write_waits_for_a_read_of_its_own_connection_that_began_before_another_process_wrote(tmp_path, load_config):
+    """One Store's connection serves every thread of a server. A thread still reading holds that connection's
+    snapshot; once another process (a second server, the CLI) has written, SQLite refuses to begin a write on a
+    stale snapshot with "database is locked" at once, without waiting out busy_timeout (a kiosk's ticket got
+    `internal`, seen under load in test_socket_credentials). The writer tries again within the timeout, so the
+    write goes through once the read ends."""
+    path = tmp_path / "snapshot.sqlite3"
+    here, other = Store(path, load_config, clock=RunningClock()), Store(path, load_config, clock=RunningClock())
+    try:
+        for _ in range(3):
+            here.issue("civil")
+        reading = here.conn.execute("SELECT id FROM tickets ORDER BY id")
+        assert reading.fetchone() is not None  # a read in progress: its snapshot is held
+        other.issue("civil")  # another process writes meanwhile
+
+        def finish_reading():
+            time.sleep(0.2)
+            reading.fetchall()
+
+        reader = threading.Thread(target=finish_reading)
+        reader.start()
+        try:
+            assert here.issue("civil").ticket["code"] == "A005"
+        finally:
+            reader.join(timeout=10)
+    finally:
+        here.close()
+        other.close()

@@ -38,19 +38,24 @@ def connect(path: str | Path) -> sqlite3.Connection:
 def _set_wal(conn: sqlite3.Connection) -> None:
     """Switch a file to WAL. On a new file several processes may do this at once, and SQLite answers "database
     is locked" at once instead of waiting out busy_timeout: try again, with a short growing pause, within it."""
+    mode = _within_busy_timeout(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0], first_pause=0.005)
+    if mode.lower() not in ("wal", "memory"):
+        raise sqlite3.OperationalError(f"could not switch {mode!r} to WAL")
+
+
+def _within_busy_timeout(step, *, first_pause: float):
+    """Run `step`, again after a short growing pause while SQLite answers "database is locked" at once, until
+    busy_timeout has passed since the first try (a wait SQLite did itself counts: it then fails for good)."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    pause = 0.005
+    pause = first_pause
     while True:
         try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            break
+            return step()
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() + pause > deadline:
                 raise
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
-    if mode.lower() not in ("wal", "memory"):
-        raise sqlite3.OperationalError(f"could not switch {mode!r} to WAL")
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
@@ -83,7 +88,10 @@ class Writer:
     @contextlib.contextmanager
     def transaction(self):
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            # Every thread of a process reads on this one connection. While a read that began before another
+            # process wrote is still going, SQLite refuses a write on its stale snapshot at once, without
+            # waiting out busy_timeout: the read ends within moments, so try again.
+            _within_busy_timeout(lambda: self.conn.execute("BEGIN IMMEDIATE"), first_pause=0.001)
             try:
                 yield self.conn
             except BaseException:
