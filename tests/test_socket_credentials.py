@@ -30,6 +30,7 @@ def app(tmp_path, clock):
                      async_mode="threading", start_background=False)
     yield app
     slips_printed(app)
+    app.extensions["qms"].sockets.drain()  # a refused socket's delayed disconnect reports through the store
     app.extensions["qms"].store.close()
 
 
