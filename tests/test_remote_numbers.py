@@ -192,7 +192,7 @@ def test_a_scan_in_the_hall_takes_a_number_with_its_phone(remote):
     import qrcode
     import qrcode.image.svg
     drawn = io.BytesIO()
-    qrcode.make(code["url"], image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=3).save(drawn)
+    qrcode.make(code["url"], image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=4).save(drawn)
     assert code["svg"] == drawn.getvalue().decode()  # the picture is the QR code of that address
     phone = remote.app.test_client()
     page = phone.get(f"/lay-so/hall-a?m={minute}&p={proof}")

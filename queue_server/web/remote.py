@@ -128,13 +128,17 @@ def remote_qr(display_id: str):
     return private(jsonify(out))
 
 
+# White modules around the code, as ISO/IEC 18004 asks (4): the board around the picture is dark.
+QUIET_ZONE = 4
+
+
 def qr_answer(display_id: str, minute: int) -> dict:
     import qrcode
     import qrcode.image.svg
 
     base = ctx().config.centre.public_url.rstrip("/")
     url = f"{base}/lay-so/{display_id}?m={minute}&p={presence.sign(secret(), display_id, minute)}"
-    img = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=3)
+    img = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=QUIET_ZONE)
     buf = io.BytesIO()
     img.save(buf)
     return {"display": display_id, "url": url, "minute": minute, "svg": buf.getvalue().decode("utf-8")}
