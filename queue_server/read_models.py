@@ -244,6 +244,7 @@ class ReadModels:
                             "department_name": d.name, "department_name_en": d.name_en, "zone": d.zone,
                             "waiting": waiting[s.id], "state": "open" if st.open else ("full" if st.reason == "full" else "closed"),
                             "reason": st.reason, "opens_at": st.opens_at, "daily_cap": st.cap, "issued_today": st.issued_today,
+                            "booked_to_come": st.reserved,
                             "target_wait_minutes": s.target_wait_minutes,
                             "estimated_wait_minutes": (self.wait_for_service(s.id) or {}).get("minutes"),
                             "wait": self.wait_for_service(s.id)})

@@ -77,17 +77,20 @@ MUTANTS = [
            "counter.priority_streak <= max_consecutive_priority", ENGINE_TESTS),
     Mutant("queue order by id, not queued_ms", RULES,
            "return (t.queued_ms, t.id or 0)", "return (t.id or 0, t.queued_ms)", ENGINE_TESTS),
-    Mutant("cap off by one", RULES,
-           "if cap is not None and issued_today >= cap:", "if cap is not None and issued_today > cap:", ENGINE_TESTS),
+    Mutant("cap off by one", RULES, "issued_today + reserved >= cap:", "issued_today + reserved > cap:", ENGINE_TESTS),
+    Mutant("cap refuses a booking's check-in", RULES, "if cap is not None and not booked and", "if cap is not None and",
+           (*ENGINE_TESTS, *BOOKING_TESTS)),
+    Mutant("cap keeps no place for the bookings to come", RULES, "issued_today + reserved >= cap:",
+           "issued_today >= cap:", (*ENGINE_TESTS, *BOOKING_TESTS)),
     Mutant("cap override ignored", RULES,
            "cap = rules.cap_override if rules.cap_override is not None else rules.daily_cap",
            "cap = rules.daily_cap", ENGINE_TESTS),
     Mutant("manual open bypasses the cap", RULES,
-           "    if cap is not None and issued_today >= cap:\n        return ServiceStatus(False, \"full\", cap=cap, "
-           "issued_today=issued_today)\n    if rules.manual == \"open\" or rules.always_open:\n",
-           "    if rules.manual == \"open\":\n        return ServiceStatus(True, cap=cap, issued_today=issued_today)\n"
-           "    if cap is not None and issued_today >= cap:\n        return ServiceStatus(False, \"full\", cap=cap, "
-           "issued_today=issued_today)\n    if rules.always_open:\n", ENGINE_TESTS),
+           "    if cap is not None and not booked and issued_today + reserved >= cap:\n        return ServiceStatus(False, "
+           "\"full\", **facts)\n    if rules.manual == \"open\" or rules.always_open:\n",
+           "    if rules.manual == \"open\":\n        return ServiceStatus(True, **facts)\n"
+           "    if cap is not None and not booked and issued_today + reserved >= cap:\n        return ServiceStatus(False, "
+           "\"full\", **facts)\n    if rules.always_open:\n", ENGINE_TESTS),
     Mutant("window end included", RULES, "if start <= t < end:", "if start <= t <= end:", ENGINE_TESTS),
     Mutant("window start excluded", RULES, "if start <= t < end:", "if start < t < end:", ENGINE_TESTS),
     Mutant("holidays ignored", RULES,
@@ -229,7 +232,8 @@ MUTANTS = [
            "if always_open or closed_today:", "if closed_today:", KEEPER_TESTS),
     # ---------------------------------------------------------------- online bookings (docs/booking.md)
     Mutant("booking: a pending hold takes no place", BOOKINGS,
-           "(state = 'pending_otp' AND otp_expires_ms > :now)", "(state = 'pending_otp' AND 0)", BOOKING_TESTS),
+           "'checked_in') OR (state = 'pending_otp' AND otp_expires_ms > :now)",
+           "'checked_in') OR (state = 'pending_otp' AND 0)", BOOKING_TESTS),
     Mutant("booking: one place too many", BOOKING_RULES,
            "if taken >= capacity or start_ms <= now_ms:", "if taken > capacity or start_ms <= now_ms:", BOOKING_TESTS),
     Mutant("booking: a code accepted at its expiry", BOOKING_RULES,

@@ -66,14 +66,15 @@ class QueueModel:
         return self.tickets[ticket_id]
 
     # ------------------------------------------------------------ issuing
-    def is_open(self, service_id: str, now_ms: int) -> str | None:
-        """None when the service may issue now, else the refusal: service_closed or service_full."""
+    def is_open(self, service_id: str, now_ms: int, booked: bool = False) -> str | None:
+        """None when the service may issue now, else the refusal: service_closed or service_full. `booked`: a
+        booking's check-in, whose place the daily cap kept (docs/booking.md): the cap does not refuse it."""
         state = self.service_state[service_id]
         svc = self.services[service_id][1]
         cap = state["cap_override"] if state["cap_override"] is not None else svc.daily_cap
         if state["manual"] == "closed":
             return "service_closed"
-        if cap is not None and self.issued.get((self.day(now_ms), service_id), 0) >= cap:
+        if cap is not None and not booked and self.issued.get((self.day(now_ms), service_id), 0) >= cap:
             return "service_full"
         if state["manual"] == "open" or self.always_open:
             return None

@@ -41,11 +41,19 @@ class BookedModel(QueueModel):
         self.per_booked = config.queue.walk_ins_per_booked
         self.walk = {c: 0 for c in self.counters}
         self._only: set[int] | None = None
+        self._booked = False
 
     def issue(self, now_ms, service_id, priority=False, priority_group=None, slot_start_ms=None):
-        t = super().issue(now_ms, service_id, priority, priority_group)
+        self._booked = slot_start_ms is not None
+        try:
+            t = super().issue(now_ms, service_id, priority, priority_group)
+        finally:
+            self._booked = False
         t["slot_start_ms"] = slot_start_ms
         return t
+
+    def is_open(self, service_id, now_ms, booked=False):
+        return super().is_open(service_id, now_ms, booked=booked or self._booked)
 
     def candidates(self, counter_id, now_ms):
         found = super().candidates(counter_id, now_ms)

@@ -269,3 +269,39 @@ def test_the_start_page_links_the_booking_page_only_when_bookings_are_on(srv, tm
         assert 'href="/dat-lich"' not in page and 'href="/thoi-gian-cho"' in page
     finally:
         off.close()
+
+
+def test_the_daily_cap_keeps_the_places_booked_and_a_check_in_is_never_refused_for_it(srv, clock):
+    """`records` takes 4 tickets a day, 08:00-10:00, one booking place a slot. Walk-ins filled the cap before
+    the booked công dân came, whose check-in then got 409 service_full: the booking's promise was broken. Now
+    the cap keeps the places still booked; a place left unused goes back to the walk-ins."""
+    def slots_left():
+        return [s["left"] for s in srv.get(f"/api/v1/booking/slots?service=records&date={TOMORROW}").json()["slots"]]
+
+    def walk_in():
+        return srv.post("/api/v1/tickets", {"service": "records"}, headers=KIOSK)
+
+    assert slots_left() == [1, 1, 1, 1]
+    alice = confirm(srv, book(srv, service="records", start="08:00"))
+    bob = confirm(srv, book(srv, BOB, BOB_PHONE, service="records", start="08:30"))
+    assert slots_left() == [0, 0, 1, 1]
+    clock.set_local(f"{TOMORROW} 08:00")
+    assert [walk_in().status_code for _ in range(2)] == [201, 201]
+    full = walk_in()
+    assert (full.status_code, full.json()["error"]) == (409, "service_full")  # 2 issued + 2 booked to come
+    services = {s["id"]: s for s in srv.get("/api/v1/services").json()["services"]}
+    assert (services["records"]["state"], services["records"]["issued_today"],
+            services["records"]["booked_to_come"]) == ("full", 2, 2)
+    assert slots_left() == [0, 0, 0, 0]  # no room under the cap today for a new booking either
+    r = srv.post("/api/v1/bookings", {"service": "records", "date": TOMORROW, "start": "09:30",
+                                      "cccd": "001090000003", "phone": "0912000003"})
+    assert (r.status_code, r.json()["error"]) == (409, "slot_full")
+    checked = srv.post("/api/v1/bookings/check-in", {"code": alice["code"]}, headers=KIOSK)
+    assert checked.status_code == 201, checked.json()  # its place was kept
+    assert walk_in().status_code == 409
+    clock.set_local(f"{TOMORROW} 08:45")  # Bob's arrival window has ended: his place goes back to the walk-ins
+    srv.keep_day()
+    assert srv.get(f"/api/v1/bookings/{bob['code']}?cccd={BOB}").json()["booking"]["state"] == "no_show"
+    assert walk_in().status_code == 201
+    full = walk_in()
+    assert (full.status_code, full.json()["error"]) == (409, "service_full")  # 4 issued: the cap

@@ -62,12 +62,30 @@ MORNING = ((time(7, 30), time(11, 15)), (time(13, 15), time(16, 30)))
     ("2026-11-28 22:00", 0, {"always_open": True}, (True, None, None)),
     ("2026-11-28 22:00", 0, {"manual": "open"}, (True, None, None)),
     ("2026-11-25 09:00", 0, {"manual": "closed"}, (False, "closed_manually", None)),
+    ("2026-11-28 22:00", 200, {"manual": "open", "daily_cap": 200}, (False, "full", None)),  # open, yet full
     ("2026-11-28 22:00", 300, {"always_open": True, "daily_cap": 300}, (False, "full", None)),
 ])
 def test_service_status(local, issued, extra, expect):
     rules = ServiceRules(id="a", daily_cap=extra.pop("daily_cap", None), windows=MORNING, weekdays=WEEK, **extra)
     st = E.service_status(rules, datetime.fromisoformat(local), issued)
     assert (st.open, st.reason, st.opens_at) == expect
+
+
+@pytest.mark.parametrize("issued, reserved, booked, cap_override, expect", [
+    (2, 2, False, None, (False, "full")),  # a walk-in: the places still booked are kept
+    (1, 2, False, None, (True, None)),
+    (2, 2, True, None, (True, None)),  # a booking's check-in: its place was kept
+    (4, 0, True, None, (True, None)),  # even past the cap (a supervisor's lower cap came after the booking)
+    (1, 1, False, 2, (False, "full")),  # today's cap set by a supervisor counts the bookings to come too
+    (0, 9, False, None, (False, "full")),
+])
+def test_the_daily_cap_keeps_the_places_booked(issued, reserved, booked, cap_override, expect):
+    rules = ServiceRules(id="a", daily_cap=4, windows=MORNING, weekdays=WEEK, cap_override=cap_override)
+    st = E.service_status(rules, datetime.fromisoformat("2026-11-25 09:00"), issued, reserved=reserved, booked=booked)
+    assert (st.open, st.reason) == expect and (st.issued_today, st.reserved) == (issued, reserved)
+    manual = E.service_status(replace(rules, manual="closed"), datetime.fromisoformat("2026-11-25 09:00"), issued,
+                              reserved=reserved, booked=booked)
+    assert manual.reason == "closed_manually"  # a service a supervisor closed is closed to bookings too
 
 
 # ------------------------------------------------------------------ choosing next

@@ -118,33 +118,34 @@ class ServiceStatus:
     opens_at: str | None = None  # "HH:MM" today, or weekday / date when later
     cap: int | None = None
     issued_today: int = 0
+    reserved: int = 0  # today's bookings still to check in: their places are kept out of the walk-ins' cap
 
 
 # ---------------------------------------------------------------- issuing
 
-def service_status(rules: ServiceRules, now_local: datetime, issued_today: int) -> ServiceStatus:
-    """Whether a ticket may be issued now, and why not."""
+def service_status(rules: ServiceRules, now_local: datetime, issued_today: int, *, reserved: int = 0,
+                   booked: bool = False) -> ServiceStatus:
+    """Whether a ticket may be issued now, and why not. A walk-in finds the service full once the tickets issued
+    and the places still booked for today reach the cap; a booked check-in had its place kept (`booked`)."""
     cap = rules.cap_override if rules.cap_override is not None else rules.daily_cap
+    facts = {"cap": cap, "issued_today": issued_today, "reserved": reserved}
     if rules.manual == "closed":
-        return ServiceStatus(False, "closed_manually", cap=cap, issued_today=issued_today)
-    if cap is not None and issued_today >= cap:
-        return ServiceStatus(False, "full", cap=cap, issued_today=issued_today)
+        return ServiceStatus(False, "closed_manually", **facts)
+    if cap is not None and not booked and issued_today + reserved >= cap:
+        return ServiceStatus(False, "full", **facts)
     if rules.manual == "open" or rules.always_open:
-        return ServiceStatus(True, cap=cap, issued_today=issued_today)
+        return ServiceStatus(True, **facts)
     today = now_local.date().isoformat()
     if now_local.weekday() not in rules.weekdays or today in rules.holidays:
-        return ServiceStatus(False, "closed_today", opens_at=_next_open_day(rules, now_local),
-                             cap=cap, issued_today=issued_today)
+        return ServiceStatus(False, "closed_today", opens_at=_next_open_day(rules, now_local), **facts)
     t = now_local.time()
     for start, end in rules.windows:
         if start <= t < end:
-            return ServiceStatus(True, cap=cap, issued_today=issued_today)
+            return ServiceStatus(True, **facts)
     later = [start for start, _ in rules.windows if start > t]
     if later:
-        return ServiceStatus(False, "outside_hours", opens_at=min(later).strftime("%H:%M"),
-                             cap=cap, issued_today=issued_today)
-    return ServiceStatus(False, "outside_hours", opens_at=_next_open_day(rules, now_local),
-                         cap=cap, issued_today=issued_today)
+        return ServiceStatus(False, "outside_hours", opens_at=min(later).strftime("%H:%M"), **facts)
+    return ServiceStatus(False, "outside_hours", opens_at=_next_open_day(rules, now_local), **facts)
 
 
 def _next_open_day(rules: ServiceRules, now_local: datetime) -> str | None:

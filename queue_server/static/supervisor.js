@@ -9,6 +9,7 @@
   Q.words({
     services_title: 'Hàng chờ theo dịch vụ', counters_title: 'Quầy', devices_title: 'Thiết bị',
     col_service: 'Dịch vụ', col_waiting: 'Đang chờ', col_longest: 'Chờ lâu nhất / mục tiêu', col_estimate: 'Ước tính chờ',
+    booked_to_come: 'đặt lịch chưa đến',
     col_issued: 'Đã phát / giới hạn', col_counters: 'Quầy đang mở', col_state: 'Trạng thái', col_actions: 'Điều chỉnh',
     col_kind: 'Loại', col_device: 'Thiết bị', col_detail: 'Chi tiết', col_seen: 'Lần cuối',
     st_open: 'Đang mở', st_closed: 'Đóng', st_full: 'Hết số', manual_open: 'mở thủ công', manual_closed: 'đóng thủ công',
@@ -29,6 +30,7 @@
   }, {
     services_title: 'Queues by service', counters_title: 'Counters', devices_title: 'Devices',
     col_service: 'Service', col_waiting: 'Waiting', col_longest: 'Longest wait / target', col_estimate: 'Estimated wait',
+    booked_to_come: 'booked, to come',
     col_issued: 'Issued / cap', col_counters: 'Open counters', col_state: 'State', col_actions: 'Adjust',
     col_kind: 'Kind', col_device: 'Device', col_detail: 'Detail', col_seen: 'Last seen',
     st_open: 'Open', st_closed: 'Closed', st_full: 'Full', manual_open: 'opened by hand', manual_closed: 'closed by hand',
@@ -137,7 +139,8 @@
           el('td', { class: 'num longest' + (s.over_target ? ' over' : ''), 'data-since': s.oldest_waiting_ms || '',
             'data-target': s.target_wait_minutes * 60000 }, ''),
           el('td', { class: 'num', text: s.estimated_wait_minutes === null ? '–' : s.estimated_wait_minutes + ' ' + t('minutes') }),
-          el('td', { class: 'num', text: s.issued_today + ' / ' + (s.daily_cap === null ? '∞' : s.daily_cap) }),
+          el('td', { class: 'num', text: s.issued_today + ' / ' + (s.daily_cap === null ? '∞' : s.daily_cap)
+            + (s.booked_to_come ? ' · ' + s.booked_to_come + ' ' + t('booked_to_come') : '') }),
           el('td', { text: s.open_counters.join(', ') || '–' }),
           el('td', {}, ...serviceState(s)),
           el('td', {}, el('div', { class: 'actions-cell' },

@@ -81,19 +81,44 @@ def _bookable(store, service_id: str, day_text: str) -> date:
 
 
 # ------------------------------------------------------------------ reads
+def still_to_check_in(store, c, service_id: str, day_text: str) -> int:
+    """The service's bookings of that day still holding a place and not checked in: the walk-ins' daily cap
+    keeps their places (core/rules.service_status)."""
+    return c.execute("""SELECT COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day
+                         AND (state = 'confirmed' OR (state = 'pending_otp' AND otp_expires_ms > :now))""",
+                     {"sid": service_id, "day": day_text, "now": store.now_ms()}).fetchone()[0]
+
+
+def cap_room(store, c, service_id: str, day: date) -> int | None:
+    """How many more bookings the service's daily cap allows on `day` (None: no cap). Today: the cap less the
+    tickets issued and the places still booked; a later day: the config's cap less that day's bookings."""
+    if day == store.local_now().date():
+        st = store._service_status(c, service_id, day.isoformat())
+        return None if st.cap is None else max(0, st.cap - st.issued_today - st.reserved)
+    cap = store.config.service(service_id).daily_cap
+    if cap is None:
+        return None
+    held = c.execute(f"SELECT COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day AND {HOLD}",
+                     {"sid": service_id, "day": day.isoformat(), "now": store.now_ms()}).fetchone()[0]
+    return max(0, cap - held)
+
+
 def slots(store, service_id: str, day_text: str) -> list[dict]:
-    """The day's slots of a service with their capacity and the places left (a slot already started: none)."""
+    """The day's slots of a service with their capacity and the places left (a slot already started: none; none
+    beyond what the service's daily cap still allows that day)."""
     day = _bookable(store, service_id, day_text)
     cap = capacity(store, service_id)
     now = store.now_ms()
     taken = dict(store.conn.execute(
         f"SELECT slot_start, COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day AND {HOLD} GROUP BY slot_start",
         {"sid": service_id, "day": day.isoformat(), "now": now}).fetchall())
+    room = cap_room(store, store.conn, service_id, day)
     out = []
     for s in service_slots(store, service_id):
         started = slot_start(store, day, s).timestamp() * 1000 <= now
+        left = 0 if started else max(0, cap - taken.get(s.label, 0))
         out.append({"start": s.label, "end": B.hhmm(s.end), "capacity": cap,
-                    "left": 0 if started else max(0, cap - taken.get(s.label, 0))})
+                    "left": left if room is None else min(left, room)})
     return out
 
 
@@ -165,7 +190,9 @@ def create(store, *, service_id: str, day_text: str, start: str, id_number: str,
         B.check_limits(limits, held)
         taken = c.execute(f"SELECT COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day AND slot_start = :start AND {HOLD}",
                           {**args, "start": slot.label}).fetchone()[0]
-        B.check_capacity(cap, taken, start_ms=start_ms, now_ms=now, date_text=day_text, start=start)
+        room = cap_room(store, c, service_id, day)  # the service's daily cap keeps its walk-ins' share too
+        B.check_capacity(cap if room is None else min(cap, taken + room), taken, start_ms=start_ms, now_ms=now,
+                         date_text=day_text, start=start)
         code = _new_code(c)
         expires = now + cfg.otp.ttl_seconds * 1000
         cur = c.execute("""INSERT INTO bookings (ref, code, service_id, day, slot_start, slot_start_ms, id_hash, phone_hash,

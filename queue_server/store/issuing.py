@@ -35,7 +35,7 @@ class Issuing:
         with self.writer.transaction() as c:
             now = self.now_ms()
             day = self.today()
-            status = self._service_status(c, service_id, day)
+            status = self._service_status(c, service_id, day, booked=booking_id is not None)
             if not status.open:
                 if status.reason == "full":
                     raise DomainError("service_full", service=service_id, cap=status.cap)

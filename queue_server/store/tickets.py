@@ -22,7 +22,7 @@ from queue_server.core.rules import Counter, CounterState, Ticket
 from queue_server.store.counter_ops import CounterOps
 from queue_server.store.db import Writer, connect, migrate
 from queue_server.store.issuing import Issuing
-from queue_server.store import webhooks as webhook_outbox
+from queue_server.store import bookings, webhooks as webhook_outbox
 from queue_server.store.ticket_reads import QueueReads
 from queue_server.store.rows import (TICKET_COLUMNS, OpResult, ticket_from_row, ticket_from_row_dict,  # noqa: F401
                                      ticket_to_dict, utc_now)
@@ -162,10 +162,14 @@ class Store(Issuing, CounterOps, QueueReads):
             return base
         return replace(base, manual=manual, cap_override=cap_override)
 
-    def _service_status(self, c: sqlite3.Connection, service_id: str, day: str) -> E.ServiceStatus:
+    def _service_status(self, c: sqlite3.Connection, service_id: str, day: str, *,
+                        booked: bool = False) -> E.ServiceStatus:
+        """`booked`: for a booking's check-in, whose place the daily cap kept (docs/booking.md)."""
         st = c.execute("SELECT manual, cap_override FROM service_state WHERE service_id = ?", (service_id,)).fetchone()
         # Count slips issued by the service (a transfer moves a ticket's service_id, not what was issued).
         issued = c.execute("SELECT COUNT(*) FROM events WHERE day = ? AND type = 'ticket.issued' AND service_id = ?",
                            (day, service_id)).fetchone()[0]
         rules = self.rules(service_id, st["manual"] if st else "auto", st["cap_override"] if st else None)
-        return E.service_status(rules, self.local_now(), issued)
+        capped = rules.cap_override is not None or rules.daily_cap is not None
+        reserved = bookings.still_to_check_in(self, c, service_id, day) if capped else 0
+        return E.service_status(rules, self.local_now(), issued, reserved=reserved, booked=booked)
