@@ -11,6 +11,7 @@ Each page: the text present, the ticket shown, nothing wider than its box."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import yaml
@@ -76,21 +77,24 @@ def book(site, service: str, start: str, who: tuple[str, str]) -> str:
 
 
 def scan(page, text: str, *, unicode_keys: bool = True) -> None:
-    """A USB scanner: the text's keys fast, then Enter. Letters outside the US layout as Unicode key events (or,
-    with unicode_keys=False, as page.keyboard.type sends them: with no key event)."""
-    if not unicode_keys:
-        page.keyboard.type(text)
-    else:
-        cdp = page.context.new_cdp_session(page)
-        for run in re.findall(r"[\x00-\x7f]+|[^\x00-\x7f]+", text):
-            if run.isascii():
-                page.keyboard.type(run)
-                continue
-            for ch in run:
-                cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": ch, "text": ch, "unmodifiedText": ch})
-                cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": ch})
-        cdp.detach()
-    page.keyboard.press("Enter")
+    """A USB scanner: the text's keys then Enter, 4 ms apart by the keyboard's own time stamps (a real scanner's
+    keys carry the input device's times, whatever the load on the PC; keys sent one by one from this test on a
+    loaded machine came 50 ms and more apart and read as typing). Letters outside the US layout as Unicode key
+    events, or with unicode_keys=False as page.keyboard.type sends them: text with no key event."""
+    cdp = page.context.new_cdp_session(page)
+    t0 = time.time()
+    for i, ch in enumerate(text):
+        stamp = t0 + i * 0.004
+        if ch.isascii() or unicode_keys:
+            cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "key": ch, "text": ch, "unmodifiedText": ch,
+                                                "timestamp": stamp})
+            cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": ch, "timestamp": stamp})
+        else:
+            cdp.send("Input.insertText", {"text": ch})
+    enter = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "timestamp": t0 + len(text) * 0.004}
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "text": "\r", **enter})
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", **enter})
+    cdp.detach()
 
 
 # Every visible text box of the kiosk against its own box and the viewport.
