@@ -72,8 +72,9 @@ class Commands:
         return Built.of(self.read, result)
 
     def issue(self, p: Principal, service: str, priority: bool = False, priority_group: str | None = None, *,
-              by_card: bool = False) -> dict:
-        """`by_card`: the priority group was proven by a citizen ID card's date of birth (web/actions.py Issue)."""
+              by_card: bool = False, dossier: str | None = None) -> dict:
+        """`by_card`: the priority group was proven by a citizen ID card's date of birth (web/actions.py Issue).
+        `dossier`: the dossier code the công dân showed, attached to the ticket (clean, core/dossiers.py)."""
         if p.kind == "anonymous":
             raise DomainError("unauthenticated")
         if p.kind == "device" and p.device_kind != "kiosk":
@@ -88,7 +89,7 @@ class Commands:
         # (the push tick makes it again afterwards): the write's request never replays the queue.
         wait = self.read.wait_for_new(service, wants_priority)
         result = self.store.issue(service, priority=wants_priority, priority_group=priority_group, source=source,
-                                  staff_id=p.staff_id, actor=p.name)
+                                  staff_id=p.staff_id, actor=p.name, dossier=dossier)
         self._done(result)
         out = self.read.issued(result, wait)
         out["issued_by"] = p.device_id if p.kind == "device" else p.username

@@ -55,6 +55,15 @@ def attach(store, ticket_id: int, code: str, *, counter: dict, staff_id: int | N
     return {"codes": attached, "added": added}
 
 
+def attach_at_issue(store, c, ticket, code: str, *, now: int, actor: str | None, result) -> None:
+    """Inside the issuing transaction: the dossier code the kiosk was shown, on the ticket it issues for it (no
+    counter, no officer); logs `ticket.dossier_attached` with `at: kiosk`."""
+    c.execute("INSERT INTO ticket_dossiers (ticket_id, code, counter_id, staff_id, attached_ms) VALUES (?, ?, NULL, NULL, ?)",
+              (ticket.id, code, now))
+    store._log(c, "ticket.dossier_attached", now=now, day=ticket.day, ticket=ticket, counter_id=None, staff_id=None,
+               actor=actor, data={"code": code, "at": "kiosk"}, result=result)
+
+
 def codes_of(store, ticket_id: int) -> list[str]:
     return [r[0] for r in store.conn.execute("SELECT code FROM ticket_dossiers WHERE ticket_id = ? ORDER BY attached_ms, code",
                                              (ticket_id,))]

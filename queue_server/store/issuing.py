@@ -7,7 +7,7 @@ from dataclasses import replace
 from queue_server.core import rules as E
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import Ticket
-from queue_server.store import notifications
+from queue_server.store import dossiers, notifications
 from queue_server.store.rows import TICKET_COLUMNS, OpResult, ticket_to_dict
 
 
@@ -18,10 +18,11 @@ class Issuing:
     def issue(self, service_id: str, *, priority: bool = False, priority_group: str | None = None,
               source: str = "walk_in", staff_id: int | None = None, actor: str | None = None,
               booking_id: int | None = None, slot_start_ms: int | None = None, phone: str | None = None,
-              lang: str = "vi") -> OpResult:
+              lang: str = "vi", dossier: str | None = None) -> OpResult:
         """A new ticket. `booking_id` and `slot_start_ms`: the booking it is issued for and its slot's start;
         `phone` (with `lang`): a number the công dân gave for notices, kept in ticket_contacts in the same
-        transaction and never on a public view."""
+        transaction and never on a public view. `dossier`: a dossier code attached to the ticket in the same
+        transaction (the kiosk's return-of-results ticket)."""
         if service_id not in self._services:
             raise DomainError("service_unknown", service=service_id)
         if priority_group is not None:
@@ -63,6 +64,8 @@ class Issuing:
                 data.update(booking=booking_id, slot_start_ms=slot_start_ms)
             self._log(c, "ticket.issued", now=now, day=day, ticket=t, counter_id=None, staff_id=staff_id, actor=actor,
                       data=data, result=result)
+            if dossier is not None:  # the code the kiosk was shown, on its return-of-results ticket
+                dossiers.attach_at_issue(self, c, t, dossier, now=now, actor=actor, result=result)
         result.tickets.append(ticket_to_dict(t))
         result.waiting_ahead = ahead
         return result

@@ -144,3 +144,24 @@ def _m0017(db: Database) -> None:
     # The admin's audit log also lists each sign-in lock (event_log.audit_log reads them by this index, beside
     # events_audit).
     db.execute("CREATE INDEX events_sign_in_locks ON events (id) WHERE type = 'login.locked'")
+
+
+@migrations(name="0018_dossier_codes_at_the_kiosk")
+def _m0018(db: Database) -> None:
+    # A kiosk attaches the dossier code a công dân scanned or typed to the return-of-results ticket it issues, in
+    # the ticket's own transaction: no counter, no officer. ticket_dossiers.counter_id becomes nullable (SQLite
+    # changes a column's NOT NULL only by making the table again).
+    db.execute("""
+        CREATE TABLE ticket_dossiers_new (
+            ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+            code TEXT NOT NULL,
+            counter_id TEXT,
+            staff_id INTEGER,
+            attached_ms INTEGER NOT NULL,
+            PRIMARY KEY (ticket_id, code)
+        )""")
+    db.execute("""INSERT INTO ticket_dossiers_new (ticket_id, code, counter_id, staff_id, attached_ms)
+                  SELECT ticket_id, code, counter_id, staff_id, attached_ms FROM ticket_dossiers""")
+    db.execute("DROP TABLE ticket_dossiers")
+    db.execute("ALTER TABLE ticket_dossiers_new RENAME TO ticket_dossiers")
+    db.execute("CREATE INDEX ticket_dossiers_code ON ticket_dossiers (code)")

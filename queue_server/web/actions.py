@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from queue_server.accounts import Principal
-from queue_server.core import age_priority, citizen_card
+from queue_server.core import age_priority, citizen_card, dossiers as dossier_codes
 from queue_server.core.errors import DomainError
 from queue_server.core.rules import UNSET
 from queue_server.web.toolkit import Body, client_address, json_object, require, validate
@@ -80,13 +80,17 @@ class Issue(Action):
     # A citizen ID card's QR text scanned at the kiosk: a priority ticket of the age group the card's date of
     # birth reaches (core/age_priority.py). Read for this one decision, never stored or logged.
     cccd_qr: str | None = Field(None, min_length=1, max_length=citizen_card.QR_MAX_CHARS)
+    # The dossier code the kiosk was shown (a receipt scanned or typed): attached to the ticket, so the officer
+    # who calls it has the dossier at once (docs/integrations.md).
+    dossier: str | None = Field(None, min_length=3, max_length=60, pattern=dossier_codes.CODE_PATTERN.pattern)
 
     def run(self, p, ctx):
+        dossier = None if self.dossier is None else dossier_codes.clean_code(self.dossier)
         if self.cccd_qr is None:
-            return ctx.commands.issue(p, self.service, self.priority, self.priority_group)
+            return ctx.commands.issue(p, self.service, self.priority, self.priority_group, dossier=dossier)
         require("kiosk", "staff", p=p)  # who may issue at all, before the card is read
         group = card_priority_group(ctx.store, self.cccd_qr, self.priority_group)
-        out = ctx.commands.issue(p, self.service, True, group, by_card=True)
+        out = ctx.commands.issue(p, self.service, True, group, by_card=True, dossier=dossier)
         out["priority_group"] = group  # the kiosk that asked names the group to the công dân
         return out
 

@@ -3,7 +3,8 @@
  * status, procedure, dates and where to collect, the applicant's name masked (GET /api/v1/dossiers/<code>).
  * When the result is ready, one touch takes a ticket for the return-of-results service; when the dossier
  * system is down or slow the kiosk says so within 3 s and offers that ticket anyway.
- * kiosk.js calls Q.kioskDossier({kiosk, state, issue(serviceId, procedure), touch()}) once. */
+ * The ticket carries the dossier's code (POST /tickets {dossier}), so the officer who calls it has it at once.
+ * kiosk.js calls Q.kioskDossier({kiosk, state, issue(serviceId, procedure, opts), touch()}) once. */
 (function () {
   "use strict";
   const Q = window.QMS;
@@ -12,6 +13,7 @@
   const KEYS = ["1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM.-/"];
   const WAIT_MS = 2800;  // the answer, or "the system is not answering", within 3 s
   const SCAN_GAP_MS = 400;  // a scanner types fast; a longer pause starts a new code
+  const CODE_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._\/-]{2,59}$/;  // a receipt's code, as the server checks it (core/dossiers.py)
 
   Q.words({
     dossier_open: "Tra cứu hồ sơ — quét mã trên phiếu hẹn hoặc nhập mã hồ sơ",
@@ -131,7 +133,9 @@
     function takeButton(service) {
       return el("button", { type: "button", id: "dossier-ticket", class: "dossier-ticket",
                              text: t("dossier_take", { s: pick(service, "name") }),
-                             onclick: () => k.issue(service.id, { name: t("dossier_collect_name"), name_en: t("dossier_collect_name"), code: me.code }) });
+                             onclick: () => k.issue(service.id, { name: t("dossier_collect_name"), name_en: t("dossier_collect_name"), code: me.code },
+                                                    // the code goes on the ticket: the officer who calls it has the dossier at once
+                                                    CODE_SHAPE.test(me.code) ? { body: { dossier: me.code } } : undefined) });
     }
 
     function render() {

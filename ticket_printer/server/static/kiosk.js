@@ -110,7 +110,7 @@
   const finder = Q.kioskSearch({ kiosk: K, state, serviceButton, issue: (id, p) => issue(id, p), touch: () => touch(),
                                  explain: (title, text) => showMessage(title, text) });
   const setup = Q.kioskSetup({ kiosk: K, demo: !!PAGE.demo, useToken: (token) => useToken(token), touch: () => touch() });
-  if (Q.kioskDossier) Q.kioskDossier({ kiosk: K, state, issue: (id, p) => issue(id, p), touch: () => touch() });  // kiosk-dossier.js
+  if (Q.kioskDossier) Q.kioskDossier({ kiosk: K, state, issue: (id, p, o) => issue(id, p, o), touch: () => touch() });  // kiosk-dossier.js
   if (Q.kioskCheckin) Q.kioskCheckin({ kiosk: K, page: PAGE, state, hooks, issue: (id, p, o) => issue(id, p, o), touch: () => touch(),
                                        show: (s) => show(s), showTicket: (tk) => { state.ticket = tk; state.procedure = null; show("ticket"); },
                                        goHome: () => goHome(), showError: (text) => showError(text) });  // kiosk-checkin.js
