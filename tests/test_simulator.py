@@ -109,6 +109,25 @@ def test_the_estimate_beats_both_baselines_even_when_a_counter_closes_at_ten():
         assert acc["estimate"]["too_short"] < acc["baseline_mean"]["too_short"]
 
 
+def test_the_floor_serves_the_same_citizens_with_other_service_times():
+    """bench estimates' floor (how close any estimate could come) rests on this: a replay of a day with another
+    service stream has the same citizens at the same minutes, and other waits. Then its figures on one day."""
+    from bench import estimates as bench_estimates
+
+    p = demo(1100)
+    comps = run.components(p)
+    day, weekday = next(iter(run.working_days(p, P.Options().first_day, 1)))
+    first = run.Day(p, 1, 0, day, weekday, 1, comps).run().predictions
+    again = run.Day(p, 1, 0, day, weekday, 1, comps)
+    again.rng = bench_estimates.np.random.default_rng([1, 0, 1, 1])
+    other = again.run().predictions
+    assert [(x.service, x.issued_min) for x in first] == [(x.service, x.issued_min) for x in other]
+    assert sum(a.actual != b.actual for a, b in zip(first, other)) > len(first) // 2
+    got = bench_estimates.floor(p, days=1, replays=4)
+    assert got["floor.tickets_over_30"] > 50
+    assert 0.1 < got["floor.best_possible_rel_mae_over_30"] < 0.6 and 0.1 < got["floor.estimate_rel_mae_over_30"] < 0.6
+
+
 def test_a_what_if_changes_staffing_and_bad_files_say_which_key():
     p = demo(300)
     w = P.apply_what_if(p, {"counters": {"8": {"open": ["07:30-10:00"], "services": ["dat_dai", "thue_dat_dai"]}},
