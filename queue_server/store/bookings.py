@@ -21,7 +21,9 @@ from queue_server.store import notifications
 from queue_server.store.rows import OpResult
 
 _WEEKDAY = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-HOLD = """(state IN ('confirmed', 'checked_in') OR (state = 'pending_otp' AND otp_expires_ms > :now))"""
+# A place still to be used: a confirmed booking, or one held while its one-time code lasts.
+TO_COME = """(state = 'confirmed' OR (state = 'pending_otp' AND otp_expires_ms > :now))"""
+HOLD = f"""(state = 'checked_in' OR {TO_COME})"""  # a booking that takes a place
 
 
 # ------------------------------------------------------------------ keys and plans
@@ -84,8 +86,7 @@ def _bookable(store, service_id: str, day_text: str) -> date:
 def still_to_check_in(store, c, service_id: str, day_text: str) -> int:
     """The service's bookings of that day still holding a place and not checked in: the walk-ins' daily cap
     keeps their places (core/rules.service_status)."""
-    return c.execute("""SELECT COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day
-                         AND (state = 'confirmed' OR (state = 'pending_otp' AND otp_expires_ms > :now))""",
+    return c.execute(f"SELECT COUNT(*) FROM bookings WHERE service_id = :sid AND day = :day AND {TO_COME}",
                      {"sid": service_id, "day": day_text, "now": store.now_ms()}).fetchone()[0]
 
 
