@@ -157,6 +157,27 @@ def chromium():
 
 
 @pytest.fixture
+def phone_pages(chromium):
+    """make(viewport, locale="vi-VN"): a page of a phone (mobile, touch, 2x pixels) in its own context; every
+    context closes at the end, and no page may have thrown a script error."""
+    contexts: list = []
+    errors: list[str] = []
+
+    def make(viewport: dict, locale: str = "vi-VN"):
+        context = chromium.new_context(viewport=viewport, locale=locale, is_mobile=True, has_touch=True,
+                                       device_scale_factor=2)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    yield make
+    for c in contexts:
+        c.close()
+    assert errors == []
+
+
+@pytest.fixture
 def browser_page(chromium):
     """A fresh page (1920x1080) in its own context; screenshots go to test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -74,22 +74,9 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture
-def phone(chromium):
-    contexts: list = []
-    errors: list[str] = []
-
-    def make(locale="vi-VN"):
-        context = chromium.new_context(viewport=PHONE, locale=locale, is_mobile=True, has_touch=True,
-                                       device_scale_factor=2)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        return page
-
-    yield make
-    for c in contexts:
-        c.close()
-    assert errors == []
+def phone(phone_pages):
+    """A page of a phone the size of PHONE."""
+    return lambda locale="vi-VN": phone_pages(PHONE, locale)
 
 
 def fits(page) -> None:

@@ -22,6 +22,7 @@ from conftest import Clock, FIXTURES
 from dossier_util import dossier_config
 from inproc import InProcessServer
 from server_util import server_config
+from test_rating_strangers import finish_one
 
 from queue_server.config import ConfigError, parse_config
 from queue_server.core.addresses import address_tag, client_of, is_tag
@@ -138,15 +139,6 @@ def behind_proxy(client: str, peer: str = PROXY) -> dict:
     return {"environ_base": {"REMOTE_ADDR": peer}, "headers": {"X-Forwarded-For": f"{client}, {peer}"}}
 
 
-def finished_ticket(srv) -> dict:
-    staff = srv.login("canbo3", "test-staff")
-    srv.post("/api/v1/counters/3/open", None, staff)
-    t = srv.post("/api/v1/tickets", {"service": "civil"}, staff).json()
-    assert srv.post("/api/v1/counters/3/next", None, staff).status_code == 200
-    assert srv.post(f"/api/v1/tickets/{t['id']}/finish", None, staff).status_code == 200
-    return t
-
-
 def _remote_page(srv) -> dict:
     r = srv.get("/api/v1/displays/hall-a/remote-qr", headers={"Authorization": f"Bearer {TOKENS['hall-a']}"})
     q = parse_qs(urlsplit(r.json()["url"]).query)
@@ -163,7 +155,7 @@ def _sender(srv, kind):
             return srv.app.test_client().post("/api/v1/login", json=who, **via)
         return send, (401, 5), "login_locked"
     if kind == "rating":
-        ticket = finished_ticket(srv)["id"]
+        ticket = finish_one(srv)["id"]
 
         def send(n, **via):
             rating_id = f"addr-{re.sub(r'[^0-9]', '', via['headers']['X-Forwarded-For'])}-{n}"
@@ -276,7 +268,7 @@ def test_with_no_retention_no_raw_address_is_written_and_the_throttle_still_lock
 
 
 def test_an_anonymous_rating_has_a_hashed_actor(centre):
-    ticket = finished_ticket(centre)["id"]
+    ticket = finish_one(centre)["id"]
     raw = "198.51.16.1"
     r = centre.app.test_client().post("/api/v1/ratings", json={"id": "hashed-actor-1", "counter": "3", "ticket": ticket,
                                                               "level": 3}, **behind_proxy(raw))

@@ -309,21 +309,9 @@ PHONE_MEASURE = """
 """
 
 @pytest.fixture
-def phone(chromium):
-    contexts: list = []
-    errors: list[str] = []
-
-    def make():
-        context = chromium.new_context(viewport=PHONE, locale="vi-VN", is_mobile=True, has_touch=True, device_scale_factor=2)
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        return page
-
-    yield make
-    for c in contexts:
-        c.close()
-    assert errors == []
+def phone(phone_pages):
+    """A page of a phone the size of PHONE."""
+    return lambda: phone_pages(PHONE)
 
 
 def text(page, selector) -> str:
